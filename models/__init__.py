@@ -1,0 +1,31 @@
+"""Coordo's tables and database. Nothing here knows of Slack, Mattermost or commands."""
+
+from models.audit import AuditEvent
+from models.base import Platform, Role
+from models.budget import BudgetLine, Expense
+from models.lab import ChannelBinding, Experiment, Membership, Person, Workspace
+from models.meetings import AgendaItem, Decision, Invitation, Meeting
+from models.milestones import Milestone, MilestoneOwner
+from models.outbox import NotificationPreference, OutboxMessage, RequestReceipt
+
+__all__ = [
+    "AgendaItem",
+    "AuditEvent",
+    "BudgetLine",
+    "ChannelBinding",
+    "Decision",
+    "Expense",
+    "Experiment",
+    "Invitation",
+    "Meeting",
+    "Membership",
+    "Milestone",
+    "MilestoneOwner",
+    "NotificationPreference",
+    "OutboxMessage",
+    "Person",
+    "Platform",
+    "RequestReceipt",
+    "Role",
+    "Workspace",
+]
