@@ -52,7 +52,9 @@ def message_keys(family: str) -> set[str]:
 
 def known_families() -> list[str]:
     folder = resources.files("commands").joinpath("catalogs")
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
 
 
 __all__ = [
@@ -64,4 +66,3 @@ __all__ = [
     "normalise_locale",
     "raw_message",
 ]
-

@@ -28,6 +28,8 @@ class AuditEvent(SQLModel, table=True):
     entity_id: int = Field(index=True)
     before: dict[str, Any] | None = Field(default=None, sa_type=JSONDocument, nullable=True)
     after: dict[str, Any] = json_field()
+    # Every event written by one command shares a batch; undo reverts a batch at once.
+    batch: str = Field(default="", max_length=36, index=True)
     command: str = Field(default="", max_length=2000)
     undone_at: datetime | None = optional_time_field()
     undo_of: int | None = Field(default=None, foreign_key="audit_event.id")

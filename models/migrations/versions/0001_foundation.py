@@ -167,6 +167,7 @@ def upgrade() -> None:
             models.types.JSONDocument,
             nullable=False,
         ),
+        sa.Column("batch", sa.String(length=36), nullable=False),
         sa.Column("command", sa.String(length=2000), nullable=False),
         sa.Column("undone_at", models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("undo_of", sa.Integer(), nullable=True),
@@ -188,6 +189,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_event_actor_id"), ["actor_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_event_batch"), ["batch"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_event_entity_id"), ["entity_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_audit_event_experiment_id"), ["experiment_id"], unique=False
@@ -200,6 +202,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_event_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_audit_event_batch"))
         batch_op.drop_index(batch_op.f("ix_audit_event_experiment_id"))
         batch_op.drop_index(batch_op.f("ix_audit_event_entity_id"))
         batch_op.drop_index(batch_op.f("ix_audit_event_actor_id"))

@@ -1,0 +1,477 @@
+"""The one path every command takes: identify → route → parse → service → render.
+
+``Router.dispatch`` opens one transaction per command: the command happens completely or
+not at all. Expected failures (``UserError``) roll back and become a reply in the user's
+language; anything else propagates to the adapter's single error handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from commands.args import Args, closest, fold, parse_args
+from commands.errors import NotFound, PermissionDenied, UserError
+from commands.invocation import Invocation
+from commands.messages import normalise_locale
+from commands.render import message, render
+from commands.reply import Button, Reply, Visibility
+from commands.services import audit
+from models import (
+    AuditEvent,
+    ChannelBinding,
+    Experiment,
+    Membership,
+    Person,
+    RequestReceipt,
+    Role,
+    Workspace,
+)
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["Context", Args], Reply]
+
+# Options naming the experiment, accepted by every command.
+EXPERIMENT_OPTIONS = {"expe": "experiment", "exp": "experiment", "experiment": "experiment"}
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """``words`` maps every accepted spelling to its language (``{"liste": "fr",
+    "list": "en"}``); a word the same in both languages maps to ``""``."""
+
+    name: str
+    words: Mapping[str, str]
+    handler: Handler
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A command family (``/depense`` and ``/expense``…). ``default`` runs when the text
+    does not start with a subcommand (``/depense 12 € café``); ``empty`` when there is no
+    text at all (a form, or help)."""
+
+    name: str
+    words: Mapping[str, str]
+    subcommands: tuple[Subcommand, ...]
+    default: Subcommand | None = None
+    empty: Subcommand | None = None
+
+    def find(self, word: str) -> Subcommand | None:
+        folded = fold(word)
+        for sub in self.subcommands:
+            if folded in {fold(w) for w in sub.words}:
+                return sub
+        return None
+
+    def spellings(self, locale: str) -> list[str]:
+        return [
+            w for sub in self.subcommands for w, lang in sub.words.items() if lang in ("", locale)
+        ]
+
+
+class Context:
+    """What a handler works with: the open session, who is typing, where, and when."""
+
+    def __init__(
+        self,
+        session: Session,
+        invocation: Invocation,
+        workspace: Workspace,
+        person: Person,
+        locale: str,
+        batch: str,
+    ) -> None:
+        self.session = session
+        self.invocation = invocation
+        self.workspace = workspace
+        self.person = person
+        self.locale = locale
+        self.batch = batch
+        self.now: datetime = invocation.now
+        self._binding: ChannelBinding | bool | None = False
+
+    # -- where -------------------------------------------------------------------------
+
+    @property
+    def workspace_id(self) -> int:
+        assert self.workspace.id is not None
+        return self.workspace.id
+
+    @property
+    def person_id(self) -> int:
+        assert self.person.id is not None
+        return self.person.id
+
+    @property
+    def channel_binding(self) -> ChannelBinding | None:
+        if self._binding is False:
+            self._binding = self.session.exec(
+                select(ChannelBinding).where(
+                    ChannelBinding.workspace_id == self.workspace_id,
+                    ChannelBinding.channel_id == self.invocation.channel.external_id,
+                )
+            ).first()
+        return self._binding if isinstance(self._binding, ChannelBinding) else None
+
+    def experiment_by_slug(self, slug: str, *, include_archived: bool = False) -> Experiment:
+        slug = slug.strip().lstrip("~#")
+        exp = self.session.exec(
+            select(Experiment).where(
+                Experiment.workspace_id == self.workspace_id, Experiment.slug == slug
+            )
+        ).first()
+        if exp is None or (exp.archived_at is not None and not include_archived):
+            slugs = [e.slug for e in self.visible_experiments()]
+            raise NotFound("core.unknown_experiment", slug=slug, suggestion=closest(slug, slugs))
+        if self.role_in(exp) is None:
+            # Same answer as a missing one: an experiment one has no role in is not there.
+            slugs = [e.slug for e in self.visible_experiments()]
+            raise NotFound("core.unknown_experiment", slug=slug, suggestion=closest(slug, slugs))
+        return exp
+
+    def experiment(self, args: Args | None = None, *, include_archived: bool = False) -> Experiment:
+        """The experiment a command is about: ``expe:<slug>`` if given, else the one bound
+        to the channel, else the only one the person works on."""
+        slug = args.option("experiment") if args else None
+        if slug:
+            return self.experiment_by_slug(slug, include_archived=include_archived)
+        binding = self.channel_binding
+        if binding is not None:
+            exp = self.session.get(Experiment, binding.experiment_id)
+            if exp is not None and (exp.archived_at is None or include_archived):
+                if self.role_in(exp) is None:
+                    raise PermissionDenied("core.no_role", experiment=exp.name)
+                return exp
+        visible = self.visible_experiments()
+        if len(visible) == 1:
+            return visible[0]
+        raise UserError("core.which_experiment", slugs=[e.slug for e in visible])
+
+    def visible_experiments(self) -> list[Experiment]:
+        """The active experiments this person has a role in."""
+        experiments = self.session.exec(
+            select(Experiment)
+            .where(
+                Experiment.workspace_id == self.workspace_id, col(Experiment.archived_at).is_(None)
+            )
+            .order_by(col(Experiment.name))
+        ).all()
+        return [e for e in experiments if self.role_in(e) is not None]
+
+    # -- what changed ------------------------------------------------------------------
+
+    def record(
+        self,
+        action: str,
+        row: Any,
+        before: dict[str, Any] | None = None,
+        experiment_id: int | None = None,
+    ) -> AuditEvent:
+        """Write the audit event of a change this command made to ``row``."""
+        return audit.record(
+            self.session,
+            workspace_id=self.workspace_id,
+            actor_id=self.person_id,
+            action=action,
+            row=row,
+            before=before,
+            now=self.now,
+            batch=self.batch,
+            experiment_id=experiment_id,
+            command=f"/{self.invocation.command} {self.invocation.text}".strip(),
+        )
+
+    # -- who ---------------------------------------------------------------------------
+
+    def role_in(self, experiment: Experiment) -> Role | None:
+        return role_of(self.session, self.person, experiment, self.channel_binding)
+
+    def require(self, experiment: Experiment, *roles: Role) -> Role:
+        role = self.role_in(experiment)
+        if role is None:
+            raise PermissionDenied("core.no_role", experiment=experiment.name)
+        if role not in roles:
+            raise PermissionDenied(
+                "core.forbidden",
+                experiment=experiment.name,
+                role=role.value,
+                needed=[r.value for r in roles],
+            )
+        return role
+
+    @property
+    def is_lab_coordinator(self) -> bool:
+        return self.person.lab_role == Role.COORDINATOR
+
+    def require_lab_coordinator(self) -> None:
+        if not self.is_lab_coordinator:
+            raise PermissionDenied("core.lab_coordinator_only")
+
+    def can_see_budget(self, experiment: Experiment) -> bool:
+        role = self.role_in(experiment)
+        if role is None:
+            return False
+        return role != Role.PARTNER or experiment.partners_see_budget
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def tz(self, experiment: Experiment | None = None) -> str:
+        if experiment is not None:
+            return experiment.timezone
+        return self.person.timezone or self.invocation.timezone or self.workspace.timezone
+
+    def render(self, name: str, experiment: Experiment | None = None, **context: Any) -> str:
+        return render(name, self.locale, self.tz(experiment), **context)
+
+    def message(self, key: str, **params: Any) -> str:
+        return message(key, self.locale, **params)
+
+    def reply(
+        self,
+        name: str,
+        experiment: Experiment | None = None,
+        *,
+        visibility: Visibility = Visibility.EPHEMERAL,
+        changed: bool = False,
+        undo: bool = False,
+        **context: Any,
+    ) -> Reply:
+        """Render template ``name`` into a reply. ``undo`` adds the undo button of this
+        command's changes."""
+        buttons = []
+        if undo:
+            buttons.append(Button(self.message("core.undo_button"), "undo", self.batch))
+        return Reply(
+            text=self.render(name, experiment, **context),
+            visibility=visibility,
+            buttons=buttons,
+            changed=changed,
+        )
+
+
+def role_of(
+    session: Session,
+    person: Person,
+    experiment: Experiment,
+    binding: ChannelBinding | None = None,
+) -> Role | None:
+    """A lab coordinator coordinates everything; otherwise one's membership decides; a
+    guest in a channel bound to the experiment is its partner."""
+    if person.lab_role == Role.COORDINATOR:
+        return Role.COORDINATOR
+    membership = session.exec(
+        select(Membership).where(
+            Membership.experiment_id == experiment.id,
+            Membership.person_id == person.id,
+            col(Membership.removed_at).is_(None),
+        )
+    ).first()
+    if membership is not None:
+        return Role(membership.role)
+    if person.is_guest and binding is not None and binding.experiment_id == experiment.id:
+        return Role.PARTNER
+    return None
+
+
+class Router:
+    """Command families registered explicitly (``register(router)`` in each module,
+    called from ``commands.registry``)."""
+
+    def __init__(self) -> None:
+        self.families: dict[str, Family] = {}
+        self._words: dict[str, tuple[Family, str]] = {}
+
+    def add(self, family: Family) -> None:
+        if family.name in self.families:
+            raise ValueError(f"family {family.name!r} registered twice")
+        self.families[family.name] = family
+        for word, lang in family.words.items():
+            self._words[fold(word)] = (family, lang)
+
+    def words(self) -> list[str]:
+        return sorted(self._words)
+
+    def resolve(self, command: str) -> tuple[Family, str]:
+        word = fold(command.strip().lstrip("/"))
+        try:
+            return self._words[word]
+        except KeyError:
+            raise UserError(
+                "core.unknown_command", command=command, suggestion=closest(word, self.words())
+            ) from None
+
+    def dispatch(self, engine: Engine, invocation: Invocation) -> Reply:
+        """Run one command in one transaction and return its reply."""
+        batch = str(uuid.uuid4())
+        with Session(engine, expire_on_commit=False) as session:
+            locale = normalise_locale(invocation.locale)
+            try:
+                if invocation.request_key and _already_handled(session, invocation.request_key):
+                    return Reply(text=message("core.duplicate_request", locale))
+                workspace = ensure_workspace(session, invocation)
+                person = ensure_person(session, workspace, invocation)
+                family, family_locale = self.resolve(invocation.command)
+                sub, rest, sub_locale = _pick_subcommand(family, invocation.text)
+                locale = normalise_locale(
+                    person.locale or sub_locale or family_locale or invocation.locale or "fr"
+                )
+                ctx = Context(session, invocation, workspace, person, locale, batch)
+                options = {**EXPERIMENT_OPTIONS, **sub.options}
+                args = parse_args(rest, options)
+                reply = sub.handler(ctx, args)
+                if invocation.request_key:
+                    session.add(
+                        RequestReceipt(key=invocation.request_key, created_at=invocation.now)
+                    )
+                session.commit()
+                return reply
+            except UserError as error:
+                session.rollback()
+                return error_reply(error, locale)
+            except IntegrityError:
+                session.rollback()
+                if invocation.request_key and _already_handled(session, invocation.request_key):
+                    return Reply(text=message("core.duplicate_request", locale))
+                raise
+
+
+def error_reply(error: UserError, locale: str) -> Reply:
+    return Reply(text=message(error.key, locale, **error.params), visibility=Visibility.EPHEMERAL)
+
+
+def apology(locale: str | None) -> Reply:
+    """What an adapter answers when something unexpected broke (logged, never shown)."""
+    return Reply(text=message("core.unexpected", normalise_locale(locale)))
+
+
+def _pick_subcommand(family: Family, text: str) -> tuple[Subcommand, str, str]:
+    stripped = text.strip()
+    if not stripped and family.empty is not None:
+        return family.empty, "", ""
+    first, _, rest = stripped.partition(" ")
+    sub = family.find(first) if first else None
+    if sub is not None:
+        spelled = {fold(w): lang for w, lang in sub.words.items()}
+        return sub, rest, spelled.get(fold(first), "")
+    if family.default is not None:
+        return family.default, stripped, ""
+    raise UserError(
+        "core.unknown_subcommand",
+        command=family.name,
+        word=first,
+        suggestion=closest(first, [w for s in family.subcommands for w in s.words]),
+        family=family.name,
+    )
+
+
+def _already_handled(session: Session, key: str) -> bool:
+    return (
+        session.exec(select(RequestReceipt.id).where(RequestReceipt.key == key)).first() is not None
+    )
+
+
+def ensure_workspace(session: Session, invocation: Invocation) -> Workspace:
+    ref = invocation.workspace
+    workspace = session.exec(
+        select(Workspace).where(
+            Workspace.platform == ref.platform, Workspace.external_id == ref.external_id
+        )
+    ).first()
+    if workspace is None:
+        workspace = Workspace(platform=ref.platform, external_id=ref.external_id, name=ref.name)
+        session.add(workspace)
+        session.flush()
+    return workspace
+
+
+def ensure_person(session: Session, workspace: Workspace, invocation: Invocation) -> Person:
+    """The person typing, met now or before. The first non-guest of a workspace becomes its
+    lab coordinator, so a new lab can start without any set-up."""
+    user = invocation.user
+    person = session.exec(
+        select(Person).where(
+            Person.workspace_id == workspace.id, Person.external_id == user.external_id
+        )
+    ).first()
+    if person is None:
+        person = Person(
+            workspace_id=workspace.id,
+            external_id=user.external_id,
+            handle=user.handle,
+            display_name=user.display_name or user.handle,
+            is_guest=user.is_guest or invocation.role == Role.PARTNER,
+        )
+        if not person.is_guest and not _has_lab_coordinator(session, workspace):
+            person.lab_role = Role.COORDINATOR
+        session.add(person)
+        session.flush()
+        return person
+    guest = user.is_guest or invocation.role == Role.PARTNER
+    if (person.handle, person.is_guest) != (user.handle, guest):
+        person.handle = user.handle
+        person.is_guest = guest
+        session.add(person)
+    return person
+
+
+def _has_lab_coordinator(session: Session, workspace: Workspace) -> bool:
+    return (
+        session.exec(
+            select(Person.id).where(
+                Person.workspace_id == workspace.id, Person.lab_role == Role.COORDINATOR
+            )
+        ).first()
+        is not None
+    )
+
+
+def find_person(ctx: Context, handle_or_id: str, user_id: str | None = None) -> Person:
+    """A person of the workspace by platform id or handle (``marie``, ``@marie``)."""
+    handle = handle_or_id.lstrip("@")
+    query = select(Person).where(Person.workspace_id == ctx.workspace_id)
+    if user_id:
+        person = ctx.session.exec(query.where(Person.external_id == user_id)).first()
+        if person is not None:
+            return person
+    known_id = ctx.invocation.mentioned_ids.get(handle)
+    if known_id:
+        person = ctx.session.exec(query.where(Person.external_id == known_id)).first()
+        if person is not None:
+            return person
+    person = ctx.session.exec(query.where(col(Person.handle).ilike(handle))).first()
+    if person is not None:
+        return person
+    if user_id or known_id:
+        # Named by the platform with an id: someone real we have not met yet.
+        person = Person(
+            workspace_id=ctx.workspace_id,
+            external_id=user_id or known_id or handle,
+            handle=handle,
+            display_name=handle,
+        )
+        ctx.session.add(person)
+        ctx.session.flush()
+        return person
+    handles = list(
+        ctx.session.exec(select(Person.handle).where(Person.workspace_id == ctx.workspace_id))
+    )
+    raise NotFound("core.unknown_person", handle=handle, suggestion=closest(handle, handles))
+
+
+def words(fr: Iterable[str], en: Iterable[str], both: Iterable[str] = ()) -> dict[str, str]:
+    """Spellings of a subcommand: ``words(["liste"], ["list"])``."""
+    table = dict.fromkeys(fr, "fr")
+    table.update(dict.fromkeys(en, "en"))
+    table.update(dict.fromkeys(both, ""))
+    return table

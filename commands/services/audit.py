@@ -1,0 +1,236 @@
+"""The audit log and undo.
+
+Every change goes through ``record``: who, when, which row, the row before and after.
+``undo`` reverts the last batch of changes a person made (one command's worth), by
+putting each row back as it was; a creation is undone by soft-deleting what it created.
+Undo is itself recorded, so the log tells the whole story.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlmodel import Session, SQLModel, col, select
+
+from commands.errors import NotFound, PermissionDenied
+from models import (
+    AgendaItem,
+    AuditEvent,
+    BudgetLine,
+    ChannelBinding,
+    Decision,
+    Expense,
+    Experiment,
+    Invitation,
+    Meeting,
+    Membership,
+    Milestone,
+    MilestoneOwner,
+    NotificationPreference,
+    Person,
+)
+
+# Entities people change, by table name. Undoing the creation of one of them sets its
+# soft-delete column; for a link row without one (a channel binding, a milestone owner)
+# the row is removed, as the log keeps its content.
+ENTITIES: dict[str, type[SQLModel]] = {
+    cls.__tablename__: cls  # type: ignore[misc]
+    for cls in (
+        Experiment,
+        ChannelBinding,
+        Membership,
+        Person,
+        BudgetLine,
+        Expense,
+        Milestone,
+        MilestoneOwner,
+        Meeting,
+        AgendaItem,
+        Invitation,
+        Decision,
+        NotificationPreference,
+    )
+}
+SOFT_DELETE = ("deleted_at", "removed_at", "archived_at")
+
+
+def snapshot(row: SQLModel) -> dict[str, Any]:
+    """The row's columns as JSON-able values."""
+    data: dict[str, Any] = {}
+    for column in inspect(type(row)).columns:
+        value = getattr(row, column.key)
+        if isinstance(value, datetime | date | time):
+            value = value.isoformat()
+        data[column.key] = value
+    return data
+
+
+def _restore(row: SQLModel, data: dict[str, Any]) -> None:
+    for column in inspect(type(row)).columns:
+        if column.key not in data or column.primary_key:
+            continue
+        value = data[column.key]
+        if value is not None:
+            kind = column.type.python_type
+            if kind is datetime:
+                value = datetime.fromisoformat(value)
+            elif kind is date:
+                value = date.fromisoformat(value)
+            elif kind is time:
+                value = time.fromisoformat(value)
+        setattr(row, column.key, value)
+
+
+def record(
+    session: Session,
+    *,
+    workspace_id: int,
+    actor_id: int | None,
+    action: str,
+    row: SQLModel,
+    before: dict[str, Any] | None,
+    now: datetime,
+    batch: str,
+    experiment_id: int | None = None,
+    command: str = "",
+) -> AuditEvent:
+    """Write one event; call after the change (the row is flushed to get its id)."""
+    session.add(row)
+    session.flush()
+    entity_id = getattr(row, "id", None)
+    assert entity_id is not None
+    event = AuditEvent(
+        workspace_id=workspace_id,
+        experiment_id=experiment_id,
+        actor_id=actor_id,
+        at=now,
+        action=action,
+        entity=type(row).__tablename__,  # type: ignore[arg-type]
+        entity_id=entity_id,
+        before=before,
+        after=snapshot(row),
+        batch=batch,
+        command=command[:2000],
+    )
+    session.add(event)
+    return event
+
+
+def last_batch(
+    session: Session, workspace_id: int, actor_id: int, experiment_id: int | None = None
+) -> str | None:
+    """The actor's most recent batch of changes that is not undone and is not an undo."""
+    query = (
+        select(AuditEvent.batch)
+        .where(
+            AuditEvent.workspace_id == workspace_id,
+            AuditEvent.actor_id == actor_id,
+            col(AuditEvent.undone_at).is_(None),
+            col(AuditEvent.undo_of).is_(None),
+            AuditEvent.action != "undo",
+        )
+        .order_by(col(AuditEvent.id).desc())
+        .limit(1)
+    )
+    if experiment_id is not None:
+        query = query.where(AuditEvent.experiment_id == experiment_id)
+    return session.exec(query).first()
+
+
+def undo_batch(
+    session: Session,
+    *,
+    batch: str,
+    workspace_id: int,
+    actor_id: int,
+    may_undo_others: bool,
+    now: datetime,
+    new_batch: str,
+) -> list[AuditEvent]:
+    """Revert every event of ``batch`` (newest first) and return the events reverted."""
+    events = list(
+        session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.batch == batch, AuditEvent.workspace_id == workspace_id)
+            .order_by(col(AuditEvent.id).desc())
+        )
+    )
+    if not events:
+        raise NotFound("core.nothing_to_undo")
+    if any(e.undone_at is not None for e in events):
+        raise NotFound("core.already_undone")
+    if not may_undo_others and any(e.actor_id != actor_id for e in events):
+        raise PermissionDenied("core.undo_not_yours")
+    for event in events:
+        model = ENTITIES[event.entity]
+        row = session.get(model, event.entity_id)
+        if row is None:
+            continue
+        before_undo = snapshot(row)
+        if _differs(before_undo, event.after):
+            raise PermissionDenied("core.changed_since", entity=event.entity, id=event.entity_id)
+        if event.before is None:
+            soft = next((c for c in SOFT_DELETE if hasattr(row, c)), None)
+            if soft is None:
+                session.delete(row)
+                session.flush()
+                event.undone_at = now
+                session.add(event)
+                continue
+            setattr(row, soft, now)
+        else:
+            _restore(row, event.before)
+        session.add(row)
+        session.flush()
+        event.undone_at = now
+        session.add(event)
+        session.add(
+            AuditEvent(
+                workspace_id=workspace_id,
+                experiment_id=event.experiment_id,
+                actor_id=actor_id,
+                at=now,
+                action="undo",
+                entity=event.entity,
+                entity_id=event.entity_id,
+                before=before_undo,
+                after=snapshot(row),
+                batch=new_batch,
+                undo_of=event.id,
+            )
+        )
+    return events
+
+
+def _differs(current: dict[str, Any], recorded: dict[str, Any]) -> bool:
+    return any(current.get(k) != v for k, v in recorded.items() if k != "updated_at")
+
+
+def history(session: Session, entity: str, entity_id: int) -> list[AuditEvent]:
+    return list(
+        session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.entity == entity, AuditEvent.entity_id == entity_id)
+            .order_by(col(AuditEvent.id))
+        )
+    )
+
+
+def changed_fields(event: AuditEvent) -> dict[str, tuple[Any, Any]]:
+    """``{field: (before, after)}`` for the fields an event changed."""
+    if event.before is None:
+        return {}
+    return {
+        key: (event.before.get(key), value)
+        for key, value in event.after.items()
+        if event.before.get(key) != value and key not in ("updated_at",)
+    }
+
+
+def person_name(session: Session, person_id: int | None) -> str:
+    if person_id is None:
+        return "Coordo"
+    person = session.get(Person, person_id)
+    return person.handle if person else "?"
