@@ -34,6 +34,7 @@ from models import (
     RequestReceipt,
     Role,
     Workspace,
+    pk,
 )
 
 log = logging.getLogger(__name__)
@@ -406,7 +407,7 @@ def ensure_person(session: Session, workspace: Workspace, invocation: Invocation
     ).first()
     if person is None:
         person = Person(
-            workspace_id=workspace.id,
+            workspace_id=pk(workspace),
             external_id=user.external_id,
             handle=user.handle,
             display_name=user.display_name or user.handle,

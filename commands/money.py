@@ -95,7 +95,9 @@ def _to_cents(body: str, original: str) -> int:
             integer, fraction = parts
             if len(fraction) == 3 and len(groups) == 1:
                 raise UserError(
-                    "money.ambiguous", text=original, thousands=integer + fraction,
+                    "money.ambiguous",
+                    text=original,
+                    thousands=integer + fraction,
                     decimal=f"{integer},{fraction[:2]}",
                 )
             if len(fraction) > 2 or not integer:
@@ -149,7 +151,7 @@ def split_amount(text: str) -> tuple[Amount, str]:
         first = text.split()[0] if text.split() else ""
         raise UserError("money.missing" if not first else "money.unreadable", text=first)
     amount_text = match.group("amount").strip()
-    rest = text[match.end():].strip()
+    rest = text[match.end() :].strip()
     # A number glued to letters ("12abc") is not an amount.
     if rest and text[match.end() - 1 : match.end()].isdigit() and not text[match.end()].isspace():
         raise UserError("money.unreadable", text=text.split()[0])

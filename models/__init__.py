@@ -1,7 +1,7 @@
 """Coordo's tables and database. Nothing here knows of Slack, Mattermost or commands."""
 
 from models.audit import AuditEvent
-from models.base import Platform, Role
+from models.base import Platform, Role, pk
 from models.budget import BudgetLine, Expense
 from models.lab import ChannelBinding, Experiment, Membership, Person, Workspace
 from models.meetings import AgendaItem, Decision, Invitation, Meeting
@@ -28,4 +28,5 @@ __all__ = [
     "RequestReceipt",
     "Role",
     "Workspace",
+    "pk",
 ]

@@ -50,3 +50,11 @@ class Platform(StrEnum):
     SLACK = "slack"
     MATTERMOST = "mattermost"
     CONSOLE = "console"
+
+
+def pk(row: Any) -> int:
+    """The primary key of a row that has been flushed (typed as ``int``, not ``int | None``)."""
+    value = row.id
+    if value is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
+    return int(value)

@@ -8,7 +8,7 @@ Undo is itself recorded, so the log tells the whole story.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import inspect
@@ -61,6 +61,8 @@ def snapshot(row: SQLModel) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for column in inspect(type(row)).columns:
         value = getattr(row, column.key)
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone(UTC)
         if isinstance(value, datetime | date | time):
             value = value.isoformat()
         data[column.key] = value
@@ -73,7 +75,7 @@ def _restore(row: SQLModel, data: dict[str, Any]) -> None:
             continue
         value = data[column.key]
         if value is not None:
-            kind = column.type.python_type
+            kind = getattr(column.type, "impl", column.type).python_type
             if kind is datetime:
                 value = datetime.fromisoformat(value)
             elif kind is date:

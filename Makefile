@@ -1,0 +1,38 @@
+# Two commands for a new machine:
+#   make demo   installs Coordo and starts the console on a demo lab (SQLite)
+#   make test   installs what the tests need and runs the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+DEMO_DB ?= sqlite:///coordo-demo.db
+
+.PHONY: demo install install-dev test lint check serve worker
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-dev: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+demo: install
+	$(BIN)/python -m bot console --demo --db $(DEMO_DB)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# The suite runs on SQLite always, and on PostgreSQL too when TEST_DATABASE_URL is set.
+test: lint
+	$(BIN)/pytest -q -n 2
+
+serve: install
+	$(BIN)/python -m bot serve
+
+worker: install
+	$(BIN)/python -m bot worker

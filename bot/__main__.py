@@ -1,0 +1,96 @@
+"""The command line: ``python -m bot console|serve|worker|migrate|parse-date``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlmodel import Session
+
+from bot.console import Console, interactive_lines
+from bot.settings import Settings
+from commands.demo import DEMO_CHANNEL, DEMO_USER, seed_demo
+from commands.registry import build_router
+from models.db import make_engine, migrate
+
+log = logging.getLogger("bot")
+
+
+def parse_now(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        moment = moment.replace(tzinfo=ZoneInfo("Europe/Paris"))
+    return moment.astimezone(UTC)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Coordo, the lab's bookkeeping bot."
+    )
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("migrate", help="apply the database migrations")
+    console = sub.add_parser("console", help="type Coordo's commands in a terminal")
+    console.add_argument(
+        "--demo", action="store_true", help="seed a demo lab (kept if already there)"
+    )
+    console.add_argument(
+        "--db", help="database URL (default: DATABASE_URL, else sqlite:///coordo.db)"
+    )
+    console.add_argument("--user", help="who is typing (default: camille with --demo)")
+    console.add_argument("--channel", help="where (default: bondy with --demo)")
+    console.add_argument("--now", type=parse_now, help="fix the clock, e.g. 2026-11-24T10:00")
+    sub.add_parser("serve", help="run the web app (Slack, Mattermost, calendars) and the scheduler")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.action == "migrate":
+        migrate(make_engine(settings.database_url))
+        return 0
+    if args.action == "console":
+        return run_console(args, settings)
+    if args.action == "serve":
+        from bot.web import serve
+
+        return serve(settings)
+    return 2
+
+
+def run_console(args: argparse.Namespace, settings: Settings) -> int:
+    # The console is for people: keep library chatter out of their way.
+    logging.getLogger().setLevel(logging.WARNING)
+    engine = make_engine(args.db or settings.database_url)
+    migrate(engine)
+    if args.demo:
+        with Session(engine) as session:
+            seed_demo(session, args.now or datetime.now(UTC))
+            session.commit()
+    console = Console(
+        engine,
+        build_router(),
+        user=args.user or (DEMO_USER if args.demo else "camille"),
+        channel=args.channel or (DEMO_CHANNEL if args.demo else "labo"),
+        now=args.now,
+        files_dir=Path(settings.exports_dir),
+    )
+    if sys.stdin.isatty():
+        sys.stdout.write("Coordo — tapez /labo aide (ou /lab help). Ctrl-D pour quitter.\n")
+        console.run(interactive_lines(console), sys.stdout)
+    else:
+        console.run(sys.stdin, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

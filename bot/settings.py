@@ -1,0 +1,41 @@
+"""Settings, read once from the environment (and a ``.env`` file) in ``main()``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = "sqlite:///coordo.db"
+    port: int = 8000
+    host: str = "0.0.0.0"
+    # The public address of the web app, for links (calendar feeds, Mattermost buttons).
+    public_url: str = "http://localhost:8000"
+    log_level: str = "INFO"
+    exports_dir: Path = Path("exports")
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    mattermost_url: str | None = None
+    mattermost_bot_token: str | None = None
+    # One token per slash command configured in Mattermost, comma-separated.
+    mattermost_command_tokens: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Run the scheduler in this process (serve and console do, for a small lab).
+    scheduler: bool = True
+
+    @field_validator("mattermost_command_tokens", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [t.strip() for t in value.split(",") if t.strip()]
+        return value

@@ -1,0 +1,43 @@
+"""The neutral reply as plain text, for the console and for logs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from commands.reply import Reply
+
+_MENTION = re.compile(r"<@[^|>]+\|([^>]+)>")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+def markdown_to_text(text: str) -> str:
+    text = _MENTION.sub(r"@\1", text)
+    text = _LINK.sub(
+        lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", text
+    )
+    return _BOLD.sub(r"\1", text)
+
+
+def reply_to_text(reply: Reply, files_dir: Path | None = None) -> str:
+    """Text of a reply. Files are written to ``files_dir`` and named in the text."""
+    parts = [markdown_to_text(reply.text)]
+    for section in reply.sections:
+        if section.title:
+            parts.append(markdown_to_text(section.title))
+        if section.text:
+            parts.append(markdown_to_text(section.text))
+        for field in section.fields:
+            parts.append(f"  {field.label} : {markdown_to_text(field.value)}")
+    if reply.buttons:
+        parts.append("  ".join(f"[{b.label}]" for b in reply.buttons))
+    for file in reply.files:
+        if files_dir is not None:
+            files_dir.mkdir(parents=True, exist_ok=True)
+            path = files_dir / file.filename
+            path.write_bytes(file.content)
+            parts.append(f"📎 {file.title} → {path}")
+        else:
+            parts.append(f"📎 {file.title} ({file.filename}, {len(file.content)} o)")
+    return "\n".join(p for p in parts if p)

@@ -1,0 +1,12 @@
+"""The command families Coordo serves, wired explicitly."""
+
+from __future__ import annotations
+
+from commands import lab
+from commands.core import Router
+
+
+def build_router() -> Router:
+    router = Router()
+    lab.register(router)
+    return router
