@@ -1,0 +1,248 @@
+"""Coordo's outbound Slack client: the ``ChatPort`` over ``slack_sdk.WebClient``.
+
+Retries. By default this client does not retry rate limits or server errors: it raises
+``RateLimited(retry_after)`` / ``TransientError`` at once and lets the caller decide.
+The outbox sender is the caller that matters, and it owns backoff: it stores the next
+attempt time in the outbox row, so a Retry-After of 30 s or a Slack outage survives a
+restart and does not hold a worker thread asleep. slack_sdk's own default handler (one
+retry of a failed connection after a short sleep) is removed too: its client opens a
+connection per call, so there is no stale keep-alive for it to paper over.
+
+``interactive_retries=True`` keeps that default and appends slack_sdk's
+``RateLimitErrorRetryHandler`` and ``ServerErrorRetryHandler`` (one retry each, sleeping
+for Retry-After or a short backoff) for callers that have a person waiting and no queue
+behind them, such as the console.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+from urllib.error import HTTPError, URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.webhook import WebhookClient
+
+from bot.platforms.port import (
+    ChatError,
+    ChatPort,
+    PermanentError,
+    PlatformChannel,
+    PlatformMessage,
+    PlatformUser,
+    RateLimited,
+    TransientError,
+    parse_retry_after,
+)
+
+logger = logging.getLogger(__name__)
+
+SLACK_API_URL = "https://slack.com/api/"
+
+# ``ok: false`` errors that say "Slack had a problem", not "your call was wrong".
+TRANSIENT_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SlackChat(ChatPort):
+    """Send to one Slack workspace with a bot token (``xoxb-…``)."""
+
+    platform = "slack"
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = SLACK_API_URL,
+        timeout: int = 30,
+        interactive_retries: bool = False,
+        clock: Clock = _utc_now,
+    ) -> None:
+        self.client = WebClient(token=token, base_url=base_url, timeout=timeout)
+        if not interactive_retries:
+            self.client.retry_handlers.clear()
+        else:
+            self.client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
+            self.client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=1))
+        self._clock = clock
+        self._dm_channels: dict[str, str] = {}
+        self._team_id: str | None = None
+        self._lock = threading.Lock()
+
+    # -- ChatPort ------------------------------------------------------------------------
+
+    def post(self, channel_id: str, message: PlatformMessage) -> str:
+        """Post ``message`` (blocks, with ``text`` as fallback); return its ``ts``."""
+        with self._errors("chat.postMessage"):
+            response = self.client.chat_postMessage(
+                channel=channel_id, text=message.text, blocks=message.blocks
+            )
+        return str(response["ts"])
+
+    def direct_message(self, user_id: str, message: PlatformMessage) -> str:
+        """Post in the bot's conversation with ``user_id``; return the message ``ts``.
+
+        The conversation id (``D…``) is looked up once per user with
+        ``conversations.open`` and kept; ``open_direct_channel`` gives it to callers
+        that need it, e.g. to update the message later.
+        """
+        return self.post(self.open_direct_channel(user_id), message)
+
+    def upload_file(
+        self,
+        channel_id: str,
+        filename: str,
+        content: bytes,
+        title: str,
+        comment: str | None = None,
+    ) -> None:
+        """Share a file through Slack's external upload flow (``files_upload_v2``)."""
+        with self._errors("files_upload_v2"):
+            self.client.files_upload_v2(
+                channel=channel_id,
+                filename=filename,
+                content=content,
+                title=title,
+                initial_comment=comment,
+            )
+
+    # -- more than the port ---------------------------------------------------------------
+
+    def open_direct_channel(self, user_id: str) -> str:
+        with self._lock:
+            cached = self._dm_channels.get(user_id)
+        if cached is not None:
+            return cached
+        with self._errors("conversations.open"):
+            response = self.client.conversations_open(users=[user_id])
+        channel_id = str(response["channel"]["id"])
+        with self._lock:
+            self._dm_channels[user_id] = channel_id
+        return channel_id
+
+    def team_id(self) -> str:
+        """The workspace of the bot token (``auth.test``), looked up once."""
+        if self._team_id is None:
+            with self._errors("auth.test"):
+                response = self.client.auth_test()
+            self._team_id = str(response["team_id"])
+        return self._team_id
+
+    def get_user(self, user_id: str) -> PlatformUser:
+        """Who ``user_id`` is: a guest or a Slack Connect user from another organisation
+        both come out as partners (``is_guest`` / ``is_external``)."""
+        with self._errors("users.info"):
+            response = self.client.users_info(user=user_id)
+        user: dict[str, Any] = response["user"]
+        team_id = user.get("team_id")
+        return PlatformUser(
+            id=str(user["id"]),
+            name=str(user.get("real_name") or user.get("name") or user["id"]),
+            is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+            is_external=bool(user.get("is_stranger"))
+            or (team_id is not None and team_id != self.team_id()),
+            is_bot=bool(user.get("is_bot")),
+            team_id=team_id,
+            timezone=user.get("tz"),
+        )
+
+    def get_channel(self, channel_id: str) -> PlatformChannel:
+        with self._errors("conversations.info"):
+            response = self.client.conversations_info(channel=channel_id)
+        channel: dict[str, Any] = response["channel"]
+        return PlatformChannel(
+            id=str(channel["id"]),
+            name=str(channel.get("name") or channel["id"]),
+            is_shared=bool(channel.get("is_ext_shared")),
+            is_direct=bool(channel.get("is_im")),
+            is_private=bool(channel.get("is_private")),
+        )
+
+    def post_to_response_url(self, url: str, payload: dict[str, Any]) -> None:
+        post_to_response_url(url, payload, clock=self._clock)
+
+    # -- errors --------------------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except SlackApiError as e:
+            raise _from_api_error(e, what, self._clock()) from e
+        except HTTPError as e:  # the upload URL answers outside the Web API
+            raise _from_status(e.code, dict(e.headers.items()), what, self._clock()) from e
+        except (URLError, OSError) as e:
+            raise TransientError(f"Slack {what}: {e}") from e
+        except SlackClientError as e:
+            raise PermanentError(f"Slack {what}: {e}") from e
+
+
+def post_to_response_url(
+    url: str, payload: dict[str, Any], *, timeout: int = 10, clock: Clock = _utc_now
+) -> None:
+    """Send a late answer to a slash command or an interaction (``response_url``).
+
+    Slack accepts 5 uses within 30 minutes; past that it refuses, which comes out as a
+    ``PermanentError``.
+    """
+    try:
+        response = WebhookClient(url, timeout=timeout).send_dict(payload)
+    except (URLError, OSError) as e:
+        raise TransientError(f"Slack response_url: {e}") from e
+    if response.status_code != 200:
+        raise _from_status(
+            response.status_code, response.headers, "response_url", clock(), response.body
+        )
+
+
+def _header(headers: dict[str, Any], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return str(value[0] if isinstance(value, list) else value)
+    return None
+
+
+def _from_status(
+    status: int, headers: dict[str, Any], what: str, now: datetime, body: str = ""
+) -> ChatError:
+    if status == 429:
+        retry_after = parse_retry_after(_header(headers, "Retry-After"), default=1.0, now=now)
+        return RateLimited(retry_after, f"Slack {what}")
+    if status >= 500:
+        return TransientError(f"Slack {what}: HTTP {status}", status=status)
+    return PermanentError(f"Slack {what}: HTTP {status} {body[:200]}", status=status)
+
+
+def _from_api_error(e: SlackApiError, what: str, now: datetime) -> ChatError:
+    response = e.response
+    status = response.status_code
+    data = response.data if isinstance(response.data, dict) else {}
+    error = str(data.get("error") or "")
+    if status == 429 or error == "ratelimited":
+        retry_after = parse_retry_after(
+            _header(response.headers, "Retry-After"), default=1.0, now=now
+        )
+        return RateLimited(retry_after, f"Slack {what}")
+    if status >= 500:
+        return TransientError(f"Slack {what}: HTTP {status}", code=error or None, status=status)
+    if error in TRANSIENT_ERRORS:
+        return TransientError(f"Slack {what}: {error}", code=error, status=status)
+    return PermanentError(
+        f"Slack {what}: {error or f'HTTP {status}'}", code=error or None, status=status
+    )

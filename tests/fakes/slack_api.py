@@ -1,0 +1,739 @@
+"""A fake Slack Web API that speaks the wire format Coordo's clients and Bolt expect.
+
+``POST /api/<method>`` (GET with a query string also works), body form-encoded or JSON,
+token in ``Authorization: Bearer …`` or, for forms, the ``token`` field. Answers are
+HTTP 200 with ``{"ok": true, …}`` or ``{"ok": false, "error": "…"}`` as Slack gives them;
+HTTP 429 with ``Retry-After`` when rate limited. Also served:
+
+- ``POST /upload/v1/<file_id>``: the upload URL that ``files.getUploadURLExternal`` hands
+  out, taking raw bytes (or a multipart form) as Slack's file service does, so that
+  ``WebClient.files_upload_v2`` works unchanged against the fake;
+- ``POST /response/<id>``: ``response_url`` endpoints from ``new_response_url()``,
+  taking JSON, at most 5 uses within 30 minutes, as Slack's do.
+
+Point clients at ``fake.api_url`` (``WebClient(token, base_url=fake.api_url)``).
+
+By default the fake is lenient: a channel or user it was not told about is created on
+first use (a member of the home team). With ``strict=True`` unknown ids answer
+``channel_not_found`` / ``user_not_found``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+
+from tests.fakes._server import (
+    CannedFailure,
+    Clock,
+    FakeServer,
+    Request,
+    Response,
+    TokenBucket,
+    ceil_seconds,
+    parse_query,
+)
+
+RESPONSE_URL_MAX_USES = 5
+RESPONSE_URL_LIFETIME = 30 * 60.0
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_TEXT_LENGTH = 40_000
+
+
+@dataclass
+class SlackChannel:
+    id: str
+    name: str
+    is_ext_shared: bool = False
+    is_private: bool = False
+    is_archived: bool = False
+    is_im: bool = False
+    is_mpim: bool = False
+    user: str | None = None  # the other member of a direct conversation
+
+    def to_api(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "is_channel": not (self.is_im or self.is_mpim or self.is_private),
+            "is_group": self.is_private and not self.is_mpim,
+            "is_im": self.is_im,
+            "is_mpim": self.is_mpim,
+            "is_private": self.is_private or self.is_im or self.is_mpim,
+            "is_archived": self.is_archived,
+            "is_shared": self.is_ext_shared,
+            "is_ext_shared": self.is_ext_shared,
+            "is_org_shared": False,
+            "created": 1_700_000_000,
+        }
+        if self.is_im:
+            data["user"] = self.user
+            del data["name"]
+        return data
+
+
+@dataclass
+class SlackUser:
+    id: str
+    name: str
+    team_id: str
+    is_restricted: bool = False
+    is_ultra_restricted: bool = False
+    is_stranger: bool = False
+    is_bot: bool = False
+    deleted: bool = False
+    tz: str = "Europe/Paris"
+    locale: str = "fr-FR"
+
+    def to_api(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "team_id": self.team_id,
+            "name": self.name,
+            "real_name": self.name,
+            "deleted": self.deleted,
+            "is_bot": self.is_bot,
+            "is_app_user": False,
+            "is_admin": False,
+            "is_owner": False,
+            "is_restricted": self.is_restricted,
+            "is_ultra_restricted": self.is_ultra_restricted,
+            "tz": self.tz,
+            "tz_offset": 3600,
+            "locale": self.locale,
+            "profile": {"real_name": self.name, "display_name": self.name, "team": self.team_id},
+        }
+        if self.is_stranger:
+            data["is_stranger"] = True
+        return data
+
+
+@dataclass
+class SlackMessage:
+    channel: str
+    ts: str
+    text: str | None
+    blocks: list[dict[str, Any]] | None
+    thread_ts: str | None = None
+    files: list[str] = field(default_factory=list)
+    edited: bool = False
+
+
+@dataclass
+class EphemeralMessage:
+    channel: str
+    user: str
+    text: str | None
+    blocks: list[dict[str, Any]] | None
+
+
+@dataclass
+class SlackFile:
+    id: str
+    filename: str
+    length: int
+    content: bytes | None = None
+    title: str | None = None
+    channels: list[str] = field(default_factory=list)
+    initial_comment: str | None = None
+    completed: bool = False
+
+
+@dataclass
+class SlackView:
+    id: str
+    view: dict[str, Any]
+    trigger_id: str | None = None
+    user_id: str | None = None  # for Home tabs
+
+
+@dataclass
+class ResponseURL:
+    id: str
+    created: float
+    payloads: list[dict[str, Any]] = field(default_factory=list)
+
+
+class SlackError(Exception):
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class FakeSlack(FakeServer):
+    """A Slack workspace: one bot token, its team, channels, users and what was sent."""
+
+    def __init__(
+        self,
+        *,
+        token: str = "xoxb-coordo-test",
+        team_id: str = "T0LAB",
+        team: str = "Coordo Lab",
+        bot_user_id: str = "U0COORDO",
+        bot_id: str = "B0COORDO",
+        strict: bool = False,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        super().__init__(clock=clock)
+        self.token = token
+        self.team_id = team_id
+        self.team = team
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.strict = strict
+        self.channels: dict[str, SlackChannel] = {}
+        self.users: dict[str, SlackUser] = {}
+        self.messages: list[SlackMessage] = []
+        self.ephemeral: list[EphemeralMessage] = []
+        self.files: dict[str, SlackFile] = {}
+        self.views: dict[str, SlackView] = {}
+        self.response_urls: dict[str, ResponseURL] = {}
+        self._ts_base = int(time.time())
+        self._seq = itertools.count(1)
+        self._rate_interval: float | None = None
+        self._rate_burst = 1
+        self._buckets: dict[str, TokenBucket] = {}
+        self.add_user(bot_user_id, name="coordo", is_bot=True)
+
+    # -- set-up --------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        """The ``base_url`` for ``WebClient``: ends with ``/api/``."""
+        return f"{self.url}/api/"
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str | None = None,
+        *,
+        is_ext_shared: bool = False,
+        is_private: bool = False,
+        is_archived: bool = False,
+    ) -> SlackChannel:
+        channel = SlackChannel(
+            channel_id,
+            name or channel_id.lower(),
+            is_ext_shared=is_ext_shared,
+            is_private=is_private,
+            is_archived=is_archived,
+        )
+        with self._lock:
+            self.channels[channel_id] = channel
+        return channel
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        name: str | None = None,
+        team_id: str | None = None,
+        is_restricted: bool = False,
+        is_ultra_restricted: bool = False,
+        is_stranger: bool = False,
+        is_bot: bool = False,
+        deleted: bool = False,
+        tz: str = "Europe/Paris",
+        locale: str = "fr-FR",
+    ) -> SlackUser:
+        """A person of the workspace; ``team_id`` other than the home team is a Slack Connect user."""
+        user = SlackUser(
+            user_id,
+            name or user_id.lower(),
+            team_id or self.team_id,
+            is_restricted=is_restricted,
+            is_ultra_restricted=is_ultra_restricted,
+            is_stranger=is_stranger,
+            is_bot=is_bot,
+            deleted=deleted,
+            tz=tz,
+            locale=locale,
+        )
+        with self._lock:
+            self.users[user_id] = user
+        return user
+
+    def enable_rate_limit(self, per_channel_interval: float = 1.0, burst: int = 1) -> None:
+        """Allow ``burst`` ``chat.postMessage`` per channel at once, then one per interval.
+
+        Beyond that, HTTP 429 ``ratelimited`` with ``Retry-After`` in whole seconds.
+        """
+        with self._lock:
+            self._rate_interval = per_channel_interval
+            self._rate_burst = burst
+            self._buckets.clear()
+
+    def disable_rate_limit(self) -> None:
+        with self._lock:
+            self._rate_interval = None
+            self._buckets.clear()
+
+    def new_response_url(self) -> str:
+        with self._lock:
+            rid = f"T{next(self._seq):06d}"
+            self.response_urls[rid] = ResponseURL(rid, self.clock())
+        return f"{self.url}/response/{rid}"
+
+    # -- queries -------------------------------------------------------------------------
+
+    def messages_in(self, channel: str) -> list[SlackMessage]:
+        with self._lock:
+            return [m for m in self.messages if m.channel == channel]
+
+    def dm_channel_for(self, user_id: str) -> str:
+        """The id ``conversations.open`` gives for the bot's conversation with ``user_id``."""
+        return "D" + user_id[1:]
+
+    def responses_to(self, url: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.response_urls[url.rsplit("/", 1)[-1]].payloads)
+
+    # -- dispatch ------------------------------------------------------------------------
+
+    def route(self, request: Request) -> tuple[str, Any, Response]:
+        path = request.path
+        if path.startswith("/api/"):
+            method = path[len("/api/") :]
+            body = self._parse_body(request)
+            return method, body, self._api(method, body, request)
+        if path.startswith("/upload/v1/"):
+            return "upload", None, self._upload(path.rsplit("/", 1)[-1], request)
+        if path.startswith("/response/"):
+            try:
+                payload = json.loads(request.body or b"null")
+            except ValueError:
+                payload = None
+            return "response_url", payload, self._response_url(path.rsplit("/", 1)[-1], payload)
+        return "unknown", None, Response.text("not found", 404)
+
+    @staticmethod
+    def _parse_body(request: Request) -> dict[str, Any]:
+        body: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            data = json.loads(request.body or b"{}")
+            if isinstance(data, dict):
+                body.update(data)
+        elif request.body:
+            body.update(parse_query(request.body.decode()))
+        return body
+
+    def _api(self, method: str, body: dict[str, Any], request: Request) -> Response:
+        failure = self._pop_failure(method)
+        if failure is not None:
+            return self._failure(failure)
+        auth = request.header("authorization") or ""
+        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else body.get("token")
+        if not token:
+            return _error("not_authed")
+        if token != self.token:
+            return _error("invalid_auth")
+        handler = _METHODS.get(method)
+        if handler is None:
+            return _error("unknown_method")
+        try:
+            with self._lock:
+                return handler(self, body)
+        except SlackError as e:
+            return _error(e.error)
+
+    @staticmethod
+    def _failure(failure: CannedFailure) -> Response:
+        defaults: dict[str, str] = {}
+        if failure.status == 429:
+            defaults["Retry-After"] = str(
+                failure.retry_after if failure.retry_after is not None else 1
+            )
+        headers = failure.apply_headers(defaults)
+        if failure.body is not None:
+            return Response(
+                failure.status,
+                failure.body,
+                failure.content_type or "text/plain; charset=utf-8",
+                headers,
+            )
+        if failure.status == 200:
+            return Response.json(
+                {"ok": False, "error": failure.error or "internal_error"}, 200, headers
+            )
+        if failure.status == 429:
+            return Response.json({"ok": False, "error": "ratelimited"}, 429, headers)
+        if failure.status >= 500:
+            return Response(
+                failure.status, b"<html><body>Server Error</body></html>", "text/html", headers
+            )
+        return Response.json(
+            {"ok": False, "error": failure.error or "invalid_request"}, failure.status, headers
+        )
+
+    # -- lookups (called with the lock held) ---------------------------------------------
+
+    def _next_ts(self) -> str:
+        return f"{self._ts_base}.{next(self._seq):06d}"
+
+    def _channel(self, channel_id: str | None) -> SlackChannel:
+        if not channel_id:
+            raise SlackError("channel_not_found")
+        if channel_id[0] in "UW":  # a user id: Slack posts to the app's conversation with them
+            return self._open_dm(channel_id)[0]
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            if self.strict or channel_id[0] not in "CGD":
+                raise SlackError("channel_not_found")
+            channel = SlackChannel(channel_id, channel_id.lower(), is_private=channel_id[0] == "G")
+            self.channels[channel_id] = channel
+        return channel
+
+    def _user(self, user_id: str | None) -> SlackUser:
+        if not user_id:
+            raise SlackError("user_not_found")
+        user = self.users.get(user_id)
+        if user is None:
+            if self.strict or user_id[0] not in "UW":
+                raise SlackError("user_not_found")
+            user = SlackUser(user_id, user_id.lower(), self.team_id)
+            self.users[user_id] = user
+        return user
+
+    def _open_dm(self, user_id: str) -> tuple[SlackChannel, bool]:
+        user = self._user(user_id)
+        if user.deleted:
+            raise SlackError("user_disabled")
+        channel_id = self.dm_channel_for(user_id)
+        existing = self.channels.get(channel_id)
+        if existing is not None:
+            return existing, True
+        channel = SlackChannel(channel_id, channel_id, is_im=True, user=user_id)
+        self.channels[channel_id] = channel
+        return channel, False
+
+    def _rate_limited(self, channel_id: str) -> Response | None:
+        if self._rate_interval is None:
+            return None
+        now = self.clock()
+        bucket = self._buckets.get(channel_id)
+        if bucket is None:
+            bucket = TokenBucket(1 / self._rate_interval, self._rate_burst, now)
+            self._buckets[channel_id] = bucket
+        wait = bucket.take(now)
+        if wait == 0:
+            return None
+        return Response.json(
+            {"ok": False, "error": "ratelimited"},
+            429,
+            {"Retry-After": str(ceil_seconds(wait))},
+        )
+
+    # -- methods -------------------------------------------------------------------------
+
+    def _auth_test(self, body: dict[str, Any]) -> Response:
+        return _ok(
+            url=f"https://{self.team.lower().replace(' ', '-')}.slack.com/",
+            team=self.team,
+            user="coordo",
+            team_id=self.team_id,
+            user_id=self.bot_user_id,
+            bot_id=self.bot_id,
+            is_enterprise_install=False,
+        )
+
+    def _chat_post_message(self, body: dict[str, Any]) -> Response:
+        channel = self._channel(body.get("channel"))
+        text, blocks = _content(body, MAX_MESSAGE_BLOCKS)
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        limited = self._rate_limited(channel.id)
+        if limited is not None:
+            return limited
+        ts = self._next_ts()
+        self.messages.append(SlackMessage(channel.id, ts, text, blocks, body.get("thread_ts")))
+        return _ok(channel=channel.id, ts=ts, message=self._message_api(ts, text, blocks))
+
+    def _chat_post_ephemeral(self, body: dict[str, Any]) -> Response:
+        channel = self._channel(body.get("channel"))
+        user = self._user(body.get("user"))
+        text, blocks = _content(body, MAX_MESSAGE_BLOCKS)
+        self.ephemeral.append(EphemeralMessage(channel.id, user.id, text, blocks))
+        return _ok(message_ts=self._next_ts())
+
+    def _chat_update(self, body: dict[str, Any]) -> Response:
+        channel = self._channel(body.get("channel"))
+        ts = str(body.get("ts") or "")
+        found = [m for m in self.messages if m.channel == channel.id and m.ts == ts]
+        if not found:
+            raise SlackError("message_not_found")
+        text, blocks = _content(body, MAX_MESSAGE_BLOCKS)
+        message = found[0]
+        message.text, message.blocks, message.edited = text, blocks, True
+        return _ok(
+            channel=channel.id, ts=ts, text=text, message=self._message_api(ts, text, blocks)
+        )
+
+    def _message_api(
+        self, ts: str, text: str | None, blocks: list[dict[str, Any]] | None
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "ts": ts,
+            "text": text or "",
+            "team": self.team_id,
+        }
+        if blocks is not None:
+            message["blocks"] = blocks
+        return message
+
+    def _conversations_open(self, body: dict[str, Any]) -> Response:
+        if body.get("channel"):
+            channel = self._channel(body["channel"])
+            return _ok(channel={"id": channel.id})
+        users = body.get("users")
+        ids = users if isinstance(users, list) else [u for u in str(users or "").split(",") if u]
+        if not ids:
+            raise SlackError("users_list_not_supplied")
+        if len(ids) > 8:
+            raise SlackError("too_many_users")
+        if len(ids) == 1:
+            channel, existed = self._open_dm(ids[0])
+        else:
+            for user_id in ids:
+                self._user(user_id)
+            channel_id = "G" + "".join(sorted(u[1:] for u in ids))[:10]
+            channel = self.channels.setdefault(
+                channel_id, SlackChannel(channel_id, "mpdm-" + "--".join(ids), is_mpim=True)
+            )
+            existed = False
+        data = channel.to_api() if _truthy(body.get("return_im")) else {"id": channel.id}
+        extra = {"no_op": True, "already_open": True} if existed else {}
+        return _ok(channel=data, **extra)
+
+    def _conversations_info(self, body: dict[str, Any]) -> Response:
+        channel = self._channel(body.get("channel"))
+        return _ok(channel=channel.to_api())
+
+    def _users_info(self, body: dict[str, Any]) -> Response:
+        return _ok(user=self._user(body.get("user")).to_api())
+
+    def _views_open(self, body: dict[str, Any]) -> Response:
+        trigger_id = body.get("trigger_id") or body.get("interactivity_pointer")
+        if not trigger_id:
+            raise SlackError("invalid_arguments")
+        view = self._view(body, expected="modal")
+        return _ok(view=self._store_view(view, trigger_id=trigger_id))
+
+    def _views_update(self, body: dict[str, Any]) -> Response:
+        view_id = body.get("view_id")
+        external_id = body.get("external_id")
+        found = None
+        if view_id:
+            found = self.views.get(view_id)
+        elif external_id:
+            found = next(
+                (v for v in self.views.values() if v.view.get("external_id") == external_id), None
+            )
+        else:
+            raise SlackError("invalid_arguments")
+        if found is None:
+            raise SlackError("not_found")
+        found.view = self._view(body, expected=found.view.get("type", "modal"))
+        return _ok(view={**found.view, "id": found.id})
+
+    def _views_publish(self, body: dict[str, Any]) -> Response:
+        user = self._user(body.get("user_id"))
+        view = self._view(body, expected="home")
+        existing = next((v for v in self.views.values() if v.user_id == user.id), None)
+        if existing is not None:
+            existing.view = view
+            return _ok(view={**view, "id": existing.id})
+        return _ok(view=self._store_view(view, user_id=user.id))
+
+    def _view(self, body: dict[str, Any], *, expected: str) -> dict[str, Any]:
+        view = body.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except ValueError as e:
+                raise SlackError("invalid_arguments") from e
+        if not isinstance(view, dict) or view.get("type") != expected:
+            raise SlackError("invalid_arguments")
+        if len(view.get("blocks") or []) > MAX_VIEW_BLOCKS:
+            raise SlackError("invalid_arguments")
+        return view
+
+    def _store_view(
+        self, view: dict[str, Any], *, trigger_id: str | None = None, user_id: str | None = None
+    ) -> dict[str, Any]:
+        view_id = f"V{next(self._seq):08d}"
+        self.views[view_id] = SlackView(view_id, view, trigger_id=trigger_id, user_id=user_id)
+        return {**view, "id": view_id, "team_id": self.team_id, "app_id": "A0COORDO"}
+
+    def _files_get_upload_url_external(self, body: dict[str, Any]) -> Response:
+        filename = body.get("filename")
+        try:
+            length = int(body.get("length") or 0)
+        except ValueError as e:
+            raise SlackError("invalid_arguments") from e
+        if not filename:
+            raise SlackError("invalid_arguments")
+        if length <= 0:
+            raise SlackError("missing_argument")
+        file_id = f"F{next(self._seq):08d}"
+        self.files[file_id] = SlackFile(file_id, filename, length)
+        return _ok(upload_url=f"{self.url}/upload/v1/{file_id}", file_id=file_id)
+
+    def _files_complete_upload_external(self, body: dict[str, Any]) -> Response:
+        files = body.get("files")
+        if isinstance(files, str):
+            try:
+                files = json.loads(files)
+            except ValueError as e:
+                raise SlackError("invalid_arguments") from e
+        if not isinstance(files, list) or not files:
+            raise SlackError("invalid_arguments")
+        channel_ids: list[str] = []
+        if body.get("channel_id"):
+            channel_ids.append(body["channel_id"])
+        if body.get("channels"):
+            channel_ids.extend(c for c in str(body["channels"]).split(",") if c)
+        channels = [self._channel(c).id for c in channel_ids]
+        completed = []
+        for item in files:
+            uploaded = self.files.get(item.get("id", ""))
+            if uploaded is None or uploaded.content is None:
+                raise SlackError("file_not_found")
+            completed.append((uploaded, item.get("title")))
+        for uploaded, title in completed:
+            uploaded.title = title or uploaded.filename
+            uploaded.channels = channels
+            uploaded.initial_comment = body.get("initial_comment")
+            uploaded.completed = True
+        for channel_id in channels:
+            self.messages.append(
+                SlackMessage(
+                    channel_id,
+                    self._next_ts(),
+                    body.get("initial_comment"),
+                    None,
+                    body.get("thread_ts"),
+                    files=[f.id for f, _ in completed],
+                )
+            )
+        return _ok(files=[self._file_api(f) for f, _ in completed])
+
+    def _file_api(self, file: SlackFile) -> dict[str, Any]:
+        return {
+            "id": file.id,
+            "created": int(time.time()),
+            "name": file.filename,
+            "title": file.title,
+            "mimetype": "application/octet-stream",
+            "filetype": file.filename.rsplit(".", 1)[-1] if "." in file.filename else "binary",
+            "user": self.bot_user_id,
+            "size": len(file.content or b""),
+            "channels": [c for c in file.channels if c[0] == "C"],
+            "groups": [c for c in file.channels if c[0] == "G"],
+            "ims": [c for c in file.channels if c[0] == "D"],
+        }
+
+    # -- the other endpoints -------------------------------------------------------------
+
+    def _upload(self, file_id: str, request: Request) -> Response:
+        failure = self._pop_failure("upload")
+        if failure is not None:
+            return self._failure(failure)
+        with self._lock:
+            file = self.files.get(file_id)
+            if file is None:
+                return Response.text("not found", 404)
+            content = request.body
+            if request.content_type == "multipart/form-data":
+                content = _first_multipart_file(request)
+            file.content = content
+        return Response.text(f"OK - {len(content)}")
+
+    def _response_url(self, rid: str, payload: Any) -> Response:
+        failure = self._pop_failure("response_url")
+        if failure is not None:
+            return self._failure(failure)
+        with self._lock:
+            target = self.response_urls.get(rid)
+            if target is None:
+                return Response.json({"ok": False, "error": "invalid_url"}, 404)
+            if self.clock() - target.created > RESPONSE_URL_LIFETIME:
+                return Response.json({"ok": False, "error": "expired_url"}, 404)
+            if len(target.payloads) >= RESPONSE_URL_MAX_USES:
+                return Response.json({"ok": False, "error": "used_url"}, 404)
+            if not isinstance(payload, dict):
+                return Response.json({"ok": False, "error": "invalid_payload"}, 400)
+            if (
+                not payload.get("text")
+                and not payload.get("blocks")
+                and not payload.get("delete_original")
+            ):
+                return Response.json({"ok": False, "error": "no_text"}, 400)
+            target.payloads.append(payload)
+        return Response.json({"ok": True})
+
+
+def _ok(**data: Any) -> Response:
+    return Response.json({"ok": True, **data})
+
+
+def _error(error: str) -> Response:
+    return Response.json({"ok": False, "error": error})
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() in {"1", "true"}
+
+
+def _content(
+    body: dict[str, Any], max_blocks: int
+) -> tuple[str | None, list[dict[str, Any]] | None]:
+    text = body.get("text")
+    blocks = body.get("blocks")
+    if isinstance(blocks, str):
+        try:
+            blocks = json.loads(blocks)
+        except ValueError as e:
+            raise SlackError("invalid_blocks_format") from e
+    attachments = body.get("attachments")
+    if not text and not blocks and not attachments:
+        raise SlackError("no_text")
+    if blocks is not None and (not isinstance(blocks, list) or len(blocks) > max_blocks):
+        raise SlackError("invalid_blocks")
+    if text and len(text) > MAX_TEXT_LENGTH:
+        raise SlackError("msg_too_long")
+    return text, blocks
+
+
+def _first_multipart_file(request: Request) -> bytes:
+    head = f"Content-Type: {request.header('content-type')}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + request.body)
+    for part in message.iter_parts():
+        payload = part.get_payload(decode=True)
+        if part.get_filename() is not None and isinstance(payload, bytes):
+            return payload
+    return b""
+
+
+_METHODS = {
+    "auth.test": FakeSlack._auth_test,
+    "chat.postMessage": FakeSlack._chat_post_message,
+    "chat.postEphemeral": FakeSlack._chat_post_ephemeral,
+    "chat.update": FakeSlack._chat_update,
+    "conversations.open": FakeSlack._conversations_open,
+    "conversations.info": FakeSlack._conversations_info,
+    "users.info": FakeSlack._users_info,
+    "views.open": FakeSlack._views_open,
+    "views.update": FakeSlack._views_update,
+    "views.publish": FakeSlack._views_publish,
+    "files.getUploadURLExternal": FakeSlack._files_get_upload_url_external,
+    "files.completeUploadExternal": FakeSlack._files_complete_upload_external,
+}
