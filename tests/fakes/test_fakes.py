@@ -8,6 +8,7 @@ import threading
 
 import httpx
 import pytest
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -530,3 +531,13 @@ def test_mattermost_unknown_route_is_a_404(mm: httpx.Client) -> None:
 
     assert answer.status_code == 404
     assert answer.json()["id"] == "api.context.404.app_error"
+
+
+def test_slack_bolt_app_starts_against_the_fake(fake_slack: FakeSlack) -> None:
+    app = App(
+        signing_secret="secret",
+        client=WebClient(token=fake_slack.token, base_url=fake_slack.api_url),
+    )
+
+    assert fake_slack.calls.names() == ["auth.test"]
+    assert app.client.base_url == fake_slack.api_url
