@@ -40,6 +40,10 @@ from models import (
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Context", Args], Reply]
+# A button click: the button's ``value`` comes back as the argument.
+ActionHandler = Callable[["Context", str], Reply]
+# A submitted form: field name → value as typed.
+FormHandler = Callable[["Context", dict[str, str]], Reply]
 
 # Options naming the experiment, accepted by every command.
 EXPERIMENT_OPTIONS = {"expe": "experiment", "exp": "experiment", "experiment": "experiment"}
@@ -292,6 +296,20 @@ class Router:
     def __init__(self) -> None:
         self.families: dict[str, Family] = {}
         self._words: dict[str, tuple[Family, str]] = {}
+        self.actions: dict[str, ActionHandler] = {}
+        self.forms: dict[str, FormHandler] = {}
+
+    def add_action(self, name: str, handler: ActionHandler) -> None:
+        """A button action (``Button.action``), e.g. ``"milestone.done"``."""
+        if name in self.actions:
+            raise ValueError(f"action {name!r} registered twice")
+        self.actions[name] = handler
+
+    def add_form(self, callback: str, handler: FormHandler) -> None:
+        """What a submitted form (``Form.callback``) does with its values."""
+        if callback in self.forms:
+            raise ValueError(f"form {callback!r} registered twice")
+        self.forms[callback] = handler
 
     def add(self, family: Family) -> None:
         if family.name in self.families:
@@ -313,7 +331,47 @@ class Router:
             ) from None
 
     def dispatch(self, engine: Engine, invocation: Invocation) -> Reply:
-        """Run one command in one transaction and return its reply."""
+        """Run one typed command in one transaction and return its reply."""
+
+        def run(ctx_factory: Callable[[str], Context]) -> Reply:
+            family, family_locale = self.resolve(invocation.command)
+            sub, rest, sub_locale = _pick_subcommand(family, invocation.text)
+            ctx = ctx_factory(sub_locale or family_locale)
+            args = parse_args(rest, {**EXPERIMENT_OPTIONS, **sub.options})
+            return sub.handler(ctx, args)
+
+        return self._run(engine, invocation, run)
+
+    def act(self, engine: Engine, invocation: Invocation, action: str, value: str) -> Reply:
+        """A button click, as one transaction. ``invocation.text`` is unused."""
+
+        def run(ctx_factory: Callable[[str], Context]) -> Reply:
+            handler = self.actions.get(action)
+            if handler is None:
+                raise UserError("core.unknown_action")
+            return handler(ctx_factory(""), value)
+
+        return self._run(engine, invocation, run)
+
+    def submit(
+        self, engine: Engine, invocation: Invocation, callback: str, values: dict[str, str]
+    ) -> Reply:
+        """A submitted form, as one transaction."""
+
+        def run(ctx_factory: Callable[[str], Context]) -> Reply:
+            handler = self.forms.get(callback)
+            if handler is None:
+                raise UserError("core.unknown_action")
+            return handler(ctx_factory(""), values)
+
+        return self._run(engine, invocation, run)
+
+    def _run(
+        self,
+        engine: Engine,
+        invocation: Invocation,
+        run: Callable[[Callable[[str], Context]], Reply],
+    ) -> Reply:
         batch = str(uuid.uuid4())
         with Session(engine, expire_on_commit=False) as session:
             locale = normalise_locale(invocation.locale)
@@ -322,15 +380,15 @@ class Router:
                     return Reply(text=message("core.duplicate_request", locale))
                 workspace = ensure_workspace(session, invocation)
                 person = ensure_person(session, workspace, invocation)
-                family, family_locale = self.resolve(invocation.command)
-                sub, rest, sub_locale = _pick_subcommand(family, invocation.text)
-                locale = normalise_locale(
-                    person.locale or sub_locale or family_locale or invocation.locale or "fr"
-                )
-                ctx = Context(session, invocation, workspace, person, locale, batch)
-                options = {**EXPERIMENT_OPTIONS, **sub.options}
-                args = parse_args(rest, options)
-                reply = sub.handler(ctx, args)
+
+                def make_context(words_locale: str) -> Context:
+                    nonlocal locale
+                    locale = normalise_locale(
+                        person.locale or words_locale or invocation.locale or workspace.locale
+                    )
+                    return Context(session, invocation, workspace, person, locale, batch)
+
+                reply = run(make_context)
                 if invocation.request_key:
                     session.add(
                         RequestReceipt(key=invocation.request_key, created_at=invocation.now)

@@ -291,7 +291,13 @@ def history(ctx: Context, args: Args) -> Reply:
     return ctx.reply("lab/history", experiment, e=experiment, events=events, names=names)
 
 
+def undo_action(ctx: Context, batch: str) -> Reply:
+    """The undo button under a reply: reverts that command's changes."""
+    return undo_batch(ctx, batch)
+
+
 def register(router: Router) -> None:
+    router.add_action("undo", undo_action)
     router.add(
         Family(
             name="lab",
