@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.text import reply_to_text
 from commands.core import Router, apology, ensure_person, ensure_workspace
 from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
-from models import ChannelBinding, Person, Platform, Workspace
+from models import Platform
 
 log = logging.getLogger(__name__)
 
@@ -73,40 +73,16 @@ class Console:
         return reply_to_text(reply, self.files_dir)
 
     def invocation(self, command: str, text: str) -> Invocation:
-        is_guest, shared = self._facts()
+        # Who is a guest and which channel is shared, the database remembers (in chat the
+        # platform says so).
         return Invocation(
             workspace=WorkspaceRef(Platform.CONSOLE, CONSOLE_WORKSPACE, "Console"),
-            channel=ChannelInfo(self.channel, self.channel, is_shared=shared),
-            user=UserRef(self.user, self.user, self.user, is_guest=is_guest),
+            channel=ChannelInfo(self.channel, self.channel),
+            user=UserRef(self.user, self.user, self.user),
             command=command,
             text=text,
             now=self.now(),
         )
-
-    def _facts(self) -> tuple[bool, bool]:
-        """Whether the current user is a guest and the channel shared, as the database
-        remembers them (in chat the platform says so)."""
-        with Session(self.engine) as session:
-            workspace = session.exec(
-                select(Workspace).where(
-                    Workspace.platform == Platform.CONSOLE,
-                    Workspace.external_id == CONSOLE_WORKSPACE,
-                )
-            ).first()
-            if workspace is None:
-                return False, False
-            person = session.exec(
-                select(Person).where(
-                    Person.workspace_id == workspace.id, Person.external_id == self.user
-                )
-            ).first()
-            binding = session.exec(
-                select(ChannelBinding).where(
-                    ChannelBinding.workspace_id == workspace.id,
-                    ChannelBinding.channel_id == self.channel,
-                )
-            ).first()
-            return bool(person and person.is_guest), bool(binding and binding.is_shared)
 
     def _join(self) -> None:
         """The user now typing joins the workspace, as signing in to a chat would."""

@@ -105,6 +105,7 @@ class Context:
         self.batch = batch
         self.now: datetime = invocation.now
         self._binding: ChannelBinding | bool | None = False
+        self._roles: dict[int, Role | None] = {}
 
     # -- where -------------------------------------------------------------------------
 
@@ -200,7 +201,15 @@ class Context:
     # -- who ---------------------------------------------------------------------------
 
     def role_in(self, experiment: Experiment) -> Role | None:
-        return role_of(self.session, self.person, experiment, self.channel_binding)
+        """The person's role in ``experiment`` (computed once per command)."""
+        key = pk(experiment)
+        if key not in self._roles:
+            self._roles[key] = role_of(self.session, self.person, experiment, self.channel_binding)
+        return self._roles[key]
+
+    def forget_roles(self) -> None:
+        """After a command changed roles, so later checks see the change."""
+        self._roles.clear()
 
     def require(self, experiment: Experiment, *roles: Role) -> Role:
         role = self.role_in(experiment)
@@ -378,8 +387,7 @@ class Router:
             try:
                 if invocation.request_key and _already_handled(session, invocation.request_key):
                     return Reply(text=message("core.duplicate_request", locale))
-                workspace = ensure_workspace(session, invocation)
-                person = ensure_person(session, workspace, invocation)
+                workspace, person = identify(session, invocation)
 
                 def make_context(words_locale: str) -> Context:
                     nonlocal locale
@@ -440,6 +448,24 @@ def _already_handled(session: Session, key: str) -> bool:
     )
 
 
+def identify(session: Session, invocation: Invocation) -> tuple[Workspace, Person]:
+    """The workspace and the person typing, in one query when both are known already."""
+    known = session.exec(
+        select(Workspace, Person)
+        .join(Person, col(Person.workspace_id) == Workspace.id)
+        .where(
+            Workspace.platform == invocation.workspace.platform,
+            Workspace.external_id == invocation.workspace.external_id,
+            Person.external_id == invocation.user.external_id,
+        )
+    ).first()
+    if known is not None:
+        workspace, person = known
+        return workspace, ensure_person(session, workspace, invocation, person)
+    workspace = ensure_workspace(session, invocation)
+    return workspace, ensure_person(session, workspace, invocation)
+
+
 def ensure_workspace(session: Session, invocation: Invocation) -> Workspace:
     ref = invocation.workspace
     workspace = session.exec(
@@ -454,15 +480,20 @@ def ensure_workspace(session: Session, invocation: Invocation) -> Workspace:
     return workspace
 
 
-def ensure_person(session: Session, workspace: Workspace, invocation: Invocation) -> Person:
+def ensure_person(
+    session: Session, workspace: Workspace, invocation: Invocation, known: Person | None = None
+) -> Person:
     """The person typing, met now or before. The first non-guest of a workspace becomes its
     lab coordinator, so a new lab can start without any set-up."""
     user = invocation.user
-    person = session.exec(
-        select(Person).where(
-            Person.workspace_id == workspace.id, Person.external_id == user.external_id
-        )
-    ).first()
+    person = (
+        known
+        or session.exec(
+            select(Person).where(
+                Person.workspace_id == workspace.id, Person.external_id == user.external_id
+            )
+        ).first()
+    )
     if person is None:
         person = Person(
             workspace_id=pk(workspace),
@@ -476,7 +507,9 @@ def ensure_person(session: Session, workspace: Workspace, invocation: Invocation
         session.add(person)
         session.flush()
         return person
-    guest = user.is_guest or invocation.role == Role.PARTNER
+    # A platform that says "guest" makes a partner; one that says nothing leaves what we know
+    # (a coordinator can still give a guest a member's role, which takes precedence).
+    guest = person.is_guest or user.is_guest or invocation.role == Role.PARTNER
     if (person.handle, person.is_guest) != (user.handle, guest):
         person.handle = user.handle
         person.is_guest = guest

@@ -208,8 +208,7 @@ def remove(ctx: Context, args: Args) -> Reply:
 
 def team(ctx: Context, args: Args) -> Reply:
     experiment = ctx.experiment(args)
-    data = service.overview(ctx, experiment)
-    return ctx.reply("lab/team", experiment, e=experiment, team=data.team)
+    return ctx.reply("lab/team", experiment, e=experiment, team=service.team(ctx, experiment))
 
 
 def settings(ctx: Context, args: Args) -> Reply:

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency, format_decimal, format_percent
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
@@ -39,8 +40,10 @@ _PATTERNS = {
 }
 
 
-def babel_locale(locale: str) -> str:
-    return _BABEL_LOCALES[normalise_locale(locale)]
+@cache
+def babel_locale(locale: str) -> Locale:
+    """The Babel locale for one of ours, parsed once (parsing is costly on every call)."""
+    return Locale.parse(_BABEL_LOCALES[normalise_locale(locale)])
 
 
 def money(cents: int, currency: str = "EUR", locale: str = "fr") -> str:

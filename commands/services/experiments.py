@@ -281,27 +281,33 @@ class Overview:
     channels: list[str]
 
 
-def overview(ctx: Context, experiment: Experiment) -> Overview:
-    session = ctx.session
-    rows = session.exec(
+def team(ctx: Context, experiment: Experiment) -> dict[str, list[Person]]:
+    """The people of an experiment by role (every role present, maybe empty)."""
+    rows = ctx.session.exec(
         select(Membership, Person)
         .join(Person, col(Person.id) == Membership.person_id)
         .where(Membership.experiment_id == experiment.id, col(Membership.removed_at).is_(None))
         .order_by(col(Person.handle))
     ).all()
-    team: dict[str, list[Person]] = {r.value: [] for r in Role}
+    by_role: dict[str, list[Person]] = {r.value: [] for r in Role}
     for membership, person in rows:
-        team[membership.role].append(person)
-    planned = session.exec(
-        select(func.coalesce(func.sum(BudgetLine.planned_cents), 0)).where(
-            BudgetLine.experiment_id == experiment.id, col(BudgetLine.deleted_at).is_(None)
-        )
-    ).one()
-    spent = session.exec(
-        select(func.coalesce(func.sum(Expense.amount_cents), 0)).where(
-            Expense.experiment_id == experiment.id, col(Expense.deleted_at).is_(None)
-        )
-    ).one()
+        by_role[membership.role].append(person)
+    return by_role
+
+
+def overview(ctx: Context, experiment: Experiment) -> Overview:
+    session = ctx.session
+    planned_query = (
+        select(func.coalesce(func.sum(BudgetLine.planned_cents), 0))
+        .where(BudgetLine.experiment_id == experiment.id, col(BudgetLine.deleted_at).is_(None))
+        .scalar_subquery()
+    )
+    spent_query = (
+        select(func.coalesce(func.sum(Expense.amount_cents), 0))
+        .where(Expense.experiment_id == experiment.id, col(Expense.deleted_at).is_(None))
+        .scalar_subquery()
+    )
+    planned, spent = session.exec(select(planned_query, spent_query)).one()
     today = ctx.now.astimezone(ZoneInfo(experiment.timezone)).date()
     open_query = select(Milestone).where(
         Milestone.experiment_id == experiment.id,
@@ -327,7 +333,7 @@ def overview(ctx: Context, experiment: Experiment) -> Overview:
     )
     return Overview(
         experiment=experiment,
-        team=team,
+        team=team(ctx, experiment),
         planned_cents=experiment.budget_envelope_cents or planned,
         spent_cents=spent,
         open_milestones=len(open_milestones),
