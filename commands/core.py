@@ -414,7 +414,11 @@ class Router:
 
 
 def error_reply(error: UserError, locale: str) -> Reply:
-    return Reply(text=message(error.key, locale, **error.params), visibility=Visibility.EPHEMERAL)
+    """The reply to a failed command. A ``field`` parameter of the error names the form
+    field at fault (``UserError("expenses.bad_amount", field="amount", ...)``)."""
+    text = message(error.key, locale, **error.params)
+    field_name = str(error.params.get("field") or "")
+    return Reply(text=text, visibility=Visibility.EPHEMERAL, errors={field_name: text})
 
 
 def apology(locale: str | None) -> Reply:

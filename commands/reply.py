@@ -87,6 +87,9 @@ class Reply:
     form: Form | None = None
     # Whether the command changed anything (the adapter may then post for the channel).
     changed: bool = False
+    # Set when the command failed: field name → message ("" for no field in particular).
+    # A form submission that fails stays open and shows these next to the fields.
+    errors: dict[str, str] = field(default_factory=dict)
 
     def to_payload(self) -> dict[str, Any]:
         """A JSON-able form of the reply (files excluded) for the outbox."""
