@@ -32,7 +32,8 @@ other reading is caught at once):
 - "pour", "d'ici", "avant", "by", "before" and "au plus tard" around a date change
   nothing: a deadline "avant vendredi" is due on Friday.
 - A recurrence comes back as an RRULE (without DTSTART) and its first occurrence on or
-  after now, in ``start``.
+  after now, in ``start``, whatever the mode; a caller that wants one date checks
+  ``rrule``.
 - With ``mode="done"`` (the date of something done, such as an expense) every reading
   looks backwards instead: "vendredi" is last Friday, "12/01" the last 12 January.
 
@@ -1534,7 +1535,9 @@ def _resolve(ctx: _Context, expr: _Expr) -> When:
         return _resolve_recurrence(ctx, expr)
     spec = expr.date
     if isinstance(spec, _RelMinutes):
-        start = (_now_minute(ctx) + timedelta(minutes=spec.minutes)).astimezone(ctx.zone)
+        # in UTC: "dans 2 heures" across a change of the clocks is still two hours
+        utc = _now_minute(ctx).astimezone(UTC) + timedelta(minutes=spec.minutes)
+        start = utc.astimezone(ctx.zone)
         _check_mode(ctx, start, True)
         return When(start=start, has_time=True)
     day = _resolve_date(ctx, spec) if spec is not None else None

@@ -118,6 +118,14 @@ def test_relative_hours_keep_the_minute_of_now() -> None:
     )
 
 
+def test_relative_hours_count_real_hours_across_the_change_of_the_clocks() -> None:
+    night = datetime(2027, 3, 28, 1, 30, tzinfo=PARIS)  # 2:00 becomes 3:00
+    when = parse_when("dans 2 heures", now=night)
+    utc = ZoneInfo("UTC")
+    assert when.start.astimezone(utc) - night.astimezone(utc) == timedelta(hours=2)
+    assert (when.start.hour, when.start.minute) == (4, 30)
+
+
 def test_naive_now_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         parse_when("demain", now=datetime(2026, 11, 24, 10))
