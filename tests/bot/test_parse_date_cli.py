@@ -100,7 +100,7 @@ def test_bad_options_are_usage_errors(argv: list[str], capsys: pytest.CaptureFix
 
 @pytest.mark.slow
 @pytest.mark.skipif(
-    "parse-date" not in (ROOT / "bot" / "__main__.py").read_text("utf-8")
+    "parse_date_cli" not in (ROOT / "bot" / "__main__.py").read_text("utf-8")
     if (ROOT / "bot" / "__main__.py").exists()
     else True,
     reason="parse-date is not wired into python -m bot yet",
