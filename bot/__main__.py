@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from bot import parse_date_cli
 from bot.console import Console, interactive_lines
 from bot.settings import Settings
 from commands.demo import DEMO_CHANNEL, DEMO_USER, seed_demo
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--channel", help="where (default: bondy with --demo)")
     console.add_argument("--now", type=parse_now, help="fix the clock, e.g. 2026-11-24T10:00")
     sub.add_parser("serve", help="run the web app (Slack, Mattermost, calendars) and the scheduler")
+    parse_date_cli.add_parser(sub)
     return parser
 
 
@@ -55,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         level=getattr(logging, settings.log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.action == "parse-date":
+        return int(args.handler(args))
     if args.action == "migrate":
         migrate(make_engine(settings.database_url))
         return 0
