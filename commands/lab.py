@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from sqlmodel import col, select
 
 from commands.args import Args, fold
 from commands.core import Context, Family, Router, Subcommand, find_person, words
+from commands.dates import parse_when
 from commands.errors import NotFound, UserError
 from commands.money import parse_amount
 from commands.reply import Reply, Visibility
@@ -53,18 +53,11 @@ SETTINGS_OPTIONS = {
     "limit": "limit",
 }
 BIND_OPTIONS = {"partage": "shared", "shared": "shared"}
-_NUMERIC_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
 
-def parse_day(text: str) -> date:
-    """A calendar day for experiment dates: ``01/09/2026`` or ``2026-09-01``."""
-    text = text.strip()
-    try:
-        if m := _NUMERIC_DATE.fullmatch(text):
-            return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UserError("lab.bad_date", text=text) from None
+def parse_day(ctx: Context, text: str) -> date:
+    """A calendar day for an experiment's start or end: ``01/09/2026``, ``1er septembre``…"""
+    return parse_when(text, now=ctx.now, lang=ctx.locale, tz=ctx.tz(), mode="any").date()
 
 
 def parse_flag(text: str) -> bool:
@@ -125,8 +118,8 @@ def create(ctx: Context, args: Args) -> Reply:
         slug=slug,
         name=name,
         territory=args.option("territory") or "",
-        starts_on=parse_day(s) if (s := args.option("start")) else None,
-        ends_on=parse_day(e) if (e := args.option("end")) else None,
+        starts_on=parse_day(ctx, s) if (s := args.option("start")) else None,
+        ends_on=parse_day(ctx, e) if (e := args.option("end")) else None,
         envelope_cents=parse_amount(envelope).cents if envelope else None,
     )
     return ctx.reply(
@@ -227,8 +220,8 @@ def settings(ctx: Context, args: Args) -> Reply:
         partners_see_budget=parse_flag(flag) if flag else None,
         name=args.option("name"),
         territory=args.option("territory"),
-        starts_on=parse_day(s) if (s := args.option("start")) else None,
-        ends_on=parse_day(e) if (e := args.option("end")) else None,
+        starts_on=parse_day(ctx, s) if (s := args.option("start")) else None,
+        ends_on=parse_day(ctx, e) if (e := args.option("end")) else None,
         envelope_cents=parse_amount(envelope).cents if envelope else None,
         expense_limit_cents=parse_amount(limit).cents if limit else None,
     )

@@ -197,7 +197,9 @@ def test_bad_input_writes_nothing(console: Console, demo_engine: Engine) -> None
         > /labo creer nouveau "Nouveau" debut:01/09/2027 fin:01/01/2027
         La fin (2027-01-01) est avant le début (2027-09-01)
         > /labo creer nouveau "Nouveau" debut:31/02/2027
-        Je ne comprends pas la date « 31/02/2027 »
+        « 31/02/2027 » n'existe pas dans le calendrier
+        > /labo creer nouveau "Nouveau" debut:bientot
+        Je ne comprends pas la date « bientot »
         > /labo creer nouveau "Nouveau" budget:12,34,56
         Je ne comprends pas le montant « 12,34,56 »
         > /labo creer nouveau "Nouveau" terrritoire:Bondy
