@@ -4,6 +4,8 @@ calendar feeds. ``create_app`` is the factory uvicorn runs (Procfile's ``web``).
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import uvicorn
 from starlette.applications import Starlette
@@ -11,7 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.mattermost_app import MattermostApp
 from bot.settings import Settings
+from commands.core import Router
 from commands.registry import build_router
 from models.db import make_engine, migrate
 
@@ -22,13 +26,23 @@ async def health(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, router: Router | None = None) -> Starlette:
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
-    app = Starlette(routes=[Route("/healthz", health)])
+    router = router or build_router()
+    mattermost = MattermostApp(settings, engine, router)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await mattermost.aclose()
+        engine.dispose()
+
+    app = Starlette(routes=[Route("/healthz", health), *mattermost.routes()], lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.router = build_router()
+    app.state.router = router
+    app.state.mattermost = mattermost
     return app
 
 

@@ -158,6 +158,7 @@ class MattermostChat(ChatPort):
             is_guest=GUEST_ROLE in roles,
             is_bot=bool(user.get("is_bot")),
             timezone=tz,
+            locale=user.get("locale") or None,
         )
 
     def open_dialog(self, trigger_id: str, url: str, dialog: dict[str, Any]) -> None:

@@ -54,6 +54,7 @@ class PlatformUser:
     is_bot: bool = False
     team_id: str | None = None
     timezone: str | None = None
+    locale: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

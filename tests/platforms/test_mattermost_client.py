@@ -110,11 +110,16 @@ def test_upload_file_without_comment_posts_the_title(
 
 def test_get_user_tells_guests(chat: MattermostChat, fake_mattermost: FakeMattermost) -> None:
     guest = fake_mattermost.add_user(username="elu.reze", roles="system_guest")
-    member = fake_mattermost.add_user(username="camille", timezone="America/Cayenne")
+    member = fake_mattermost.add_user(username="camille", timezone="America/Cayenne", locale="en")
 
     assert chat.get_user(guest.id).is_guest
     got = chat.get_user(member.id)
-    assert (got.is_guest, got.name, got.timezone) == (False, "camille", "America/Cayenne")
+    assert (got.is_guest, got.name, got.timezone, got.locale) == (
+        False,
+        "camille",
+        "America/Cayenne",
+        "en",
+    )
 
 
 def test_open_dialog_sends_trigger_url_and_dialog(

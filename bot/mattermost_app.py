@@ -1,0 +1,783 @@
+"""Mattermost's side of the web app: custom slash commands, interactive message buttons
+and interactive dialogs, answered by the neutral core.
+
+- ``/mattermost/command``: the custom slash command request (POST form or GET query, as
+  configured in Mattermost). Its token (form field ``token``, or the header
+  ``Authorization: Token …``) is compared in constant time with ``MATTERMOST_COMMAND_TOKENS``;
+  a wrong or missing one gets 401 and nothing runs. The answer is the command response
+  JSON (``ephemeral`` or ``in_channel``, Markdown, attachments with fields and buttons).
+  Mattermost would wait 30 s, but its documentation asks for an answer within 3 s: a
+  command still running after ``ack_seconds`` is answered "on it", and its reply goes to
+  ``response_url`` when ready. Files go through the bot account's API upload.
+- ``/mattermost/actions``: a click on a button Coordo made. Mattermost sends no token
+  here; the button's ``context`` (kept by the Mattermost server, never shown to clients)
+  carries Coordo's signature instead, and an unsigned click gets 401. The answer edits
+  the post (``update``) or tells the clicker alone (``ephemeral_text``).
+- ``/mattermost/dialogs``: a submitted interactive dialog (Coordo's ``Form``). Its
+  ``state`` is signed too, binding the dialog to the person it was opened for. Errors
+  come back as ``{"errors": {field: message}}`` so the dialog stays open; on success the
+  reply goes to the command's ``response_url`` (or is posted by the bot).
+
+The core is synchronous: every call into it runs in Starlette's thread pool, never on
+the event loop. Retried deliveries and double clicks write once (``request_key``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import ImmutableMultiDict
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.platforms.mattermost_client import MattermostChat
+from bot.platforms.port import ChatError, PermanentError, PlatformUser
+from bot.platforms.render import (
+    MATTERMOST_ACTIONS_PATH,
+    MATTERMOST_DIALOGS_PATH,
+    ButtonClick,
+    MattermostSigner,
+    mattermost_markdown,
+    to_mattermost,
+)
+from bot.settings import Settings
+from commands.core import Router, apology
+from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
+from commands.messages import normalise_locale
+from commands.render import message
+from commands.reply import Form, FormField, Reply, Visibility
+from models import Person, Platform, Role, Workspace
+
+log = logging.getLogger(__name__)
+
+COMMAND_PATH = "/mattermost/command"
+# Answer a slash command within this many seconds, or say "on it" and answer later.
+ACK_SECONDS = 2.5
+# How long what Mattermost says about a person (guest or not, locale) is trusted.
+USER_TTL_SECONDS = 300.0
+# Background deliveries still running at shutdown get this long to finish.
+DRAIN_SECONDS = 25.0
+# Mattermost's limits on dialogs (server/public/model/integration_action.go).
+DIALOG_TITLE_LIMIT = 24
+DIALOG_LABEL_LIMIT = 24
+DIALOG_HELP_LIMIT = 150
+DIALOG_TEXT_LIMIT = 150
+
+_TOKEN_HEADER = re.compile(r"\s*token\s+(\S+)\s*", re.IGNORECASE)
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def request_key(kind: str, *parts: str) -> str:
+    """A receipt key for a Mattermost request: short whatever the ids' length."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+    return f"mattermost:{kind}:{digest}"
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """The fields of a custom slash command request that Coordo reads."""
+
+    team_id: str
+    team_domain: str
+    channel_id: str
+    channel_name: str
+    user_id: str
+    user_name: str
+    command: str
+    text: str
+    trigger_id: str
+    response_url: str
+    # @-mentions Mattermost recognised in the text: username → user id.
+    mentions: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_fields(cls, fields: ImmutableMultiDict[str, str]) -> CommandRequest:
+
+        def get(name: str) -> str:
+            return str(fields.get(name) or "")
+
+        names = [str(v) for v in fields.getlist("user_mentions")]
+        ids = [str(v) for v in fields.getlist("user_mentions_ids")]
+        return cls(
+            team_id=get("team_id"),
+            team_domain=get("team_domain"),
+            channel_id=get("channel_id"),
+            channel_name=get("channel_name"),
+            user_id=get("user_id"),
+            user_name=get("user_name"),
+            command=get("command"),
+            text=get("text"),
+            trigger_id=get("trigger_id"),
+            response_url=get("response_url"),
+            mentions=dict(zip(names, ids, strict=False)) if len(names) == len(ids) else {},
+        )
+
+
+@dataclass(frozen=True)
+class DialogState:
+    """What Coordo wrote into a dialog's ``state`` when it opened it, signed."""
+
+    form_state: str
+    user_id: str
+    channel_id: str
+    team_id: str
+    response_url: str
+    nonce: str
+    fields: tuple[str, ...]
+    user_fields: tuple[str, ...]
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "f": self.form_state,
+            "u": self.user_id,
+            "c": self.channel_id,
+            "t": self.team_id,
+            "r": self.response_url,
+            "k": self.nonce,
+            "n": list(self.fields),
+            "us": list(self.user_fields),
+        }
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> DialogState:
+        return cls(
+            form_state=str(data["f"]),
+            user_id=str(data["u"]),
+            channel_id=str(data["c"]),
+            team_id=str(data["t"]),
+            response_url=str(data["r"]),
+            nonce=str(data["k"]),
+            fields=tuple(str(n) for n in data["n"]),
+            user_fields=tuple(str(n) for n in data["us"]),
+        )
+
+
+def _canonical(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def dialog_element(form_field: FormField) -> dict[str, Any]:
+    """One input of Coordo's form as a Mattermost dialog element.
+
+    Numbers and dates stay text inputs: people type amounts the French way (``12,50 €``)
+    and dates in words, which the core parses; a ``user`` field lists the server's users.
+    """
+    element: dict[str, Any] = {
+        "display_name": _fit(form_field.label, DIALOG_LABEL_LIMIT),
+        "name": form_field.name,
+        "type": "text",
+        "optional": not form_field.required,
+    }
+    if len(form_field.label) > DIALOG_LABEL_LIMIT:
+        element["help_text"] = _fit(form_field.label, DIALOG_HELP_LIMIT)
+    limit = DIALOG_TEXT_LIMIT
+    if form_field.kind == "textarea":
+        element["type"] = "textarea"
+        limit = 3000
+    elif form_field.kind == "select" and form_field.options:
+        element["type"] = "select"
+        element["options"] = [
+            {"text": label, "value": value} for value, label in form_field.options
+        ]
+    elif form_field.kind == "user":
+        element["type"] = "select"
+        element["data_source"] = "users"
+    if form_field.placeholder:
+        element["placeholder"] = _fit(form_field.placeholder, limit)
+    if form_field.initial:
+        element["default"] = _fit(form_field.initial, limit)
+    return element
+
+
+def dialog_of(form: Form, state: str) -> dict[str, Any]:
+    return {
+        "callback_id": form.callback,
+        "title": _fit(form.title, DIALOG_TITLE_LIMIT),
+        "submit_label": form.submit_label,
+        "notify_on_cancel": False,
+        "state": state,
+        "elements": [dialog_element(f) for f in form.fields],
+    }
+
+
+def flat_markdown(reply: Reply) -> str:
+    """A reply as one Markdown text, for the places that take no attachments
+    (``ephemeral_text``): sections as bold titles and field lists, buttons left out."""
+    parts = [reply.text]
+    for section in reply.sections:
+        if section.title:
+            parts.append(f"**{section.title}**")
+        if section.text:
+            parts.append(section.text)
+        parts.extend(f"- **{f.label}** : {f.value}" for f in section.fields)
+    return mattermost_markdown("\n".join(p for p in parts if p))
+
+
+class MattermostApp:
+    """The Mattermost endpoints of one web process.
+
+    ``chat`` (the bot account's API client) opens dialogs, uploads files, tells guests
+    from members and posts what has no ``response_url``; without ``MATTERMOST_URL`` and
+    ``MATTERMOST_BOT_TOKEN`` commands still work, without buttons, forms or files.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        router: Router,
+        *,
+        chat: MattermostChat | None = None,
+        clock: Clock = _utc_now,
+        ack_seconds: float = ACK_SECONDS,
+        user_ttl: float = USER_TTL_SECONDS,
+    ) -> None:
+        self.engine = engine
+        self.router = router
+        self.clock = clock
+        self.ack_seconds = ack_seconds
+        self.user_ttl = user_ttl
+        self._tokens = [t.encode() for t in settings.mattermost_command_tokens]
+        self.signer = MattermostSigner.from_settings(settings)
+        if chat is None and settings.mattermost_url and settings.mattermost_bot_token:
+            chat = MattermostChat(settings.mattermost_url, settings.mattermost_bot_token)
+        self.chat = chat
+        self._hooks = httpx.Client(timeout=10.0)
+        self._users: dict[str, tuple[float, PlatformUser]] = {}
+        self._lock = threading.Lock()
+        self._pending: set[asyncio.Task[None]] = set()
+        if not self._tokens:
+            log.warning("MATTERMOST_COMMAND_TOKENS is empty: every slash command will be refused")
+        if self.chat is None:
+            log.warning(
+                "no Mattermost bot account (MATTERMOST_URL, MATTERMOST_BOT_TOKEN): "
+                "no buttons, dialogs or files, and guests are not told from members"
+            )
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(COMMAND_PATH, self.command, methods=["GET", "POST"]),
+            Route(MATTERMOST_ACTIONS_PATH, self.action, methods=["POST"]),
+            Route(MATTERMOST_DIALOGS_PATH, self.dialog, methods=["POST"]),
+        ]
+
+    async def aclose(self) -> None:
+        """Let background deliveries finish (within ``DRAIN_SECONDS``), then close."""
+        if self._pending:
+            _, late = await asyncio.wait(set(self._pending), timeout=DRAIN_SECONDS)
+            if late:
+                log.error("%d Mattermost deliveries unfinished at shutdown", len(late))
+        self._hooks.close()
+        if self.chat is not None:
+            self.chat.close()
+
+    # -- slash commands ----------------------------------------------------------------
+
+    def authentic(self, header: str | None, form_token: str | None) -> bool:
+        """Whether the request carries a configured command token. Every token given
+        (header and form field) must be one; each comparison is constant-time and all
+        configured tokens are compared, so timing tells nothing about which matched."""
+        given = []
+        if header:
+            found = _TOKEN_HEADER.fullmatch(header)
+            if found is None:
+                return False
+            given.append(found.group(1))
+        if form_token:
+            given.append(form_token)
+        if not given or not self._tokens:
+            return False
+        ok = True
+        for token in given:
+            matched = False
+            for known in self._tokens:
+                matched |= hmac.compare_digest(token.encode(), known)
+            ok &= matched
+        return ok
+
+    async def command(self, request: Request) -> Response:
+        fields = await _fields(request)
+        if not self.authentic(request.headers.get("authorization"), fields.get("token")):
+            log.warning("refused a Mattermost command from %s: bad token", _client(request))
+            return PlainTextResponse("unauthorized", status_code=401)
+        cmd = CommandRequest.from_fields(fields)
+        work = asyncio.ensure_future(run_in_threadpool(self._run_command, cmd))
+        try:
+            reply, dialog_opened = await asyncio.wait_for(asyncio.shield(work), self.ack_seconds)
+        except TimeoutError:
+            self._spawn(self._answer_late(work, cmd))
+            text = message("chat.working", self._known_locale(cmd.user_id))
+            return JSONResponse({"response_type": "ephemeral", "text": text})
+        if reply.files:
+            self._spawn(
+                run_in_threadpool(
+                    self._send_files, reply, cmd.channel_id, cmd.user_id, cmd.response_url
+                )
+            )
+        if dialog_opened:
+            return JSONResponse({})
+        return JSONResponse(self.command_body(reply, cmd.team_id))
+
+    def command_body(self, reply: Reply, team_id: str) -> dict[str, Any]:
+        """A reply as a command response (also what ``response_url`` takes)."""
+        ephemeral = reply.visibility != Visibility.CHANNEL
+        post = to_mattermost(reply, self.signer, ephemeral=ephemeral, team_id=team_id)
+        body: dict[str, Any] = {
+            "response_type": "ephemeral" if ephemeral else "in_channel",
+            "text": post.text,
+        }
+        if post.attachments:
+            body["attachments"] = post.attachments
+        return body
+
+    def _run_command(self, cmd: CommandRequest) -> tuple[Reply, bool]:
+        """Run a slash command in the core; open its form as a dialog if it has one."""
+        locale = None
+        try:
+            invocation = self._invocation(
+                team_id=cmd.team_id,
+                team_name=cmd.team_domain,
+                channel_id=cmd.channel_id,
+                channel_name=cmd.channel_name,
+                user_id=cmd.user_id,
+                user_name=cmd.user_name,
+                command=cmd.command,
+                text=cmd.text,
+                key=request_key("command", cmd.trigger_id) if cmd.trigger_id else None,
+                mentions=cmd.mentions,
+            )
+            locale = invocation.locale
+            reply = self._core(lambda: self.router.dispatch(self.engine, invocation))
+        except Exception:
+            log.exception("Mattermost command failed: %s %s", cmd.command, cmd.text)
+            return apology(locale), False
+        if reply.form is not None:
+            opened = self._open_dialog(
+                reply.form,
+                trigger_id=cmd.trigger_id,
+                user_id=cmd.user_id,
+                channel_id=cmd.channel_id,
+                team_id=cmd.team_id,
+                response_url=cmd.response_url,
+            )
+            return reply, opened
+        return reply, False
+
+    async def _answer_late(
+        self, work: asyncio.Future[tuple[Reply, bool]], cmd: CommandRequest
+    ) -> None:
+        reply, dialog_opened = await work
+        if not dialog_opened:
+            await run_in_threadpool(
+                self._respond, cmd.response_url, self.command_body(reply, cmd.team_id)
+            )
+        if reply.files:
+            await run_in_threadpool(
+                self._send_files, reply, cmd.channel_id, cmd.user_id, cmd.response_url
+            )
+
+    # -- buttons -----------------------------------------------------------------------
+
+    async def action(self, request: Request) -> Response:
+        payload = await _json_object(request)
+        if payload is None:
+            return PlainTextResponse("bad request", status_code=400)
+        click = self.signer.verify_button(payload.get("context")) if self.signer else None
+        if click is None:
+            log.warning("refused a Mattermost action from %s: unsigned context", _client(request))
+            return PlainTextResponse("unauthorized", status_code=401)
+        body, reply = await run_in_threadpool(self._run_action, payload, click)
+        if reply is not None and reply.files:
+            channel_id = str(payload.get("channel_id") or "")
+            user_id = str(payload.get("user_id") or "")
+            self._spawn(run_in_threadpool(self._send_files, reply, channel_id, user_id, ""))
+        return JSONResponse(body)
+
+    def _run_action(
+        self, payload: Mapping[str, Any], click: ButtonClick
+    ) -> tuple[dict[str, Any], Reply | None]:
+        user_id = str(payload.get("user_id") or "")
+        channel_id = str(payload.get("channel_id") or "")
+        post_id = str(payload.get("post_id") or "")
+        trigger_id = str(payload.get("trigger_id") or "")
+        team_id = click.team_id or str(payload.get("team_id") or "") or self._team_of(user_id)
+        locale = None
+        try:
+            if not team_id or not user_id:
+                return {
+                    "ephemeral_text": message("core.unknown_action", self._known_locale(user_id))
+                }, None
+            invocation = self._invocation(
+                team_id=team_id,
+                team_name=str(payload.get("team_domain") or ""),
+                channel_id=channel_id,
+                channel_name=str(payload.get("channel_name") or ""),
+                user_id=user_id,
+                user_name=str(payload.get("user_name") or ""),
+                command="",
+                text="",
+                key=request_key("action", post_id, user_id, click.action, click.value),
+                mentions={},
+            )
+            locale = invocation.locale
+            reply = self._core(
+                lambda: self.router.act(self.engine, invocation, click.action, click.value)
+            )
+        except Exception:
+            log.exception("Mattermost action failed: %s %s", click.action, click.value)
+            return {"ephemeral_text": apology(locale).text}, None
+        if reply.form is not None and self._open_dialog(
+            reply.form,
+            trigger_id=trigger_id,
+            user_id=user_id,
+            channel_id=channel_id,
+            team_id=team_id,
+            response_url="",
+        ):
+            return {}, reply
+        if click.ephemeral or reply.visibility != Visibility.CHANNEL:
+            # An ephemeral post cannot be edited, and a private answer must not replace
+            # what the channel sees: tell the clicker alone.
+            return {"ephemeral_text": flat_markdown(reply)}, reply
+        post = to_mattermost(reply, self.signer, team_id=team_id)
+        # Props given in full, so the old buttons go and the new ones come.
+        update = {"message": post.text, "props": {"attachments": post.attachments or []}}
+        return {"update": update}, reply
+
+    # -- dialogs -----------------------------------------------------------------------
+
+    def _open_dialog(
+        self,
+        form: Form,
+        *,
+        trigger_id: str,
+        user_id: str,
+        channel_id: str,
+        team_id: str,
+        response_url: str,
+    ) -> bool:
+        """Open ``form`` as a dialog for this person (the trigger lives 3 s); False
+        when that cannot be done, and the reply's text is shown instead."""
+        if self.chat is None or self.signer is None or not trigger_id:
+            return False
+        state = DialogState(
+            form_state=form.state,
+            user_id=user_id,
+            channel_id=channel_id,
+            team_id=team_id,
+            response_url=response_url,
+            nonce=hashlib.sha256(trigger_id.encode()).hexdigest()[:32],
+            fields=tuple(f.name for f in form.fields),
+            user_fields=tuple(f.name for f in form.fields if f.kind == "user"),
+        )
+        data = state.payload()
+        data["s"] = self.signer.sign("dialog", form.callback, _canonical(data))
+        try:
+            self.chat.open_dialog(
+                trigger_id, self.signer.dialogs_url, dialog_of(form, _canonical(data))
+            )
+        except ChatError:
+            log.warning("could not open the Mattermost dialog %s", form.callback, exc_info=True)
+            return False
+        return True
+
+    def verify_state(self, callback: str, raw: object, user_id: str) -> DialogState | None:
+        """The state of a dialog Coordo opened for ``user_id``, or None."""
+        if self.signer is None or not isinstance(raw, str):
+            return None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        signature = data.pop("s", None)
+        if not self.signer.check(signature, "dialog", callback, _canonical(data)):
+            return None
+        try:
+            state = DialogState.from_payload(data)
+        except (KeyError, TypeError):
+            return None
+        return state if state.user_id == user_id else None
+
+    async def dialog(self, request: Request) -> Response:
+        payload = await _json_object(request)
+        if payload is None:
+            return PlainTextResponse("bad request", status_code=400)
+        callback = str(payload.get("callback_id") or "")
+        user_id = str(payload.get("user_id") or "")
+        state = self.verify_state(callback, payload.get("state"), user_id)
+        if state is None:
+            log.warning("refused a Mattermost dialog from %s: unsigned state", _client(request))
+            return PlainTextResponse("unauthorized", status_code=401)
+        if payload.get("cancelled"):
+            return JSONResponse({})
+        submission = payload.get("submission")
+        values = submission if isinstance(submission, dict) else {}
+        reply = await run_in_threadpool(self._run_dialog, payload, callback, state, values)
+        if reply.errors:
+            return JSONResponse(self.dialog_errors(reply, state))
+        self._spawn(run_in_threadpool(self._deliver, reply, state))
+        return JSONResponse({})
+
+    @staticmethod
+    def dialog_errors(reply: Reply, state: DialogState) -> dict[str, Any]:
+        """Errors next to their fields; the others above the dialog's buttons."""
+        by_field = {name: text for name, text in reply.errors.items() if name in state.fields}
+        general = [text for name, text in reply.errors.items() if name not in state.fields]
+        body: dict[str, Any] = {}
+        if by_field:
+            body["errors"] = by_field
+        if general:
+            body["error"] = " ".join(general)
+        return body
+
+    def _run_dialog(
+        self,
+        payload: Mapping[str, Any],
+        callback: str,
+        state: DialogState,
+        submission: Mapping[str, Any],
+    ) -> Reply:
+        locale = None
+        try:
+            values, mentions = self._form_values(submission, state)
+            invocation = self._invocation(
+                team_id=state.team_id,
+                team_name="",
+                channel_id=state.channel_id,
+                channel_name="",
+                user_id=state.user_id,
+                user_name="",
+                command="",
+                text="",
+                key=request_key("dialog", state.nonce),
+                mentions=mentions,
+            )
+            locale = invocation.locale
+            return self._core(lambda: self.router.submit(self.engine, invocation, callback, values))
+        except Exception:
+            log.exception("Mattermost dialog failed: %s", callback)
+            sorry = apology(locale)
+            sorry.errors[""] = sorry.text
+            return sorry
+
+    def _form_values(
+        self, submission: Mapping[str, Any], state: DialogState
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Submitted values as text the core reads; a chosen user becomes ``@username``."""
+        values: dict[str, str] = {}
+        mentions: dict[str, str] = {}
+        for name, value in submission.items():
+            if value is None:
+                continue
+            text = str(value).lower() if isinstance(value, bool) else str(value).strip()
+            if name in state.user_fields and text:
+                user = self._user(text)
+                if user is not None:
+                    mentions[user.name] = user.id
+                    text = f"@{user.name}"
+            values[str(name)] = text
+        return values, mentions
+
+    # -- delivering --------------------------------------------------------------------
+
+    def _deliver(self, reply: Reply, state: DialogState) -> None:
+        """A dialog's reply: to the command's ``response_url`` when it came from one,
+        else posted by the bot (in the channel, or to the person for a private reply)."""
+        try:
+            if state.response_url:
+                self._respond(state.response_url, self.command_body(reply, state.team_id))
+            elif self.chat is not None:
+                post = to_mattermost(reply, self.signer, team_id=state.team_id)
+                if reply.visibility == Visibility.CHANNEL:
+                    self.chat.post(state.channel_id, post)
+                else:
+                    self.chat.direct_message(state.user_id, post)
+        except ChatError:
+            log.exception("could not deliver the reply to a Mattermost dialog")
+        if reply.files:
+            self._send_files(reply, state.channel_id, state.user_id, state.response_url)
+
+    def _respond(self, url: str, body: dict[str, Any]) -> None:
+        """Post a late answer to a ``response_url`` (5 uses within 30 minutes)."""
+        if not url:
+            return
+        try:
+            response = self._hooks.post(url, json=body)
+        except httpx.HTTPError:
+            log.exception("Mattermost response_url unreachable")
+            return
+        if response.is_error:
+            log.error(
+                "Mattermost response_url refused the answer: HTTP %s %s",
+                response.status_code,
+                response.text[:200],
+            )
+
+    def _send_files(self, reply: Reply, channel_id: str, user_id: str, response_url: str) -> None:
+        """Upload a reply's files with the bot account: to the channel for a channel
+        reply, to the person for a private one (an export is not for every guest of the
+        channel). When the bot may not post in the channel, the person gets the file."""
+        if self.chat is None:
+            log.warning("a reply has %d file(s) but no Mattermost bot account", len(reply.files))
+            return
+        locale = self._known_locale(user_id)
+        private = reply.visibility != Visibility.CHANNEL
+        for file in reply.files:
+            try:
+                target = self.chat.open_direct_channel(user_id) if private else channel_id
+                try:
+                    self.chat.upload_file(target, file.filename, file.content, file.title)
+                except PermanentError:
+                    if private:
+                        raise
+                    self.chat.upload_file(
+                        self.chat.open_direct_channel(user_id),
+                        file.filename,
+                        file.content,
+                        file.title,
+                    )
+                    notice = message("chat.file_sent_privately", locale, title=file.title)
+                    self._respond(response_url, {"response_type": "ephemeral", "text": notice})
+            except ChatError:
+                log.exception("could not upload %s to Mattermost", file.filename)
+                notice = message("chat.file_failed", locale, title=file.title)
+                self._respond(response_url, {"response_type": "ephemeral", "text": notice})
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` after the answer; kept until done so shutdown can wait for it."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("a Mattermost delivery failed")
+
+        task = asyncio.ensure_future(guarded())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    # -- who and where -----------------------------------------------------------------
+
+    def _invocation(
+        self,
+        *,
+        team_id: str,
+        team_name: str,
+        channel_id: str,
+        channel_name: str,
+        user_id: str,
+        user_name: str,
+        command: str,
+        text: str,
+        key: str | None,
+        mentions: dict[str, str],
+    ) -> Invocation:
+        user = self._user(user_id)
+        guest = bool(user and user.is_guest)
+        handle = user_name or (user.name if user else user_id)
+        return Invocation(
+            workspace=WorkspaceRef(Platform.MATTERMOST, team_id, team_name),
+            channel=ChannelInfo(channel_id, channel_name),
+            user=UserRef(user_id, handle, handle, is_guest=guest),
+            command=command.strip().lstrip("/"),
+            text=text,
+            now=self.clock(),
+            locale=user.locale if user else None,
+            timezone=user.timezone if user else None,
+            role=Role.PARTNER if guest else None,
+            request_key=key,
+            mentioned_ids=mentions,
+        )
+
+    def _user(self, user_id: str) -> PlatformUser | None:
+        """What the server says of ``user_id`` (guest or not, locale, timezone), cached
+        for ``user_ttl`` s. A failed lookup raises: better no answer than a guest
+        taken for a member."""
+        if self.chat is None or not user_id:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            cached = self._users.get(user_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        user = self.chat.get_user(user_id)
+        with self._lock:
+            self._users[user_id] = (now + self.user_ttl, user)
+        return user
+
+    def _known_locale(self, user_id: str) -> str:
+        """The person's locale if already looked up (never a network call)."""
+        with self._lock:
+            cached = self._users.get(user_id)
+        return normalise_locale(cached[1].locale if cached is not None else None)
+
+    def _team_of(self, user_id: str) -> str:
+        """The team of a click made where Mattermost names none (a direct message): the
+        first Mattermost workspace that knows this person."""
+        with Session(self.engine) as session:
+            team = session.exec(
+                select(Workspace.external_id)
+                .join(Person, col(Person.workspace_id) == Workspace.id)
+                .where(Workspace.platform == Platform.MATTERMOST, Person.external_id == user_id)
+                .order_by(col(Workspace.id))
+            ).first()
+        return team or ""
+
+    @staticmethod
+    def _core(call: Callable[[], Reply]) -> Reply:
+        try:
+            return call()
+        except IntegrityError:
+            # Two first requests of a new workspace or person at once: the loser's
+            # transaction was rolled back whole; run it again, now that the rows exist.
+            return call()
+
+
+async def _fields(request: Request) -> ImmutableMultiDict[str, str]:
+    """The request's fields: the URL-encoded body of a POST, the query of a GET (as the
+    command is configured in Mattermost). ``user_mentions`` and others repeat."""
+    if request.method != "POST":
+        return ImmutableMultiDict(request.query_params.multi_items())
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return ImmutableMultiDict(parse_qsl(body, keep_blank_values=True))
+
+
+async def _json_object(request: Request) -> dict[str, Any] | None:
+    try:
+        payload = await request.json()
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
