@@ -91,7 +91,7 @@ def essai_family(gate: threading.Event) -> Router:
         start = values.get("start", "")
         if start:
             try:
-                lab.parse_day(start)
+                lab.parse_day(ctx, start)
             except UserError as error:
                 raise UserError(error.key, field="start", **error.params) from None
         text = f'{values["slug"]} "{values["name"]}"' + (f" debut:{start}" if start else "")

@@ -7,9 +7,9 @@ from commands.errors import UserError
 
 
 def test_an_error_with_a_field_names_it() -> None:
-    reply = error_reply(UserError("lab.bad_date", text="31/02", field="start"), "fr")
-    assert reply.errors == {"start": reply.text}
-    assert "31/02" in reply.text
+    reply = error_reply(UserError("lab.bad_flag", text="peut-être", field="shared"), "fr")
+    assert reply.errors == {"shared": reply.text}
+    assert "peut-être" in reply.text
 
 
 def test_an_error_without_a_field_is_for_the_whole_form() -> None:
