@@ -261,6 +261,12 @@ MILESTONES = [
     ("aubervilliers-cantine", "Restitution du diagnostic aux élus", -2, "open", 90, ["karim"]),
     ("aubervilliers-cantine", "Charte d'approvisionnement local", 21, "open", 20, ["marie"]),
 ]
+# Milestones already moved once, so the slippage shows: (experiment, title) → days from
+# today of the first deadline.
+FIRST_DEADLINES = {
+    ("bondy-bp", "Analyse de recevabilité des projets"): -6,
+    ("montreuil-ac", "Deuxième session de l'assemblée"): 3,
+}
 
 
 def has_demo(session: Session) -> bool:
@@ -367,11 +373,12 @@ def seed_demo(session: Session, now: datetime) -> bool:
         )
     for slug, title, days, status, progress, owners in MILESTONES:
         due = today + timedelta(days=days)
+        first = FIRST_DEADLINES.get((slug, title))
         milestone = Milestone(
             experiment_id=pk(experiments[slug]),
             title=title,
             due_on=due,
-            original_due_on=due,
+            original_due_on=today + timedelta(days=first) if first is not None else due,
             status=status,
             progress=progress,
             done_at=now if status == "done" else None,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from commands import lab
+from commands import lab, milestones
 from commands.core import Router
 
 
 def build_router() -> Router:
     router = Router()
     lab.register(router)
+    milestones.register(router)
     return router

@@ -34,9 +34,13 @@ class Milestone(SQLModel, table=True):
 
 
 class MilestoneOwner(SQLModel, table=True):
+    """One owner of a milestone. A reassignment sets ``removed_at`` instead of deleting the
+    row, so it can be undone; read the current owners with ``removed_at IS NULL``."""
+
     __tablename__ = "milestone_owner"
     __table_args__ = (UniqueConstraint("milestone_id", "person_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     milestone_id: int = Field(foreign_key="milestone.id", index=True)
     person_id: int = Field(foreign_key="person.id", index=True)
+    removed_at: datetime | None = optional_time_field()

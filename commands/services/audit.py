@@ -8,6 +8,7 @@ Undo is itself recorded, so the log tells the whole story.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -121,9 +122,14 @@ def record(
 
 
 def last_batch(
-    session: Session, workspace_id: int, actor_id: int, experiment_id: int | None = None
+    session: Session,
+    workspace_id: int,
+    actor_id: int,
+    experiment_id: int | None = None,
+    entities: Collection[str] | None = None,
 ) -> str | None:
-    """The actor's most recent batch of changes that is not undone and is not an undo."""
+    """The actor's most recent batch of changes that is not undone and is not an undo;
+    with ``entities`` (table names), the most recent one that touched one of them."""
     query = (
         select(AuditEvent.batch)
         .where(
@@ -138,6 +144,8 @@ def last_batch(
     )
     if experiment_id is not None:
         query = query.where(AuditEvent.experiment_id == experiment_id)
+    if entities is not None:
+        query = query.where(col(AuditEvent.entity).in_(list(entities)))
     return session.exec(query).first()
 
 

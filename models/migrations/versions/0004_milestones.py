@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("milestone_id", sa.Integer(), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("removed_at", models.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["milestone_id"],
             ["milestone.id"],
