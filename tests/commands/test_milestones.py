@@ -458,9 +458,7 @@ def test_partners_see_the_milestones_but_change_nothing(
         """,
     )
     assert counts(demo_engine) == (before[0], before[1], before[2], before[3])
-    assert click_as(console, "elu.bondy", "milestone.done", "2").text.startswith(
-        "Action réservée"
-    )
+    assert click_as(console, "elu.bondy", "milestone.done", "2").text.startswith("Action réservée")
 
 
 def click_as(console: Console, user: str, action: str, value: str) -> Reply:
@@ -504,9 +502,7 @@ def test_members_change_milestones_of_their_experiments_only(
 
 BAD_INPUT = [
     pytest.param("/jalon pour:15/01", "Il manque le titre du jalon. Exemple", id="no-title"),
-    pytest.param(
-        "/jalon vendredi prochain @marie", "Il manque le titre du jalon", id="date-only"
-    ),
+    pytest.param("/jalon vendredi prochain @marie", "Il manque le titre du jalon", id="date-only"),
     pytest.param(
         "/jalon " + "Préparer " * 560 + "vendredi",
         "Titre trop long (5048 caractères ; 300 au plus). Gardez l'essentiel, par exemple",
@@ -545,9 +541,7 @@ BAD_INPUT = [
         "@elu.bondy est partenaire de « Budget participatif de Bondy »",
         id="owner-partner",
     ),
-    pytest.param(
-        "/jalon reattribuer 3 @personne", "Je ne connais personne", id="reassign-unknown"
-    ),
+    pytest.param("/jalon reattribuer 3 @personne", "Je ne connais personne", id="reassign-unknown"),
     pytest.param(
         "/jalon fait 9",
         "Le jalon n°9 est dans « Cantine durable d'Aubervilliers », pas dans « Budget participatif de Bondy ». Si c'est bien lui, ajoutez `expe:aubervilliers-cantine`, par exemple `/jalon fait 9 expe:aubervilliers-cantine`.",
@@ -636,9 +630,7 @@ BAD_INPUT = [
         "Progress is a percentage from 0 to 100%: “150%” won't do. Example: `/milestone progress 3 60%`",
         id="en-percent",
     ),
-    pytest.param(
-        "/milestone Send the report", "I can't find a date in", id="en-no-date"
-    ),
+    pytest.param("/milestone Send the report", "I can't find a date in", id="en-no-date"),
 ]
 
 
@@ -733,9 +725,17 @@ def help_examples(locale: str) -> list[str]:
     return re.findall(r"`(/(?:jalon|milestone) [^`]*)`", text)
 
 
-@pytest.mark.parametrize(
-    "example", help_examples("fr") + help_examples("en"), ids=lambda e: e[:40]
-)
+def readme_examples() -> list[str]:
+    text = (TEMPLATES.parents[1] / "README.md").read_text("utf-8")
+    section = text[text.index("### Milestones") :]
+    section = section[: section.index("\n## ")]
+    return re.findall(r"`(/(?:jalon|milestone) [^`]*)`", section)
+
+
+EXAMPLES = sorted(set(help_examples("fr") + help_examples("en") + readme_examples()))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e[:40])
 def test_every_help_example_works_on_the_demo_as_typed(console: Console, example: str) -> None:
     command, _, text = example[1:].partition(" ")
     reply = console.router.dispatch(console.engine, console.invocation(command, text))
@@ -836,7 +836,9 @@ def test_a_deadline_with_a_time_is_late_once_the_time_has_passed(
             ctx,
             experiment,
             title="Rendre le dossier",
-            deadline=service.Deadline(date(2026, 11, 24), datetime(2026, 11, 24, 11, 0, tzinfo=UTC)),
+            deadline=service.Deadline(
+                date(2026, 11, 24), datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
+            ),
         )
         assert not service.is_late(timed, experiment, NOW)
         assert service.is_late(timed, experiment, datetime(2026, 11, 24, 11, 1, tzinfo=UTC))
