@@ -131,12 +131,12 @@ def test_undo_reverts_the_last_change_and_is_logged(console: Console, demo_engin
         @lucas : membre de Budget participatif de Bondy
         [Annuler]
         > /labo annuler
-        Annulé : création de le rôle
+        Annulé : création du rôle
         > /labo annuler
         Rien à annuler.
         > /labo historique
-        annulation de le rôle
-        création de le rôle
+        annulation du rôle
+        création du rôle
         (annulé)
         """,
     )
