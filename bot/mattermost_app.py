@@ -35,9 +35,11 @@ import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
+import anyio
+import anyio.to_thread
 import httpx
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -73,6 +75,10 @@ COMMAND_PATH = "/mattermost/command"
 ACK_SECONDS = 2.5
 # How long what Mattermost says about a person (guest or not, locale) is trusted.
 USER_TTL_SECONDS = 300.0
+# Commands run at once per web process; the others wait their turn, first come first
+# served. Within the database pool (SQLAlchemy's default: 5 connections, 10 more on
+# demand), so a running command never waits for a connection.
+CORE_THREADS = 8
 # Background deliveries still running at shutdown get this long to finish.
 DRAIN_SECONDS = 25.0
 # Mattermost's limits on dialogs (server/public/model/integration_action.go).
@@ -84,6 +90,7 @@ DIALOG_TEXT_LIMIT = 150
 _TOKEN_HEADER = re.compile(r"\s*token\s+(\S+)\s*", re.IGNORECASE)
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 def _utc_now() -> datetime:
@@ -258,6 +265,7 @@ class MattermostApp:
         clock: Clock = _utc_now,
         ack_seconds: float = ACK_SECONDS,
         user_ttl: float = USER_TTL_SECONDS,
+        core_threads: int = CORE_THREADS,
     ) -> None:
         self.engine = engine
         self.router = router
@@ -273,6 +281,8 @@ class MattermostApp:
         self._users: dict[str, tuple[float, PlatformUser]] = {}
         self._lock = threading.Lock()
         self._pending: set[asyncio.Task[None]] = set()
+        self._core_threads = core_threads
+        self._core_limiter: anyio.CapacityLimiter | None = None
         if not self._tokens:
             log.warning("MATTERMOST_COMMAND_TOKENS is empty: every slash command will be refused")
         if self.chat is None:
@@ -328,7 +338,7 @@ class MattermostApp:
             log.warning("refused a Mattermost command from %s: bad token", _client(request))
             return PlainTextResponse("unauthorized", status_code=401)
         cmd = CommandRequest.from_fields(fields)
-        work = asyncio.ensure_future(run_in_threadpool(self._run_command, cmd))
+        work = asyncio.ensure_future(self._in_core(self._run_command, cmd))
         try:
             reply, dialog_opened = await asyncio.wait_for(asyncio.shield(work), self.ack_seconds)
         except TimeoutError:
@@ -413,7 +423,7 @@ class MattermostApp:
         if click is None:
             log.warning("refused a Mattermost action from %s: unsigned context", _client(request))
             return PlainTextResponse("unauthorized", status_code=401)
-        body, reply = await run_in_threadpool(self._run_action, payload, click)
+        body, reply = await self._in_core(self._run_action, payload, click)
         if reply is not None and reply.files:
             channel_id = str(payload.get("channel_id") or "")
             user_id = str(payload.get("user_id") or "")
@@ -541,7 +551,7 @@ class MattermostApp:
             return JSONResponse({})
         submission = payload.get("submission")
         values = submission if isinstance(submission, dict) else {}
-        reply = await run_in_threadpool(self._run_dialog, payload, callback, state, values)
+        reply = await self._in_core(self._run_dialog, payload, callback, state, values)
         if reply.errors:
             return JSONResponse(self.dialog_errors(reply, state))
         self._spawn(run_in_threadpool(self._deliver, reply, state))
@@ -671,6 +681,15 @@ class MattermostApp:
                 log.exception("could not upload %s to Mattermost", file.filename)
                 notice = message("chat.file_failed", locale, title=file.title)
                 self._respond(response_url, {"response_type": "ephemeral", "text": notice})
+
+    async def _in_core(self, func: Callable[..., T], *args: Any) -> T:
+        """Run ``func`` (which calls the synchronous core) in a worker thread, at most
+        ``core_threads`` at once. Waiting in this fair queue rather than for a database
+        connection (which wakes waiters in no order) keeps the slowest answers close to
+        the typical one under load."""
+        if self._core_limiter is None:  # made on the event loop, at the first request
+            self._core_limiter = anyio.CapacityLimiter(self._core_threads)
+        return await anyio.to_thread.run_sync(func, *args, limiter=self._core_limiter)
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run ``work`` after the answer; kept until done so shutdown can wait for it."""
