@@ -312,13 +312,14 @@ class MattermostApp:
 
     def authentic(self, header: str | None, form_token: str | None) -> bool:
         """Whether the request carries a configured command token. Every token given
-        (header and form field) must be one; each comparison is constant-time and all
-        configured tokens are compared, so timing tells nothing about which matched."""
+        (``Authorization: Token …`` and the form field) must be one; each comparison is
+        constant-time and all configured tokens are compared, so timing tells nothing
+        about which matched. Another scheme in the header (a Mattermost server with an
+        outgoing OAuth connection sends ``Bearer …``) is not a command token: the form
+        field must then carry it."""
         given = []
-        if header:
-            found = _TOKEN_HEADER.fullmatch(header)
-            if found is None:
-                return False
+        found = _TOKEN_HEADER.fullmatch(header or "")
+        if found is not None:
             given.append(found.group(1))
         if form_token:
             given.append(form_token)

@@ -328,7 +328,8 @@ def test_the_token_may_come_in_the_header_alone_and_by_get(mattermost_lab: Lab) 
         (None, None),  # no token at all
         ("not-a-configured-token", None),
         (LABO_TOKEN, "Token not-a-configured-token"),  # the header disagrees
-        (None, f"Bearer {LABO_TOKEN}"),  # not Mattermost's scheme
+        (None, f"Bearer {LABO_TOKEN}"),  # not a command token's scheme, and no form token
+        ("not-a-configured-token", f"Bearer {LABO_TOKEN}"),
         (LABO_TOKEN[:-1], None),  # almost
     ],
 )
@@ -342,6 +343,14 @@ def test_a_wrong_or_missing_token_gets_401_and_writes_nothing(
     assert answer.status_code == 401
     assert set(mattermost_lab.counts().values()) == {0}
     assert mattermost_lab.mm.calls.count() == 0  # not even a look-up of the user
+
+
+def test_a_header_of_another_scheme_leaves_the_form_token_to_decide(mattermost_lab: Lab) -> None:
+    answer = mattermost_lab.command(
+        mattermost_lab.camille, "aide", header="Bearer an-oauth-access-token"
+    )
+
+    assert answer.status_code == 200
 
 
 def test_a_repeated_request_writes_once(mattermost_lab: Lab) -> None:
