@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands import lab, milestones
+from commands import home, lab, milestones
 from commands.core import Router
 
 
@@ -10,4 +10,5 @@ def build_router() -> Router:
     router = Router()
     lab.register(router)
     milestones.register(router)
+    home.register(router)
     return router
