@@ -8,6 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,34 +21,71 @@ from starlette.routing import Route
 
 from bot.mattermost_app import MattermostApp
 from bot.settings import Settings
+from bot.slack_app import SlackApp, build_slack_app
 from commands.core import Router
 from commands.registry import build_router
 from models.db import make_engine, migrate
 
 log = logging.getLogger(__name__)
 
+SLACK_EVENTS_PATH = "/slack/events"
+
 
 async def health(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-def create_app(settings: Settings | None = None, router: Router | None = None) -> Starlette:
+def slack_client(settings: Settings) -> WebClient:
+    """The Web API client of the Slack app (``SLACK_API_URL`` points it elsewhere in tests).
+    A 429 or a 5xx is retried once, after Retry-After: these calls have a person waiting."""
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
+    client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=1))
+    return client
+
+
+def create_app(
+    settings: Settings | None = None,
+    router: Router | None = None,
+    *,
+    engine: Engine | None = None,
+    slack: SlackApp | None = None,
+) -> Starlette:
+    """The web app. Slack is served when its bot token is set: over HTTP at
+    ``/slack/events`` with the signing secret, and through Socket Mode with the app-level
+    token (``SLACK_APP_TOKEN``), which needs no public address."""
     settings = settings or Settings()
-    engine = make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url)
     router = router or build_router()
     mattermost = MattermostApp(settings, engine, router)
+    if (
+        slack is None
+        and settings.slack_bot_token
+        and (settings.slack_signing_secret or settings.slack_app_token)
+    ):
+        slack = build_slack_app(settings, engine, router, slack_client(settings))
+    routes = [Route("/healthz", health), *mattermost.routes()]
+    if slack is not None and settings.slack_signing_secret:
+        routes.append(Route(SLACK_EVENTS_PATH, slack.endpoint, methods=["POST"]))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await mattermost.aclose()
-        engine.dispose()
+        if slack is not None and settings.slack_app_token:
+            slack.start_socket_mode(settings.slack_app_token)
+        try:
+            yield
+        finally:
+            if slack is not None:
+                slack.close()
+            await mattermost.aclose()
+            engine.dispose()
 
-    app = Starlette(routes=[Route("/healthz", health), *mattermost.routes()], lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.router = router
     app.state.mattermost = mattermost
+    app.state.slack = slack
     return app
 
 

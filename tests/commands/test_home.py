@@ -20,7 +20,10 @@ def test_a_coordinator_sees_her_milestones_meetings_and_every_experiment(console
 
     assert "Bonjour Camille Laurent" in text
     assert "Mes jalons\n- Lancer le vote des habitants · Budget participatif de Bondy" in text
-    assert "Mes prochaines réunions\n- COTECH de l'assemblée citoyenne · lundi 30 novembre 2026 à 10:00" in text
+    assert (
+        "Mes prochaines réunions\n- COTECH de l'assemblée citoyenne · lundi 30 novembre 2026 à 10:00"
+        in text
+    )
     assert "Expérimentations que je coordonne" in text
     for name in (
         "Budget participatif de Bondy",
@@ -28,7 +31,8 @@ def test_a_coordinator_sees_her_milestones_meetings_and_every_experiment(console
         "Cantine durable d'Aubervilliers",
     ):
         assert name in text
-    assert "Budget : " in text and " sur 45 000,00 € (" in text
+    assert "Budget : " in text
+    assert " sur 45 000,00 € (" in text
     assert "En retard : 1 jalon : Clôturer le dépôt des projets citoyens" in text
     assert "En retard : 1 jalon : Restitution du diagnostic aux élus" in text
 

@@ -1,0 +1,924 @@
+"""Coordo on Slack: the Bolt app (slash commands, buttons, modals, App Home), served over
+HTTP at ``/slack/events`` or through Socket Mode.
+
+The pipeline of one HTTP request, and why it is shaped so:
+
+1. ``SlackApp.endpoint`` (async, on the event loop) reads the body and checks its signature
+   and timestamp with ``slack_sdk``'s ``SignatureVerifier`` (401 otherwise), then its shape
+   (400 for a body Slack would never send); both are microseconds of work.
+2. It hands the request to Bolt's ``App.dispatch`` **in a worker thread**. Bolt's own
+   Starlette adapter calls the synchronous ``dispatch`` on the event loop, where Bolt waits
+   for the ack in a loop of 10 ms sleeps: every request then holds the whole server for
+   at least 10 ms (the ~90 requests/s ceiling ``bench/slack_http.py`` measures). Here the
+   app runs with ``process_before_response=True``, so the listener runs in the calling
+   thread and returns the ack itself: no polling, and the event loop stays free.
+3. The listener builds the neutral ``Invocation`` and runs the core (synchronous, one
+   transaction) in the core's thread pool, waiting at most ``ack_budget`` seconds (2.5 by
+   default: Slack wants the ack within 3). A reply ready in time goes back in the ack; a
+   slower one gets "working on it" at once and its reply later through ``response_url``.
+   Further pages of a long reply and the files of a reply (``files_upload_v2``) always go
+   after the ack, from a background pool.
+
+Socket Mode (``SLACK_APP_TOKEN``) feeds the same Bolt app, hence the same listeners, over a
+WebSocket; there is no signature to check there, the connection is authenticated.
+
+Safety. A request is identified by a key the core stores once it has handled it
+(``RequestReceipt``): the ``trigger_id`` of a slash command, the view of a modal, and for a
+click the person, the message, the button and a two-second window, so a retried delivery
+or a double click writes once. The workspace is the one the app is installed in (the bot
+token's team): a person from another organisation, in a channel shared with it (Slack
+Connect), acts inside that workspace as a partner and never reaches data of their own team.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot.platforms.port import ChatError, PlatformMessage
+from bot.platforms.render import (
+    action_name,
+    home_view,
+    modal_view,
+    to_slack_pages,
+)
+from bot.platforms.slack_client import post_to_response_url
+from bot.settings import Settings
+from bot.text import markdown_to_text
+from commands.core import Router, apology
+from commands.home import ACTION as HOME_ACTION
+from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
+from commands.messages import normalise_locale
+from commands.render import message
+from commands.reply import File, Reply, Visibility
+from models import Platform, RequestReceipt, Role
+
+log = logging.getLogger(__name__)
+
+# Slack wants an answer within 3 s; what the core has not finished by then is answered later.
+ACK_BUDGET = 2.5
+# How long what users.info and conversations.info said is trusted.
+DIRECTORY_TTL = 300.0
+DIRECTORY_SIZE = 10_000
+# A double click: two clicks of one person on one button within this window.
+CLICK_WINDOW = 2
+# Slack's requests are a few kilobytes; anything this large is not one of them.
+MAX_BODY = 1_000_000
+# A ``response_url`` takes 5 messages; the ack carries the first page of a reply.
+MAX_PAGES = 6
+MAX_ERROR_TEXT = 2000
+_BARE_MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
+_ENTITY = re.compile(r"<([^<>]*)>")
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MalformedRequest(Exception):
+    """A request Slack would never send: answered 400, never 500."""
+
+
+# -- what Slack says about people and channels -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserFacts:
+    handle: str
+    display_name: str
+    is_guest: bool
+    locale: str | None = None
+    timezone: str | None = None
+
+
+class SlackDirectory:
+    """Who a user is (``users.info``) and whether a channel is shared with another
+    organisation (``conversations.info``), each looked up once per ``ttl`` seconds.
+
+    A lookup that fails (Slack down, a channel the bot cannot see) does not fail the
+    command: the facts the request itself carries are used, and kept for a short while.
+    """
+
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        ttl: float = DIRECTORY_TTL,
+        size: int = DIRECTORY_SIZE,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.ttl = ttl
+        self.size = size
+        self._monotonic = monotonic
+        self._cache: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _get(self, key: str) -> Any:
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is None or hit[0] < self._monotonic():
+                return None
+            return hit[1]
+
+    def _put(self, key: str, value: Any, ttl: float | None = None) -> None:
+        with self._lock:
+            self._cache[key] = (self._monotonic() + (self.ttl if ttl is None else ttl), value)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+
+    def user(
+        self, user_id: str, *, home_team: str, payload_team: str | None, fallback_handle: str
+    ) -> UserFacts:
+        """A person from another organisation (their team is not the workspace's), a
+        stranger to the workspace, or a Slack guest (``is_restricted``) is a guest, hence
+        a partner wherever they have no other role."""
+        key = f"user:{user_id}"
+        facts: UserFacts | None = self._get(key)
+        if facts is None:
+            try:
+                user = self.client.users_info(user=user_id, include_locale=True)["user"]
+                profile = user.get("profile") or {}
+                facts = UserFacts(
+                    handle=str(user.get("name") or fallback_handle or user_id),
+                    display_name=str(
+                        profile.get("display_name")
+                        or user.get("real_name")
+                        or user.get("name")
+                        or ""
+                    ),
+                    is_guest=bool(
+                        user.get("is_restricted")
+                        or user.get("is_ultra_restricted")
+                        or user.get("is_stranger")
+                        or (user.get("team_id") and user.get("team_id") != home_team)
+                    ),
+                    locale=user.get("locale"),
+                    timezone=user.get("tz"),
+                )
+                self._put(key, facts)
+            except (SlackApiError, SlackClientError, OSError, KeyError, TypeError) as e:
+                log.warning("users.info %s failed (%s); using the request's facts", user_id, e)
+                facts = UserFacts(
+                    handle=fallback_handle or user_id, display_name="", is_guest=False
+                )
+                self._put(key, facts, ttl=30)
+        if payload_team and payload_team != home_team and not facts.is_guest:
+            facts = UserFacts(facts.handle, facts.display_name, True, facts.locale, facts.timezone)
+        return facts
+
+    def handle(self, user_id: str, home_team: str) -> str:
+        return self.user(user_id, home_team=home_team, payload_team=None, fallback_handle="").handle
+
+    def channel(self, channel_id: str, name: str = "") -> ChannelInfo:
+        if not channel_id:
+            return ChannelInfo("", name)
+        if channel_id.startswith("D"):  # a direct conversation is never shared
+            return ChannelInfo(channel_id, name or "directmessage")
+        key = f"channel:{channel_id}"
+        info: ChannelInfo | None = self._get(key)
+        if info is None:
+            try:
+                channel = self.client.conversations_info(channel=channel_id)["channel"]
+                info = ChannelInfo(
+                    channel_id,
+                    str(channel.get("name") or name or channel_id),
+                    is_shared=bool(channel.get("is_ext_shared")),
+                )
+                self._put(key, info)
+            except (SlackApiError, SlackClientError, OSError, KeyError, TypeError) as e:
+                log.info("conversations.info %s failed (%s); taken as not shared", channel_id, e)
+                info = ChannelInfo(channel_id, name or channel_id)
+                self._put(key, info, ttl=30)
+        return info
+
+    def direct_channel(self, user_id: str) -> str:
+        """The bot's conversation with ``user_id`` (``conversations.open``)."""
+        key = f"dm:{user_id}"
+        cached: str | None = self._get(key)
+        if cached is None:
+            cached = str(self.client.conversations_open(users=[user_id])["channel"]["id"])
+            self._put(key, cached, ttl=24 * 3600)
+        return cached
+
+
+# -- parsing what Slack sends ------------------------------------------------------------------
+
+
+def decode_body(raw: bytes) -> str:
+    if len(raw) > MAX_BODY:
+        raise MalformedRequest("body too large")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedRequest("body is not UTF-8") from None
+
+
+def check_body(text: str, content_type: str) -> None:
+    """Refuse (``MalformedRequest``) a body Slack never sends, before any work is done:
+    what Bolt needs to route a request must be there and of the right type."""
+    if content_type.startswith("application/json"):
+        body = _json_object(text, "body")
+        if body.get("type") == "event_callback":
+            _field(body, "event", "type")
+        return
+    form = parse_qs(text, keep_blank_values=True)
+    if "payload" in form:
+        payload = _json_object(form["payload"][0], "payload")
+        kind = _field(payload, "type")
+        if kind in ("block_actions", "view_submission", "view_closed"):
+            _field(payload, "user", "id")
+        if kind == "block_actions":
+            actions = payload.get("actions")
+            if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+                raise MalformedRequest("block_actions without actions")
+            _field(actions[0], "action_id")
+        elif kind in ("view_submission", "view_closed"):
+            _field(payload, "view", "id")
+            _field(payload, "view", "callback_id")
+        return
+    if "command" in form:
+        for name in ("command", "team_id", "user_id", "channel_id"):
+            if not (form.get(name) or [""])[0].strip():
+                raise MalformedRequest(f"slash command without {name}")
+        return
+    if "ssl_check" in form:
+        return
+    raise MalformedRequest("neither a command, an interaction nor an event")
+
+
+def _json_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise MalformedRequest(f"{what} is not JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedRequest(f"{what} is not a JSON object")
+    return data
+
+
+def _field(data: Any, *path: str, required: bool = True) -> str:
+    """``data[path[0]][path[1]]…`` as a string; a missing required one is malformed."""
+    value: Any = data
+    for name in path:
+        value = value.get(name) if isinstance(value, dict) else None
+    if value is None or value == "":
+        if required:
+            raise MalformedRequest("missing " + ".".join(path))
+        return ""
+    if not isinstance(value, str | int | float):
+        raise MalformedRequest("not a string: " + ".".join(path))
+    return str(value)
+
+
+def _object(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def from_slack(text: str) -> str:
+    """What a person typed, as Slack escapes it, back to plain text for the core.
+
+    Slack sends ``&amp;``, ``&lt;``, ``&gt;`` for what was typed, and ``<…>`` for what it
+    recognised: mentions ``<@U…|name>`` and channels ``<#C…|name>`` stay for the core's
+    parser; links ``<https://…|label>`` become the address; ``<!here>`` becomes ``@here``.
+    """
+
+    def entity(m: re.Match[str]) -> str:
+        inner = m.group(1)
+        if inner.startswith(("@", "#")):
+            return m.group(0)
+        target, _, label = inner.partition("|")
+        if target.startswith("!"):
+            return "@" + (label.lstrip("@") or target[1:].split("^")[0])
+        if target.startswith("mailto:"):
+            return target[len("mailto:") :]
+        return target
+
+    out: list[str] = []
+    position = 0
+    for m in _ENTITY.finditer(text):
+        out.append(_unescape(text[position : m.start()]))
+        out.append(_unescape(entity(m)))
+        position = m.end()
+    out.append(_unescape(text[position:]))
+    return "".join(out)
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _response_body(page: PlatformMessage, visibility: Visibility, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "response_type": "in_channel" if visibility == Visibility.CHANNEL else "ephemeral",
+        "text": page.text,
+        **extra,
+    }
+    if page.blocks:
+        body["blocks"] = page.blocks
+    return body
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where to answer an interaction: the channel, the person, the ``response_url``."""
+
+    channel_id: str
+    user_id: str
+    response_url: str
+    locale: str
+
+
+# -- the adapter -------------------------------------------------------------------------------
+
+
+class SlackAdapter:
+    """The listeners of the Bolt app: requests in, core, Block Kit out."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        router: Router,
+        client: WebClient,
+        *,
+        directory: SlackDirectory | None = None,
+        clock: Clock = _utc_now,
+        ack_budget: float = ACK_BUDGET,
+        core_threads: int = 16,
+        background_threads: int = 4,
+    ) -> None:
+        self.engine = engine
+        self.router = router
+        self.client = client
+        self.directory = directory or SlackDirectory(client)
+        self.clock = clock
+        self.ack_budget = ack_budget
+        self.core = ThreadPoolExecutor(core_threads, thread_name_prefix="coordo-core")
+        self.background = ThreadPoolExecutor(background_threads, thread_name_prefix="coordo-after")
+        self._seen_events: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.core.shutdown(wait=True)
+        self.background.shutdown(wait=True)
+
+    # -- building the invocation ---------------------------------------------------------
+
+    @staticmethod
+    def home_team(context: BoltContext, payload_team: str | None) -> str:
+        """The workspace the app is installed in (the token's team), else the request's."""
+        result = context.authorize_result
+        team = (result.team_id if result is not None else None) or context.team_id
+        if not team and not payload_team:
+            raise MalformedRequest("no team")
+        return str(team or payload_team)
+
+    def invocation(
+        self,
+        context: BoltContext,
+        *,
+        user_id: str,
+        user_name: str,
+        payload_team: str | None,
+        channel_id: str = "",
+        channel_name: str = "",
+        command: str = "",
+        text: str = "",
+        request_key: str | None = None,
+        team_name: str = "",
+    ) -> Invocation:
+        home = self.home_team(context, payload_team)
+        facts = self.directory.user(
+            user_id, home_team=home, payload_team=payload_team, fallback_handle=user_name
+        )
+        text = _BARE_MENTION.sub(lambda m: self._named_mention(m.group(1), home), text)
+        return Invocation(
+            workspace=WorkspaceRef(Platform.SLACK, home, team_name),
+            channel=self.directory.channel(channel_id, channel_name),
+            user=UserRef(user_id, facts.handle, facts.display_name, is_guest=facts.is_guest),
+            command=command,
+            text=text,
+            now=self.clock(),
+            locale=facts.locale,
+            timezone=facts.timezone,
+            role=Role.PARTNER if facts.is_guest else None,
+            request_key=request_key,
+        )
+
+    def _named_mention(self, user_id: str, home: str) -> str:
+        return f"<@{user_id}|{self.directory.handle(user_id, home)}>"
+
+    # -- running the core within the ack budget ------------------------------------------
+
+    def _guarded(self, work: Callable[[], Reply], locale: str | None, what: str) -> Reply:
+        try:
+            return work()
+        except Exception:  # the adapter's one handler of the unexpected: logged, apologised
+            log.exception("Slack %s failed", what)
+            return apology(locale)
+
+    def within_budget(
+        self,
+        work: Callable[[], Reply],
+        *,
+        locale: str | None,
+        what: str,
+        late: Callable[[Reply], None],
+    ) -> Reply | None:
+        """The core's reply if it comes within the ack budget; else None, and ``late``
+        gets the reply when it comes."""
+        future = self.core.submit(self._guarded, work, locale, what)
+        try:
+            return future.result(timeout=self.ack_budget)
+        except FutureTimeout:
+            log.info("Slack %s is slow: answering after the ack", what)
+
+            def deliver(done: Future[Reply]) -> None:
+                self.background.submit(self._quietly, late, done.result())
+
+            future.add_done_callback(deliver)
+            return None
+
+    def _quietly(self, work: Callable[..., None], *args: Any) -> None:
+        try:
+            work(*args)
+        except (ChatError, SlackApiError, SlackClientError, OSError):
+            log.exception("Slack: sending after the ack failed")
+
+    def after_ack(self, work: Callable[..., None], *args: Any) -> None:
+        self.background.submit(self._quietly, work, *args)
+
+    # -- slash commands ------------------------------------------------------------------
+
+    def on_command(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        team = _field(body, "team_id")
+        home = self.home_team(context, team)
+        trigger_id = _field(body, "trigger_id", required=False)
+        invocation = self.invocation(
+            context,
+            user_id=_field(body, "user_id"),
+            user_name=_field(body, "user_name", required=False),
+            payload_team=team,
+            channel_id=_field(body, "channel_id"),
+            channel_name=_field(body, "channel_name", required=False),
+            command=_field(body, "command").lstrip("/"),
+            text=from_slack(_field(body, "text", required=False)),
+            request_key=f"slack:{home}:command:{trigger_id}" if trigger_id else None,
+            team_name=_field(body, "team_domain", required=False),
+        )
+        locale = normalise_locale(invocation.locale)
+        where = Where(
+            invocation.channel.external_id,
+            invocation.user.external_id,
+            _field(body, "response_url", required=False),
+            locale,
+        )
+        reply = self.within_budget(
+            lambda: self.router.dispatch(self.engine, invocation),
+            locale=invocation.locale,
+            what=f"/{invocation.command}",
+            late=lambda r: self.deliver(r, where),
+        )
+        if reply is None:
+            ack(
+                _response_body(
+                    PlatformMessage(message("chat.working", locale)), Visibility.EPHEMERAL
+                )
+            )
+            return
+        if reply.form is not None and trigger_id and self.open_form(reply, trigger_id, where):
+            ack()
+            return
+        pages = to_slack_pages(reply, locale=locale, max_pages=MAX_PAGES)
+        ack(_response_body(pages[0], reply.visibility))
+        if len(pages) > 1 or reply.files:
+            self.after_ack(self.deliver, reply, where, pages[1:])
+
+    def open_form(self, reply: Reply, trigger_id: str, where: Where) -> bool:
+        assert reply.form is not None
+        metadata = {"c": where.channel_id, "r": where.response_url, "s": reply.form.state}
+        view = modal_view(reply.form, locale=where.locale, private_metadata=json.dumps(metadata))
+        try:
+            self.client.views_open(trigger_id=trigger_id, view=view)
+            return True
+        except (SlackApiError, SlackClientError, OSError) as e:
+            # An expired trigger (over 3 s) or Slack down: answer the text instead.
+            log.warning("views.open failed (%s); answering with text", e)
+            return False
+
+    # -- answering after the ack ---------------------------------------------------------
+
+    def deliver(
+        self, reply: Reply, where: Where, pages: list[PlatformMessage] | None = None
+    ) -> None:
+        """Send ``reply`` (or its remaining ``pages``) and its files, after the ack."""
+        if pages is None:
+            pages = to_slack_pages(reply, locale=where.locale, max_pages=MAX_PAGES - 1)
+        for page in pages:
+            self.post(page, reply.visibility, where)
+        if reply.files:
+            self.upload(reply.files, reply.visibility, where)
+
+    def post(self, page: PlatformMessage, visibility: Visibility, where: Where) -> None:
+        if where.response_url:
+            post_to_response_url(
+                where.response_url, _response_body(page, visibility, replace_original=False)
+            )
+        elif visibility == Visibility.CHANNEL and where.channel_id:
+            self.client.chat_postMessage(
+                channel=where.channel_id, text=page.text, blocks=page.blocks
+            )
+        elif where.channel_id and not where.channel_id.startswith("D"):
+            self.client.chat_postEphemeral(
+                channel=where.channel_id, user=where.user_id, text=page.text, blocks=page.blocks
+            )
+        else:
+            self.client.chat_postMessage(
+                channel=self.directory.direct_channel(where.user_id),
+                text=page.text,
+                blocks=page.blocks,
+            )
+
+    def upload(self, files: list[File], visibility: Visibility, where: Where) -> None:
+        """Files of a reply for the channel go to the channel; the others to the person,
+        in their conversation with Coordo, never where others could see them."""
+        if visibility == Visibility.CHANNEL and where.channel_id:
+            target = where.channel_id
+        else:
+            target = self.directory.direct_channel(where.user_id)
+        try:
+            self.client.files_upload_v2(
+                channel=target,
+                file_uploads=[
+                    {"content": f.content, "filename": f.filename, "title": f.title} for f in files
+                ],
+            )
+        except (SlackApiError, SlackClientError, OSError):
+            log.exception("files_upload_v2 to %s failed", target)
+            text = "\n".join(
+                message("chat.file_failed", where.locale, title=f.title) for f in files
+            )
+            self.post(PlatformMessage(text), Visibility.EPHEMERAL, where)
+
+    # -- buttons -------------------------------------------------------------------------
+
+    def on_action(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+            raise MalformedRequest("block_actions without actions")
+        action = actions[0]
+        action_id = _field(action, "action_id")
+        value = (
+            _field(action, "value", required=False)
+            or _field(action, "selected_option", "value", required=False)
+            or _field(action, "selected_date", required=False)
+        )
+        user_id = _field(body, "user", "id")
+        team = _field(body, "user", "team_id", required=False) or _field(body, "team", "id")
+        container = _object(body, "container")
+        in_home = _object(body, "view").get("type") == "home"
+        place = _field(container, "message_ts", required=False) or _field(
+            container, "view_id", required=False
+        )
+        home = self.home_team(context, team)
+        stamp = float(_field(action, "action_ts", required=False) or time.time())
+        keys = [
+            f"slack:{home}:click:{_hash(user_id, place, action_id, value)}:{window}"
+            for window in (int(stamp // CLICK_WINDOW), int(stamp // CLICK_WINDOW) - 1)
+        ]
+        invocation = self.invocation(
+            context,
+            user_id=user_id,
+            user_name=_field(body, "user", "username", required=False)
+            or _field(body, "user", "name", required=False),
+            payload_team=team,
+            channel_id=_field(body, "channel", "id", required=False),
+            channel_name=_field(body, "channel", "name", required=False),
+            request_key=keys[0],
+        )
+        locale = normalise_locale(invocation.locale)
+        where = Where(
+            invocation.channel.external_id,
+            user_id,
+            _field(body, "response_url", required=False),
+            locale,
+        )
+        name = action_name(action_id)
+
+        def act() -> Reply:
+            if self._handled(keys[1]):  # the first click of a double click, just before
+                return Reply(text=message("core.duplicate_request", locale))
+            return self.router.act(self.engine, invocation, name, value)
+
+        def answer(reply: Reply) -> None:
+            if in_home:
+                self.publish_home(invocation, where)
+                if name != HOME_ACTION:
+                    self.deliver(reply, Where("", user_id, "", locale))
+            else:
+                self.deliver(reply, where)
+
+        reply = self.within_budget(act, locale=invocation.locale, what=f"click {name}", late=answer)
+        if reply is not None and reply.form is not None:
+            trigger_id = _field(body, "trigger_id", required=False)
+            if trigger_id and self.open_form(reply, trigger_id, where):
+                ack()
+                return
+        ack()
+        if reply is not None:
+            self.after_ack(answer, reply)
+
+    def _handled(self, key: str) -> bool:
+        with Session(self.engine) as session:
+            found = session.exec(select(RequestReceipt.id).where(RequestReceipt.key == key))
+            return found.first() is not None
+
+    # -- modals --------------------------------------------------------------------------
+
+    def on_view_submission(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        view = body.get("view")
+        if not isinstance(view, dict):
+            raise MalformedRequest("view_submission without a view")
+        callback = _field(view, "callback_id")
+        view_id = _field(view, "id")
+        state = _object(view, "state")
+        try:
+            metadata = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            metadata = {}
+        if not isinstance(metadata, dict):
+            metadata = {}
+        user_id = _field(body, "user", "id")
+        team = _field(body, "user", "team_id", required=False) or _field(body, "team", "id")
+        home = self.home_team(context, team)
+        values = self.form_values(state.get("values"), home)
+        invocation = self.invocation(
+            context,
+            user_id=user_id,
+            user_name=_field(body, "user", "username", required=False)
+            or _field(body, "user", "name", required=False),
+            payload_team=team,
+            channel_id=str(metadata.get("c") or ""),
+            request_key=f"slack:{home}:view:{view_id}",
+        )
+        locale = normalise_locale(invocation.locale)
+        where = Where(invocation.channel.external_id, user_id, str(metadata.get("r") or ""), locale)
+        reply = self.within_budget(
+            lambda: self.router.submit(self.engine, invocation, callback, values),
+            locale=invocation.locale,
+            what=f"form {callback}",
+            late=lambda r: self.deliver(r, where),
+        )
+        if reply is None:
+            ack()
+            return
+        inputs = [
+            str(b.get("block_id"))
+            for b in view.get("blocks") or []
+            if isinstance(b, dict) and b.get("type") == "input"
+        ]
+        if reply.errors and inputs:
+            errors: dict[str, str] = {}
+            for field_name, text in reply.errors.items():
+                target = field_name if field_name in inputs else inputs[0]
+                errors[target] = markdown_to_text(text)[:MAX_ERROR_TEXT]
+            ack(response_action="errors", errors=errors)
+            return
+        if reply.form is not None:
+            metadata["s"] = reply.form.state
+            next_view = modal_view(reply.form, locale=locale, private_metadata=json.dumps(metadata))
+            ack(response_action="update", view=next_view)
+            return
+        ack()
+        self.after_ack(self.deliver, reply, where)
+
+    def form_values(self, state: Any, home: str) -> dict[str, str]:
+        """``view.state.values`` as field name → text, as the core's forms expect."""
+        if not isinstance(state, dict):
+            raise MalformedRequest("view_submission without state values")
+        values: dict[str, str] = {}
+        for block_id, elements in state.items():
+            if not isinstance(elements, dict):
+                raise MalformedRequest("bad state values")
+            for action_id, element in elements.items():
+                if not isinstance(element, dict):
+                    raise MalformedRequest("bad state value")
+                user = element.get("selected_user")
+                if isinstance(user, str) and user:
+                    value = self._named_mention(user, home)
+                else:
+                    option = element.get("selected_option")
+                    value = (
+                        element.get("value")
+                        or element.get("selected_date")
+                        or element.get("selected_time")
+                        or (option.get("value") if isinstance(option, dict) else None)
+                        or element.get("selected_conversation")
+                        or element.get("selected_channel")
+                        or ""
+                    )
+                values[str(action_id or block_id)] = str(value)
+        return values
+
+    # -- App Home ------------------------------------------------------------------------
+
+    def on_home_opened(
+        self, event: dict[str, Any], body: dict[str, Any], context: BoltContext
+    ) -> None:
+        if event.get("tab") != "home":
+            return
+        event_id = _field(body, "event_id", required=False)
+        if event_id and self._seen(event_id):
+            return  # a retried delivery of an event already handled
+        user_id = _field(event, "user")
+        invocation = self.invocation(
+            context,
+            user_id=user_id,
+            user_name="",
+            payload_team=_field(body, "team_id", required=False),
+        )
+        where = Where("", user_id, "", normalise_locale(invocation.locale))
+        self.after_ack(self.publish_home, invocation, where)
+
+    def _seen(self, event_id: str) -> bool:
+        with self._lock:
+            if event_id in self._seen_events:
+                return True
+            self._seen_events[event_id] = None
+            while len(self._seen_events) > DIRECTORY_SIZE:
+                self._seen_events.popitem(last=False)
+            return False
+
+    def publish_home(self, invocation: Invocation, where: Where) -> None:
+        home_invocation = Invocation(
+            workspace=invocation.workspace,
+            channel=ChannelInfo("", ""),
+            user=invocation.user,
+            command="",
+            text="",
+            now=self.clock(),
+            locale=invocation.locale,
+            timezone=invocation.timezone,
+            role=invocation.role,
+        )
+        reply = self._guarded(
+            lambda: self.router.act(self.engine, home_invocation, HOME_ACTION, ""),
+            invocation.locale,
+            "App Home",
+        )
+        self.client.views_publish(user_id=where.user_id, view=home_view(reply, locale=where.locale))
+
+    # -- errors --------------------------------------------------------------------------
+
+    def on_error(self, error: Exception, body: Any) -> BoltResponse:
+        if isinstance(error, MalformedRequest):
+            log.info("Slack: malformed request refused (%s)", error)
+            return BoltResponse(status=400, body={"error": f"malformed request: {error}"})
+        log.error("Slack listener failed", exc_info=error)
+        text = message("core.unexpected", "fr")
+        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
+
+
+# -- the app -----------------------------------------------------------------------------------
+
+
+class SlackApp:
+    """The Bolt app, its adapter, and the HTTP endpoint that serves it."""
+
+    def __init__(self, bolt: App, adapter: SlackAdapter, signing_secret: str | None) -> None:
+        self.bolt = bolt
+        self.adapter = adapter
+        self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
+        self._socket_mode: Any = None
+
+    async def endpoint(self, request: Request) -> Response:
+        """``POST /slack/events``: verify, check the shape, then Bolt in a worker thread."""
+        raw = await request.body()
+        if self.verifier is None:
+            return JSONResponse({"error": "Slack signing secret not configured"}, 503)
+        try:
+            text = decode_body(raw)
+        except MalformedRequest as e:
+            return JSONResponse({"error": f"malformed request: {e}"}, 400)
+        try:
+            valid = self.verifier.is_valid(
+                text,
+                request.headers.get("x-slack-request-timestamp"),
+                request.headers.get("x-slack-signature"),
+            )
+        except ValueError:  # a timestamp that is not a number
+            valid = False
+        if not valid:
+            return JSONResponse({"error": "invalid signature or timestamp"}, 401)
+        try:
+            check_body(text, request.headers.get("content-type", ""))
+        except MalformedRequest as e:
+            return JSONResponse({"error": f"malformed request: {e}"}, 400)
+        bolt_request = BoltRequest(
+            body=text,
+            query=request.url.query,
+            headers={k: [v] for k, v in request.headers.items()},
+        )
+        answer: BoltResponse = await run_in_threadpool(self.bolt.dispatch, bolt_request)
+        return Response(
+            status_code=answer.status,
+            content=answer.body,
+            headers=answer.first_headers_without_set_cookie(),
+        )
+
+    def start_socket_mode(self, app_token: str) -> None:
+        """Receive Slack's requests over a WebSocket (no public address needed)."""
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        self._socket_mode = SocketModeHandler(self.bolt, app_token)
+        self._socket_mode.connect()
+        log.info("Slack Socket Mode connected")
+
+    def close(self) -> None:
+        if self._socket_mode is not None:
+            self._socket_mode.close()
+            self._socket_mode = None
+        self.adapter.close()
+
+
+def build_slack_app(
+    settings: Settings,
+    engine: Engine,
+    router: Router,
+    client: WebClient,
+    *,
+    clock: Clock = _utc_now,
+    ack_budget: float = ACK_BUDGET,
+    directory: SlackDirectory | None = None,
+) -> SlackApp:
+    """The Bolt app for ``client``'s workspace. ``auth.test`` is called once, here."""
+    adapter = SlackAdapter(
+        engine, router, client, clock=clock, ack_budget=ack_budget, directory=directory
+    )
+    secret = settings.slack_signing_secret
+    bolt = App(
+        client=client,
+        signing_secret=secret or "",
+        request_verification_enabled=bool(secret),
+        process_before_response=True,
+        raise_error_for_unhandled_request=False,
+        name="coordo",
+        logger=logging.getLogger("bot.slack_bolt"),
+    )
+
+    def command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        adapter.on_command(ack, body, context)
+
+    def action(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        adapter.on_action(ack, body, context)
+
+    def view_submission(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        adapter.on_view_submission(ack, body, context)
+
+    def view_closed(ack: Ack) -> None:
+        ack()
+
+    def home_opened(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        adapter.on_home_opened(event, body, context)
+
+    def error(error: Exception, body: Any) -> BoltResponse:
+        return adapter.on_error(error, body)
+
+    everything = re.compile(r".+")
+    bolt.command(everything)(command)
+    bolt.block_action(everything)(action)
+    bolt.view_submission(everything)(view_submission)
+    bolt.view_closed(everything)(view_closed)
+    bolt.event("app_home_opened")(home_opened)
+    bolt.error(error)
+    return SlackApp(bolt, adapter, secret)

@@ -1,0 +1,617 @@
+"""Coordo's Slack app end to end: the real web app under uvicorn on port 0, requests signed
+exactly as Slack signs them, the fake Slack Web API recording what Coordo calls, and the
+database checked afterwards."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from slack_bolt.adapter.socket_mode.internals import run_bolt_app
+from slack_sdk import WebClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from bot.settings import Settings
+from bot.slack_app import SlackApp, build_slack_app, from_slack
+from bot.web import create_app
+from commands.args import Args
+from commands.core import Context, Family, Router, Subcommand, words
+from commands.errors import UserError
+from commands.registry import build_router
+from commands.reply import File, Form, FormField, Reply, Section, Visibility
+from commands.services import experiments as service
+from models import (
+    AuditEvent,
+    ChannelBinding,
+    Experiment,
+    Membership,
+    Person,
+    RequestReceipt,
+    Workspace,
+)
+from tests.bot.slack_wire import (
+    SIGNING_SECRET,
+    TEAM,
+    SlackSender,
+    click,
+    home_opened,
+    running,
+    view_submission,
+)
+from tests.chat import normalise
+from tests.fakes.slack_api import FakeSlack
+
+# -- a small family of test commands, wired into the real router ---------------------------------
+
+
+def essai_form(ctx: Context, args: Args) -> Reply:
+    return Reply(
+        text="Usage : /essai <nom-court> <nom>",
+        form=Form(
+            callback="essai.create",
+            title="Nouvelle expérimentation",
+            submit_label="Créer",
+            fields=(
+                FormField("slug", "Nom court", placeholder="bondy-bp"),
+                FormField("name", "Nom complet"),
+                FormField("owner", "Responsable", "user", required=False),
+            ),
+            state="from-test",
+        ),
+    )
+
+
+def essai_create(ctx: Context, values: dict[str, str]) -> Reply:
+    try:
+        experiment = service.create_experiment(
+            ctx,
+            slug=values.get("slug", ""),
+            name=values.get("name", ""),
+            territory=values.get("owner", ""),
+            starts_on=None,
+            ends_on=None,
+            envelope_cents=None,
+        )
+    except UserError as error:
+        raise UserError(error.key, field="slug", **error.params) from error
+    return ctx.reply(
+        "lab/created",
+        experiment,
+        e=experiment,
+        visibility=Visibility.CHANNEL,
+        changed=True,
+        undo=True,
+    )
+
+
+def essai_slow(ctx: Context, args: Args) -> Reply:
+    time.sleep(1.0)
+    return Reply(text="**Fini** après un long calcul")
+
+
+def essai_long(ctx: Context, args: Args) -> Reply:
+    return Reply(
+        text="**Tous les jalons**",
+        sections=[Section(title=f"Jalon {n}", text=f"Échéance n°{n}") for n in range(120)],
+    )
+
+
+def essai_file(ctx: Context, args: Args) -> Reply:
+    personal = bool(args.words)
+    return Reply(
+        text="Export prêt",
+        files=[File("depenses.csv", b"date;montant\n2026-11-24;12,50\n", "Dépenses de Bondy")],
+        visibility=Visibility.EPHEMERAL if personal else Visibility.CHANNEL,
+    )
+
+
+def essai_crash(ctx: Context, args: Args) -> Reply:
+    raise RuntimeError("a bug")
+
+
+def make_router() -> Router:
+    router = build_router()
+    router.add_form("essai.create", essai_create)
+    router.add(
+        Family(
+            name="essai",
+            words={"essai": "fr"},
+            subcommands=(
+                Subcommand("slow", words(["lent"], []), essai_slow),
+                Subcommand("long", words(["long"], []), essai_long),
+                Subcommand("file", words(["fichier"], []), essai_file),
+                Subcommand("crash", words(["panne"], []), essai_crash),
+            ),
+            empty=Subcommand("form", {}, essai_form),
+        )
+    )
+    return router
+
+
+# -- fixtures ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Lab:
+    slack: SlackSender
+    fake: FakeSlack
+    engine: Engine
+    app: SlackApp
+
+    def count(self, table: Any) -> int:
+        with Session(self.engine) as session:
+            return int(session.exec(select(func.count()).select_from(table)).one())
+
+    def body(self, answer: Any) -> dict[str, Any]:
+        assert answer.status_code == 200, answer.text
+        data: dict[str, Any] = answer.json()
+        return data
+
+    def text(self, data: dict[str, Any]) -> str:
+        return "\n".join(
+            b.get("text", {}).get("text", "") + "".join(f["text"] for f in b.get("fields", []))
+            for b in data.get("blocks", [])
+        )
+
+
+@contextmanager
+def slack_lab(engine: Engine, fake_slack: FakeSlack, ack_budget: float) -> Iterator[Lab]:
+    fake_slack.add_user("U0CAMILLE", name="camille", locale="fr-FR")
+    fake_slack.add_user("U0MARIE", name="marie", locale="en-GB")
+    fake_slack.add_user("U0ELU", name="elu.bondy", team_id="T0MAIRIE")
+    fake_slack.add_user("U0GUEST", name="invitee", is_restricted=True)
+    fake_slack.add_channel("C0BONDY", "bondy")
+    fake_slack.add_channel("C0PARTNERS", "bondy-partenaires", is_ext_shared=True)
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token=fake_slack.token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.api_url,
+    )
+    client = WebClient(token=fake_slack.token, base_url=fake_slack.api_url)
+    app = build_slack_app(settings, engine, make_router(), client, ack_budget=ack_budget)
+    with running(create_app(settings, engine=engine, slack=app)) as url:
+        sender = SlackSender(url, fake_slack)
+        yield Lab(sender, fake_slack, engine, app)
+        sender.close()
+
+
+@pytest.fixture
+def lab(engine: Engine, fake_slack: FakeSlack) -> Iterator[Lab]:
+    with slack_lab(engine, fake_slack, ack_budget=2.5) as lab:
+        yield lab
+
+
+@pytest.fixture
+def impatient_lab(engine: Engine, fake_slack: FakeSlack) -> Iterator[Lab]:
+    """A lab whose ack budget is shorter than the slow test command."""
+    with slack_lab(engine, fake_slack, ack_budget=0.2) as lab:
+        yield lab
+
+
+def setup_bondy(lab: Lab) -> None:
+    assert (
+        lab.slack.command('/labo creer bondy-bp "Budget participatif de Bondy"').status_code == 200
+    )
+    assert lab.slack.command("/labo lier bondy-bp").status_code == 200
+
+
+# -- slash commands -------------------------------------------------------------------------------
+
+
+def test_a_command_answers_in_the_ack_and_the_change_is_in_the_database(lab: Lab) -> None:
+    data = lab.body(lab.slack.command('/labo creer bondy-bp "Budget participatif de Bondy"'))
+
+    assert data["response_type"] == "in_channel"
+    assert (
+        "*Budget participatif de Bondy*" in lab.text(data) or "Budget participatif" in data["text"]
+    )
+    assert data["blocks"][-1]["type"] == "actions"  # the undo button
+    with Session(lab.engine) as session:
+        experiment = session.exec(select(Experiment)).one()
+        workspace = session.get(Workspace, experiment.workspace_id)
+        assert workspace is not None
+        assert (workspace.platform, workspace.external_id) == ("slack", TEAM)
+        person = session.exec(select(Person)).one()
+        assert (person.external_id, person.handle, person.is_guest) == (
+            "U0CAMILLE",
+            "camille",
+            False,
+        )
+    assert lab.fake.calls.count("users.info") == 1
+    assert lab.fake.calls.count("conversations.info") == 1
+
+
+def test_errors_and_personal_views_are_ephemeral(lab: Lab) -> None:
+    setup_bondy(lab)
+
+    error = lab.body(lab.slack.command("/labo voir banane"))
+    view = lab.body(lab.slack.command("/labo voir"))
+    unknown = lab.body(lab.slack.command("/inconnue"))
+
+    assert error["response_type"] == "ephemeral"
+    assert "Aucune expérimentation `banane`" in error["text"]
+    assert view["response_type"] == "ephemeral"
+    assert "*Budget participatif de Bondy*" in lab.text(view)
+    assert "Commande inconnue `/inconnue`" in unknown["text"]
+
+
+def test_lookups_of_people_and_channels_are_cached(lab: Lab) -> None:
+    setup_bondy(lab)
+    for _ in range(3):
+        lab.body(lab.slack.command("/labo voir"))
+
+    assert lab.fake.calls.count("users.info") == 1
+    assert lab.fake.calls.count("conversations.info") == 1
+
+
+def test_text_comes_unescaped_and_bare_mentions_get_their_handle(lab: Lab) -> None:
+    setup_bondy(lab)
+
+    data = lab.body(lab.slack.command("/labo role <@U0MARIE> membre"))
+
+    assert "@marie : membre" in lab.text(data)
+    with Session(lab.engine) as session:
+        marie = session.exec(select(Person).where(Person.external_id == "U0MARIE")).one()
+        assert marie.handle == "marie"
+    assert from_slack("Tom &amp; Jerry &lt;3 <https://x.org/a?b=1&amp;c=2|x.org> <!here>") == (
+        "Tom & Jerry <3 https://x.org/a?b=1&c=2 @here"
+    )
+
+
+def test_a_retried_command_writes_once(lab: Lab) -> None:
+    fields = lab.slack.command_fields('/labo creer bondy-bp "Budget participatif de Bondy"')
+
+    first = lab.body(lab.slack.form(fields))
+    events = lab.count(AuditEvent)
+    again = lab.body(lab.slack.form(fields, headers={"X-Slack-Retry-Num": "1"}))
+
+    assert first["response_type"] == "in_channel"
+    assert again["text"] == "Cette demande a déjà été traitée."
+    assert lab.count(Experiment) == 1
+    assert lab.count(AuditEvent) == events
+    assert lab.count(RequestReceipt) == 1
+
+
+# -- safety: signature, timestamp, shape ---------------------------------------------------------
+
+
+def test_every_request_must_be_signed_and_recent(lab: Lab) -> None:
+    fields = lab.slack.command_fields('/labo creer bondy-bp "Budget participatif de Bondy"')
+    body = lab.slack.command_fields("/labo liste")
+    form = "application/x-www-form-urlencoded"
+    from urllib.parse import urlencode
+
+    raw = urlencode(fields).encode()
+    stale = str(int(time.time()) - 6 * 60)
+    answers = [
+        lab.slack.form(fields, secret="not-the-secret"),
+        lab.slack.form(fields, timestamp=stale),
+        lab.slack.form(fields, timestamp=str(int(time.time()) + 6 * 60)),
+        lab.slack.form(fields, timestamp="soon"),
+        lab.slack.form(fields, signature=""),
+        lab.slack.post(raw + b"&text=autre", form, signature=lab_signature(raw)),
+        lab.slack.http.post("/slack/events", content=raw, headers={"Content-Type": form}),
+    ]
+
+    assert [a.status_code for a in answers] == [401] * len(answers)
+    assert lab.count(Experiment) == 0
+    assert lab.fake.calls.count("users.info") == 0
+    assert lab.body(lab.slack.form(body))["response_type"] == "ephemeral"
+
+
+def lab_signature(raw: bytes) -> str:
+    from tests.bot.slack_wire import sign
+
+    return sign(raw, str(int(time.time())))
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"payload=not-json", "application/x-www-form-urlencoded"),
+        (b"payload=%5B1%2C2%5D", "application/x-www-form-urlencoded"),
+        (b"payload=%7B%22no%22%3A%22type%22%7D", "application/x-www-form-urlencoded"),
+        (b"command=%2Flabo&text=liste&team_id=T0LAB", "application/x-www-form-urlencoded"),
+        (b"hello=world", "application/x-www-form-urlencoded"),
+        (b"\xff\xfe\x00", "application/x-www-form-urlencoded"),
+        (b"{not json", "application/json"),
+        (b"[]", "application/json"),
+    ],
+)
+def test_a_malformed_body_is_a_400(lab: Lab, body: bytes, content_type: str) -> None:
+    assert lab.slack.post(body, content_type).status_code == 400
+
+
+def test_a_malformed_interaction_is_a_400_never_a_500(lab: Lab) -> None:
+    url = lab.fake.new_response_url()
+    no_actions = click("undo#0", "x", response_url=url) | {"actions": []}
+    no_user = {k: v for k, v in click("undo#0", "x", response_url=url).items() if k != "user"}
+    bad_view = {"type": "view_submission", "team": {"id": TEAM}, "user": {"id": "U0CAMILLE"}}
+    bad_state = view_submission(
+        {"type": "modal", "callback_id": "essai.create", "blocks": []}, {}, view_id="V1"
+    )
+    bad_state["view"]["state"] = {"values": {"slug": "not an object"}}
+
+    answers = [lab.slack.interaction(p) for p in (no_actions, no_user, bad_view, bad_state)]
+
+    assert [a.status_code for a in answers] == [400, 400, 400, 400]
+    assert lab.count(RequestReceipt) == 0
+
+
+def test_a_bug_is_an_apology_not_a_stack_trace(lab: Lab) -> None:
+    data = lab.body(lab.slack.command("/essai panne"))
+
+    assert data["response_type"] == "ephemeral"
+    assert data["text"].startswith("Désolé, quelque chose s'est mal passé")
+
+
+# -- the workspace scopes everything; partners of shared channels --------------------------------
+
+
+def test_another_workspace_is_never_reached(lab: Lab) -> None:
+    setup_bondy(lab)
+    with Session(lab.engine) as session:
+        other = Workspace(platform="slack", external_id="T0OTHER", name="Autre labo")
+        session.add(other)
+        session.flush()
+        assert other.id is not None
+        session.add(Experiment(workspace_id=other.id, slug="secret", name="Projet secret"))
+        session.commit()
+
+    mine = lab.body(lab.slack.command("/labo voir secret"))
+    claimed = lab.body(lab.slack.command("/labo voir secret", user="U0ELU", team="T0OTHER"))
+    listed = lab.body(lab.slack.command("/labo liste"))
+    lab.body(lab.slack.command("/labo liste", user="U0ELU", team="T0OTHER"))
+
+    assert "Aucune expérimentation `secret`" in mine["text"]
+    assert "Aucune expérimentation `secret`" in claimed["text"]
+    assert "Projet secret" not in json.dumps(listed)
+    with Session(lab.engine) as session:
+        elu = session.exec(select(Person).where(Person.external_id == "U0ELU")).one()
+        home = session.exec(select(Workspace).where(Workspace.external_id == TEAM)).one()
+        assert elu.workspace_id == home.id  # acted in the app's workspace, as a guest
+        assert elu.is_guest
+
+
+def test_a_partner_from_another_organisation_sees_no_budget(lab: Lab) -> None:
+    setup_bondy(lab)
+    lab.body(lab.slack.command("/labo reglages budget:45000"))
+    bound = lab.body(
+        lab.slack.command(
+            "/labo lier bondy-bp", channel="C0PARTNERS", channel_name="bondy-partenaires"
+        )
+    )
+
+    partner = lab.body(
+        lab.slack.command("/labo voir", user="U0ELU", user_name="elu.bondy", channel="C0PARTNERS")
+    )
+    member_view = lab.body(lab.slack.command("/labo voir", channel="C0PARTNERS"))
+
+    assert bound["response_type"] == "in_channel"
+    with Session(lab.engine) as session:
+        binding = session.exec(
+            select(ChannelBinding).where(ChannelBinding.channel_id == "C0PARTNERS")
+        ).one()
+        assert binding.is_shared
+        elu = session.exec(select(Person).where(Person.external_id == "U0ELU")).one()
+        assert elu.is_guest
+    assert "Budget participatif de Bondy" in lab.text(partner)
+    assert "Budget" not in lab.text(partner).replace("Budget participatif", "")
+    assert "45 000,00" in normalise(lab.text(member_view))
+
+
+def test_a_slack_guest_is_a_partner_too(lab: Lab) -> None:
+    setup_bondy(lab)
+
+    lab.body(lab.slack.command("/labo voir", user="U0GUEST", user_name="invitee"))
+
+    with Session(lab.engine) as session:
+        guest = session.exec(select(Person).where(Person.external_id == "U0GUEST")).one()
+        assert guest.is_guest
+        assert guest.lab_role is None
+
+
+# -- buttons ----------------------------------------------------------------------------------------
+
+
+def test_the_undo_button_undoes_once_even_when_double_clicked(lab: Lab) -> None:
+    setup_bondy(lab)
+    echo = lab.body(lab.slack.command("/labo role <@U0MARIE|marie> membre"))
+    undo = echo["blocks"][-1]["elements"][0]
+    assert lab.count(Membership) == 2
+    url = lab.fake.new_response_url()
+    now = time.time()
+
+    first = lab.slack.interaction(
+        click(undo["action_id"], undo["value"], response_url=url, action_ts=now)
+    )
+    second = lab.slack.interaction(
+        click(undo["action_id"], undo["value"], response_url=url, action_ts=now + 0.4)
+    )
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    lab.fake.calls.wait_for("response_url", 2)
+    answers = lab.fake.responses_to(url)
+    texts = [a["text"] for a in answers]
+    assert sum("Annulé" in t for t in texts) == 1
+    assert "Cette demande a déjà été traitée." in texts
+    assert all(a["replace_original"] is False for a in answers)
+    with Session(lab.engine) as session:
+        memberships = session.exec(select(Membership)).all()
+        assert sorted(m.removed_at is None for m in memberships) == [False, True]
+    assert lab.count(RequestReceipt) == 4  # two commands, the role, one click
+
+
+# -- modals -------------------------------------------------------------------------------------------
+
+
+def test_a_command_with_no_text_opens_a_modal_whose_errors_keep_it_open(lab: Lab) -> None:
+    setup_bondy(lab)
+    response_url = lab.fake.new_response_url()
+    fields = lab.slack.command_fields("/essai", response_url=response_url)
+
+    opened = lab.slack.form(fields)
+
+    assert opened.status_code == 200
+    assert opened.text == ""
+    call = lab.fake.calls.last("views.open")
+    assert call.body["trigger_id"] == fields["trigger_id"]
+    view = (
+        json.loads(call.body["view"]) if isinstance(call.body["view"], str) else call.body["view"]
+    )
+    assert view["callback_id"] == "essai.create"
+    assert json.loads(view["private_metadata"]) == {
+        "c": "C0BONDY",
+        "r": response_url,
+        "s": "from-test",
+    }
+    assert [b["block_id"] for b in view["blocks"]] == ["slug", "name", "owner"]
+
+    wrong = lab.slack.interaction(
+        view_submission(
+            view,
+            {
+                "slug": {"type": "plain_text_input", "value": "Pas Bon"},
+                "name": {"type": "plain_text_input", "value": "Assemblée"},
+                "owner": {"type": "users_select", "selected_user": None},
+            },
+            view_id="V0MODAL",
+        )
+    )
+    assert lab.body(wrong)["response_action"] == "errors"
+    assert list(lab.body(wrong)["errors"]) == ["slug"]
+    assert "bondy-bp" in lab.body(wrong)["errors"]["slug"]
+    assert lab.count(Experiment) == 1
+
+    right = lab.slack.interaction(
+        view_submission(
+            view,
+            {
+                "slug": {"type": "plain_text_input", "value": "montreuil-ac"},
+                "name": {"type": "plain_text_input", "value": "Assemblée citoyenne"},
+                "owner": {"type": "users_select", "selected_user": "U0MARIE"},
+            },
+            view_id="V0MODAL",
+        )
+    )
+    assert right.status_code == 200
+    assert right.text == ""
+    lab.fake.calls.wait_for("response_url", 1)
+    [posted] = lab.fake.responses_to(response_url)
+    assert posted["response_type"] == "in_channel"
+    assert "Assemblée citoyenne" in posted["text"]
+    with Session(lab.engine) as session:
+        created = session.exec(select(Experiment).where(Experiment.slug == "montreuil-ac")).one()
+        assert created.territory == "<@U0MARIE|marie>"
+
+
+# -- slow work, long replies, files ------------------------------------------------------------------
+
+
+def test_a_slow_command_is_acknowledged_at_once_and_answered_later(impatient_lab: Lab) -> None:
+    lab = impatient_lab
+    url = lab.fake.new_response_url()
+
+    data = lab.body(lab.slack.command("/essai lent", response_url=url))
+
+    assert data["response_type"] == "ephemeral"
+    assert data["text"].startswith("⏳ C'est en cours")
+    [late] = [c.body for c in lab.fake.calls.wait_for("response_url", 1)]
+    assert late["text"] == "*Fini* après un long calcul"
+
+
+def test_a_long_reply_is_paginated_within_slacks_limits(lab: Lab) -> None:
+    url = lab.fake.new_response_url()
+
+    first = lab.body(lab.slack.command("/essai long", response_url=url))
+
+    lab.fake.calls.wait_for("response_url", 4)
+    pages = [first, *lab.fake.responses_to(url)]
+    assert [len(p["blocks"]) for p in pages] == [50, 50, 50, 50, 41]
+    headers = [b["text"]["text"] for p in pages for b in p["blocks"] if b["type"] == "header"]
+    assert headers == [f"Jalon {n}" for n in range(120)]
+
+
+def test_files_go_to_the_channel_or_privately_to_the_person(lab: Lab) -> None:
+    lab.body(lab.slack.command("/essai fichier"))
+    lab.body(lab.slack.command("/essai fichier perso"))
+
+    lab.fake.calls.wait_for("files.completeUploadExternal", 2)
+    files = sorted(lab.fake.files.values(), key=lambda f: f.id)
+    assert [f.channels for f in files] == [["C0BONDY"], [lab.fake.dm_channel_for("U0CAMILLE")]]
+    assert files[0].content == b"date;montant\n2026-11-24;12,50\n"
+    assert files[0].title == "Dépenses de Bondy"
+
+
+# -- App Home -----------------------------------------------------------------------------------------
+
+
+def test_the_home_tab_is_published_once_per_event(lab: Lab) -> None:
+    setup_bondy(lab)
+
+    first = lab.slack.event(home_opened("U0CAMILLE", event_id="Ev1"))
+    retry = lab.slack.event(
+        home_opened("U0CAMILLE", event_id="Ev1"), headers={"X-Slack-Retry-Num": "1"}
+    )
+    other = lab.slack.event(home_opened("U0MARIE", event_id="Ev2"))
+
+    assert [first.status_code, retry.status_code, other.status_code] == [200, 200, 200]
+    published = lab.fake.calls.wait_for("views.publish", 2)
+    time.sleep(0.2)
+    assert lab.fake.calls.count("views.publish") == 2
+    views = {c.body["user_id"]: c.body["view"] for c in published}
+    camille = (
+        json.loads(views["U0CAMILLE"])
+        if isinstance(views["U0CAMILLE"], str)
+        else views["U0CAMILLE"]
+    )
+    marie = json.loads(views["U0MARIE"]) if isinstance(views["U0MARIE"], str) else views["U0MARIE"]
+    assert camille["type"] == "home"
+    headers = [b["text"]["text"] for b in camille["blocks"] if b["type"] == "header"]
+    assert headers == ["Mes jalons", "Mes prochaines réunions", "Expérimentations que je coordonne"]
+    assert [b["text"]["text"] for b in marie["blocks"] if b["type"] == "header"] == [
+        "My milestones",
+        "My next meetings",
+    ]
+
+
+def test_the_refresh_button_of_the_home_tab_publishes_it_again(lab: Lab) -> None:
+    setup_bondy(lab)
+    payload = click("home.show#0", "", response_url="")
+    payload.pop("response_url")
+    payload.pop("channel")
+    payload["container"] = {"type": "view", "view_id": "V0HOME"}
+    payload["view"] = {"id": "V0HOME", "type": "home"}
+
+    assert lab.slack.interaction(payload).status_code == 200
+
+    [call] = lab.fake.calls.wait_for("views.publish", 1)
+    assert call.body["user_id"] == "U0CAMILLE"
+
+
+def test_url_verification_is_answered(lab: Lab) -> None:
+    answer = lab.slack.event({"type": "url_verification", "challenge": "abc123", "token": "t"})
+
+    assert lab.body(answer) == {"challenge": "abc123"}
+
+
+# -- Socket Mode --------------------------------------------------------------------------------------
+
+
+def test_socket_mode_requests_reach_the_same_listeners(lab: Lab) -> None:
+    fields = lab.slack.command_fields('/labo creer bondy-bp "Budget participatif de Bondy"')
+    request = SocketModeRequest(type="slash_commands", envelope_id="env-1", payload=fields)
+
+    answer = run_bolt_app(lab.app.bolt, request)
+
+    assert answer.status == 200
+    assert json.loads(answer.body)["response_type"] == "in_channel"
+    assert lab.count(Experiment) == 1
