@@ -13,6 +13,8 @@ if it holds a date, and the subcommand's usage is shown otherwise.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from dateutil.relativedelta import relativedelta
 
@@ -532,21 +534,37 @@ def empty(ctx: Context, args: Args) -> Reply:
 
 
 def submit_form(ctx: Context, values: dict[str, str]) -> Reply:
-    slug = values.get("experiment", "").strip()
-    experiment = ctx.experiment_by_slug(slug) if slug else ctx.experiment()
+    """The form's fields, checked one by one so that an error shows next to its field."""
+    with _field("experiment"):
+        slug = values.get("experiment", "").strip()
+        experiment = ctx.experiment_by_slug(slug) if slug else ctx.experiment()
     ctx.require(experiment, *service.EDITORS)
-    due_text = values.get("due", "").strip()
-    if not due_text:
-        raise UserError("milestones.missing_due")
-    deadline = _deadline(_parse(ctx, experiment, due_text), due_text)
-    owner = values.get("owner", "").strip()
-    owners = (
-        [find_person(ctx, owner, owner if not owner.startswith("@") else None)] if owner else []
-    )
+    with _field("title"):
+        title = service.check_title(values.get("title", ""))
+    with _field("due"):
+        due_text = values.get("due", "").strip()
+        if not due_text:
+            raise UserError("milestones.missing_due")
+        deadline = _deadline(_parse(ctx, experiment, due_text), due_text)
+    with _field("owner"):
+        owner = values.get("owner", "").strip()
+        user_id = None if owner.startswith("@") else owner
+        people = [find_person(ctx, owner, user_id)] if owner else []
+        owners = service.check_owners(ctx, experiment, people)
     milestone, people = service.create(
-        ctx, experiment, title=values.get("title", ""), deadline=deadline, owners=owners
+        ctx, experiment, title=title, deadline=deadline, owners=owners
     )
     return _created_reply(ctx, milestone, experiment, people)
+
+
+@contextmanager
+def _field(name: str) -> Iterator[None]:
+    """Name the form field at fault in the errors raised inside."""
+    try:
+        yield
+    except UserError as error:
+        error.params.setdefault("field", name)
+        raise
 
 
 def register(router: Router) -> None:

@@ -718,6 +718,21 @@ def test_a_command_with_no_text_opens_a_form(console: Console, demo_engine: Engi
         {"title": "Rendre le rapport", "due": "31/02", "experiment": "bondy-bp"},
     )
     assert "n'existe pas dans le calendrier" in refused.text
+    assert refused.errors == {"due": refused.text}
+    for values, field in [
+        ({"title": "", "due": "15/01"}, "title"),
+        ({"title": "Rendre le rapport", "due": ""}, "due"),
+        ({"title": "Rendre le rapport", "due": "15/01", "owner": "@lucas"}, "owner"),
+        ({"title": "Rendre le rapport", "due": "15/01", "experiment": "bondi"}, "experiment"),
+        ({"title": "Rendre le rapport", "due": "15/01"}, "experiment"),  # ~labo: unbound
+    ]:
+        if field != "experiment":
+            values.setdefault("experiment", "bondy-bp")
+        reply = console.router.submit(
+            console.engine, console.invocation("jalon", ""), "milestone.create", values
+        )
+        assert list(reply.errors) == [field], reply.text
+    assert counts(demo_engine)[0] == 11
 
 
 def help_examples(locale: str) -> list[str]:
