@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands import home, lab, milestones
+from commands import expenses, home, lab, milestones
 from commands.core import Router
 
 
@@ -10,5 +10,6 @@ def build_router() -> Router:
     router = Router()
     lab.register(router)
     milestones.register(router)
+    expenses.register(router)
     home.register(router)
     return router

@@ -1,0 +1,586 @@
+"""``/depense`` (``/dépense``, ``/expense``): log an expense in five seconds, correct it,
+watch the budget, and export it for the finance department.
+
+    /depense 1 250,50 € location de salle poste:logistique
+    /expense 42 EUR coffee for the workshop line:catering
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from commands.args import Args, fold, mention_from_text
+from commands.core import Context, Family, Router, Subcommand, find_person, words
+from commands.errors import UserError
+from commands.lab import undo_batch
+from commands.money import parse_amount, split_amount
+from commands.reply import File, Form, FormField, Reply
+from commands.services import audit, exports
+from commands.services import expenses as service
+from models import Experiment, Person, Role
+
+LOG_OPTIONS = {
+    "poste": "line",
+    "ligne": "line",
+    "line": "line",
+    "date": "date",
+    "le": "date",
+    "on": "date",
+    "fournisseur": "supplier",
+    "supplier": "supplier",
+    "justificatif": "receipt",
+    "facture": "receipt",
+    "receipt": "receipt",
+}
+EDIT_OPTIONS = {
+    **LOG_OPTIONS,
+    "montant": "amount",
+    "amount": "amount",
+    "description": "description",
+    "libelle": "description",
+    "libellé": "description",
+}
+LIST_OPTIONS = {
+    "poste": "line",
+    "line": "line",
+    "mois": "period",
+    "month": "period",
+    "periode": "period",
+    "période": "period",
+    "period": "period",
+    "par": "author",
+    "by": "author",
+    "auteur": "author",
+    "author": "author",
+}
+LINE_ACTIONS = {
+    "ajouter": "add",
+    "add": "add",
+    "creer": "add",
+    "new": "add",
+    "modifier": "set",
+    "changer": "set",
+    "set": "set",
+    "change": "set",
+    "renommer": "rename",
+    "rename": "rename",
+    "supprimer": "remove",
+    "retirer": "remove",
+    "remove": "remove",
+    "delete": "remove",
+}
+FORMATS = {"csv": "csv", "xlsx": "xlsx", "excel": "xlsx", "xls": "xlsx"}
+
+
+# -- periods --------------------------------------------------------------------------
+
+MONTHS = {
+    **{
+        name: n
+        for n, names in enumerate(
+            [
+                ("janvier", "janv", "january", "jan"),
+                ("fevrier", "fevr", "fev", "february", "feb"),
+                ("mars", "march", "mar"),
+                ("avril", "avr", "april", "apr"),
+                ("mai", "may"),
+                ("juin", "june", "jun"),
+                ("juillet", "juil", "july", "jul"),
+                ("aout", "august", "aug"),
+                ("septembre", "sept", "september", "sep"),
+                ("octobre", "oct", "october"),
+                ("novembre", "nov", "november"),
+                ("decembre", "dec", "december"),
+            ],
+            start=1,
+        )
+        for name in names
+    }
+}
+_YEAR_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+_MONTH_YEAR = re.compile(r"(\d{1,2})/(\d{4})")
+_DAY = re.compile(r"(\d{1,2})/(\d{1,2})(?:/(\d{4}))?")
+_RANGE = re.compile(r"\s*(?:\.\.|→|\s-\s|\sa\s|\sau\s|\sto\s|\suntil\s|\sjusqu'au\s)\s*")
+_LEAD = re.compile(r"^(?:du|de|from|d'|en|in)\s*")
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+
+    @property
+    def bounds(self) -> tuple[date, date]:
+        return self.start, self.end
+
+    @property
+    def is_month(self) -> bool:
+        return (self.start, self.end) == service.month_bounds(self.start.year, self.start.month)
+
+    @property
+    def slug(self) -> str:
+        if self.is_month:
+            return f"{self.start:%Y-%m}"
+        return f"{self.start:%Y%m%d}-{self.end:%Y%m%d}"
+
+
+def parse_period(text: str, today: date) -> Period | None:
+    """A month (``novembre``, ``november 2026``, ``2026-11``, ``11/2026``, ``ce mois``,
+    ``mois dernier``), a year (``2026``), a day, or a range of them
+    (``septembre..novembre``, ``du 01/09/2026 au 15/11/2026``, ``2026-09 to 2026-11``).
+    A month without a year is the last one that has begun. None: no period (everything)."""
+    folded = " ".join(fold(text).replace("’", "'").split())
+    if not folded or folded in ("tout", "toutes", "all", "tous"):
+        return None
+    parts = _RANGE.split(_LEAD.sub("", folded), maxsplit=1)
+    if len(parts) == 2:
+        end = _one_period(parts[1], today, text)
+        start = _one_period(parts[0], min(today, end.end), text)
+        if start.start > end.end:
+            raise UserError("expenses.bad_period", text=text)
+        return Period(start.start, end.end)
+    return _one_period(parts[0], today, text)
+
+
+def _one_period(part: str, today: date, typed: str) -> Period:
+    part = _LEAD.sub("", part.strip())
+    try:
+        if part in ("ce mois", "ce mois-ci", "this month", "mois en cours"):
+            return Period(*service.month_bounds(today.year, today.month))
+        if part in ("mois dernier", "le mois dernier", "last month", "mois precedent"):
+            year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+            return Period(*service.month_bounds(year, month))
+        if part.isdigit() and len(part) == 4:
+            return Period(date(int(part), 1, 1), date(int(part), 12, 31))
+        if m := _YEAR_MONTH.fullmatch(part):
+            return Period(*service.month_bounds(int(m.group(1)), int(m.group(2))))
+        if m := _MONTH_YEAR.fullmatch(part):
+            return Period(*service.month_bounds(int(m.group(2)), int(m.group(1))))
+        if m := _DAY.fullmatch(part):
+            day, month = int(m.group(1)), int(m.group(2))
+            year = int(m.group(3)) if m.group(3) else today.year
+            found = date(year, month, day)
+            if not m.group(3) and found > today:
+                found = date(year - 1, month, day)
+            return Period(found, found)
+        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", part):
+            found = date.fromisoformat(
+                "-".join(f"{int(x):02d}" if i else x for i, x in enumerate(part.split("-")))
+            )
+            return Period(found, found)
+        words_ = part.split()
+        if words_ and words_[0] in MONTHS and len(words_) <= 2:
+            month = MONTHS[words_[0]]
+            if len(words_) == 2:
+                if not (words_[1].isdigit() and len(words_[1]) == 4):
+                    raise ValueError(part)
+                year = int(words_[1])
+            else:
+                year = today.year if month <= today.month else today.year - 1
+            return Period(*service.month_bounds(year, month))
+    except ValueError:
+        pass
+    raise UserError("expenses.bad_period", text=typed)
+
+
+# -- handlers -------------------------------------------------------------------------
+
+
+def _amount_and_rest(text: str) -> tuple[str, str]:
+    """The amount as typed and the rest, for messages that quote it."""
+    amount, rest = split_amount(text)
+    del amount
+    typed = text[: len(text) - len(rest)].strip() if rest else text.strip()
+    return typed, rest
+
+
+# The longest value each part of a command may have; the text itself holds the amount
+# and the description.
+_LIMITS = {
+    "text": service.DESCRIPTION_LIMIT + 40,
+    "description": service.DESCRIPTION_LIMIT,
+    "receipt": service.RECEIPT_LIMIT,
+    "supplier": service.SUPPLIER_LIMIT,
+}
+
+
+def _check_lengths(args: Args) -> None:
+    """A text far longer than any expense (a paste gone wrong) is refused before anything
+    quotes it back."""
+    for name, value in [("text", args.text), *args.options.items()]:
+        limit = _LIMITS.get(name, service.LABEL_LIMIT)
+        if len(value) > limit:
+            raise UserError("expenses.too_long", field=name, length=len(value), limit=limit)
+
+
+def log(ctx: Context, args: Args) -> Reply:
+    """``/depense <amount> <description> [poste:…] [date:…] [fournisseur:…] [justificatif:…]``"""
+    _check_lengths(args)
+    if not args.words:
+        raise UserError("expenses.usage")
+    experiment = ctx.experiment(args)
+    ctx.require(experiment, Role.COORDINATOR, Role.MEMBER)
+    amount, description = split_amount(args.text)
+    amount_text, _ = _amount_and_rest(args.text)
+    changed = service.log_expense(
+        ctx,
+        experiment,
+        amount=amount,
+        amount_text=amount_text,
+        description=description,
+        line_text=args.option("line"),
+        when=args.option("date"),
+        supplier=args.option("supplier") or "",
+        receipt=args.option("receipt") or "",
+    )
+    return ctx.reply(
+        "expense/logged",
+        experiment,
+        e=experiment,
+        c=changed,
+        author=ctx.person,
+        visibility=service.team_visibility(ctx, experiment),
+        changed=True,
+        undo=True,
+    )
+
+
+def edit(ctx: Context, args: Args) -> Reply:
+    _check_lengths(args)
+    if not args.words:
+        raise UserError("expenses.edit_usage")
+    experiment = ctx.experiment(args)
+    expense = service.get_expense(ctx, experiment, args.words[0])
+    amount_text = args.option("amount")
+    description = args.option("description")
+    if description is None and len(args.words) > 1:
+        description = " ".join(args.words[1:])
+    if (
+        amount_text is None
+        and description is None
+        and not (args.options.keys() & {"line", "date", "supplier", "receipt"})
+    ):
+        raise UserError("expenses.edit_usage")
+    changed = service.edit_expense(
+        ctx,
+        experiment,
+        expense,
+        amount=parse_amount(amount_text) if amount_text is not None else None,
+        amount_text=amount_text or "",
+        description=description,
+        line_text=args.option("line"),
+        when=args.option("date"),
+        supplier=args.option("supplier"),
+        receipt=args.option("receipt"),
+    )
+    return ctx.reply(
+        "expense/edited",
+        experiment,
+        e=experiment,
+        c=changed,
+        visibility=service.team_visibility(ctx, experiment),
+        changed=True,
+        undo=True,
+    )
+
+
+def delete(ctx: Context, args: Args) -> Reply:
+    if not args.words:
+        raise UserError("expenses.delete_usage")
+    experiment = ctx.experiment(args)
+    expense = service.get_expense(ctx, experiment, args.words[0])
+    changed = service.delete_expense(ctx, experiment, expense)
+    return ctx.reply(
+        "expense/deleted",
+        experiment,
+        e=experiment,
+        c=changed,
+        visibility=service.team_visibility(ctx, experiment),
+        changed=True,
+        undo=True,
+    )
+
+
+def show(ctx: Context, args: Args) -> Reply:
+    if not args.words:
+        raise UserError("expenses.show_usage")
+    experiment = ctx.experiment(args)
+    service.require_budget_view(ctx, experiment)
+    expense = service.get_expense(ctx, experiment, args.words[0], deleted=True)
+    return ctx.reply(
+        "expense/show",
+        experiment,
+        e=experiment,
+        x=expense,
+        line=service.line_of(ctx, expense),
+        author=audit.person_name(ctx.session, expense.author_id),
+    )
+
+
+def history(ctx: Context, args: Args) -> Reply:
+    if not args.words:
+        raise UserError("expenses.history_usage")
+    experiment = ctx.experiment(args)
+    service.require_budget_view(ctx, experiment)
+    expense = service.get_expense(ctx, experiment, args.words[0], deleted=True)
+    return ctx.reply(
+        "expense/history",
+        experiment,
+        e=experiment,
+        x=expense,
+        entries=service.expense_history(ctx, experiment, expense),
+    )
+
+
+def list_(ctx: Context, args: Args) -> Reply:
+    experiment = ctx.experiment(args)
+    service.require_budget_view(ctx, experiment)
+    line_text = args.option("line")
+    line = service.find_line(ctx, experiment, line_text) if line_text else None
+    today = service.today_in(experiment, ctx.now)
+    period_text = args.option("period")
+    if period_text is None and args.words:
+        period_text = " ".join(args.words)
+    period = parse_period(period_text, today) if period_text else None
+    author = _author(ctx, args)
+    listing = service.list_expenses(
+        ctx, experiment, line=line, period=period.bounds if period else None, author=author
+    )
+    return ctx.reply(
+        "expense/list",
+        experiment,
+        e=experiment,
+        listing=listing,
+        line=line,
+        period=period,
+        author=author,
+    )
+
+
+def _author(ctx: Context, args: Args) -> Person | None:
+    text = args.option("author")
+    if text is not None:
+        mention = mention_from_text(text) or mention_from_text("@" + text.lstrip("@"))
+        if mention is None:
+            raise UserError("expenses.list_usage")
+        return find_person(ctx, mention.name, mention.user_id)
+    if args.mentions:
+        mention = args.mentions[0]
+        return find_person(ctx, mention.name, mention.user_id)
+    return None
+
+
+def budget(ctx: Context, args: Args) -> Reply:
+    experiment = ctx.experiment(args)
+    service.require_budget_view(ctx, experiment)
+    return ctx.reply(
+        "expense/budget", experiment, e=experiment, s=service.budget_state(ctx, experiment)
+    )
+
+
+def lines(ctx: Context, args: Args) -> Reply:
+    experiment = ctx.experiment(args)
+    service.require_budget_view(ctx, experiment)
+    return ctx.reply(
+        "expense/lines",
+        experiment,
+        e=experiment,
+        lines=service.budget_lines(ctx, experiment),
+        coordinator=ctx.role_in(experiment) == Role.COORDINATOR,
+    )
+
+
+def line(ctx: Context, args: Args) -> Reply:
+    """``poste ajouter|modifier|renommer|supprimer <poste> …`` (coordinators)."""
+    if not args.words:
+        return lines(ctx, args)
+    action = LINE_ACTIONS.get(fold(args.words[0]))
+    if action is None or len(args.words) < 2:
+        raise UserError("expenses.line_usage")
+    experiment = ctx.experiment(args)
+    ctx.require(experiment, Role.COORDINATOR)
+    name, rest = args.words[1], args.words[2:]
+    if action == "add":
+        label_words = [w for w in rest if not _looks_like_amount(w)]
+        amount_words = [w for w in rest if _looks_like_amount(w)]
+        planned = parse_amount(" ".join(amount_words)).cents if amount_words else 0
+        added = service.add_line(ctx, experiment, name, " ".join(label_words), planned)
+        return ctx.reply(
+            "expense/line_added", experiment, e=experiment, line=added, changed=True, undo=True
+        )
+    target = service.find_line(ctx, experiment, name)
+    if action == "set":
+        if not rest:
+            raise UserError("expenses.line_usage")
+        old, new = service.set_planned(ctx, experiment, target, parse_amount(" ".join(rest)).cents)
+        return ctx.reply(
+            "expense/line_set",
+            experiment,
+            e=experiment,
+            line=target,
+            old=old,
+            new=new,
+            changed=True,
+            undo=True,
+        )
+    if action == "rename":
+        if not rest:
+            raise UserError("expenses.line_usage")
+        old_label = service.rename_line(ctx, experiment, target, " ".join(rest))
+        return ctx.reply(
+            "expense/line_renamed",
+            experiment,
+            e=experiment,
+            line=target,
+            old=old_label,
+            changed=True,
+            undo=True,
+        )
+    service.remove_line(ctx, experiment, target)
+    return ctx.reply(
+        "expense/line_removed", experiment, e=experiment, line=target, changed=True, undo=True
+    )
+
+
+_AMOUNTISH = re.compile(r"[€$£]?\d[\d\s.,]*[€$£]?|€|eur|euros?", re.IGNORECASE)
+
+
+def _looks_like_amount(word: str) -> bool:
+    return bool(_AMOUNTISH.fullmatch(word))
+
+
+def export(ctx: Context, args: Args) -> Reply:
+    """``export [csv|xlsx] [période]``: a file for the finance department."""
+    experiment = ctx.experiment(args)
+    ctx.require(experiment, Role.COORDINATOR, Role.MEMBER)
+    words_ = list(args.words)
+    kind = "xlsx"
+    for i, word in enumerate(words_):
+        if fold(word) in FORMATS:
+            kind = FORMATS[fold(word)]
+            del words_[i]
+            break
+    today = service.today_in(experiment, ctx.now)
+    period = parse_period(" ".join(words_), today) if words_ else None
+    bounds = period.bounds if period else None
+    count = service.export_count(ctx, experiment, bounds)
+    period_words = ctx.render("expense/period", experiment, period=period)
+    spec = exports.ExportSpec(
+        locale=ctx.locale,
+        currency=experiment.currency,
+        title=experiment.name,
+        period=period_words,
+    )
+    rows = service.export_rows(ctx, experiment, bounds)
+    if kind == "csv":
+        content = exports.expenses_csv(rows, spec)
+        mime = "text/csv"
+    else:
+        summary = service.period_state(ctx, experiment, bounds)
+        content = exports.expenses_xlsx(
+            rows, summary, spec, unassigned=ctx.message("expenses.unassigned")
+        )
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    stem = ctx.message("expenses.file_stem")
+    filename = f"{stem}-{experiment.slug}-{period.slug if period else 'all'}.{kind}"
+    title = ctx.render("expense/export_title", experiment, e=experiment, period_words=period_words)
+    reply = ctx.reply(
+        "expense/exported",
+        experiment,
+        e=experiment,
+        count=count,
+        period_words=period_words,
+        kind=kind,
+    )
+    reply.files.append(File(filename=filename, content=content, title=title, mime_type=mime))
+    return reply
+
+
+def undo(ctx: Context, args: Args) -> Reply:
+    experiment = ctx.experiment(args)
+    batch = audit.last_batch(ctx.session, ctx.workspace_id, ctx.person_id, experiment.id)
+    return undo_batch(ctx, batch)
+
+
+def help_(ctx: Context, args: Args) -> Reply:
+    return ctx.reply("help/_expense")
+
+
+def empty(ctx: Context, args: Args) -> Reply:
+    """No text: a form where the platform has them, the usage everywhere."""
+    reply = ctx.reply("help/_expense")
+    try:
+        experiment = ctx.experiment(args)
+    except UserError:
+        return reply
+    if ctx.role_in(experiment) not in (Role.COORDINATOR, Role.MEMBER):
+        return reply
+    reply.form = expense_form(ctx, experiment)
+    return reply
+
+
+def expense_form(ctx: Context, experiment: Experiment) -> Form:
+    def label(key: str) -> str:
+        return ctx.message(f"expenses.form_{key}")
+
+    options = tuple((line.key, line.label) for line in service.budget_lines(ctx, experiment))
+    return Form(
+        callback="expense.log",
+        title=label("title"),
+        submit_label=label("submit"),
+        state=experiment.slug,
+        fields=(
+            FormField("amount", label("amount"), placeholder="1 250,50 €"),
+            FormField("description", label("description")),
+            FormField("line", label("line"), kind="select", required=False, options=options),
+            FormField("date", label("date"), kind="date", required=False),
+            FormField("supplier", label("supplier"), required=False),
+            FormField("receipt", label("receipt"), required=False, placeholder="https://"),
+        ),
+    )
+
+
+def submit_form(ctx: Context, values: dict[str, str]) -> Reply:
+    """The form's values, logged as if typed (``experiment`` holds the form's state)."""
+    args = Args(words=[], options={})
+    if values.get("experiment"):
+        args.options["experiment"] = values["experiment"]
+    amount = (values.get("amount") or "").strip()
+    description = (values.get("description") or "").strip()
+    args.words = [w for w in f"{amount} {description}".split() if w]
+    for name in ("line", "date", "supplier", "receipt"):
+        if values.get(name):
+            args.options[name] = values[name]
+    return log(ctx, args)
+
+
+def register(router: Router) -> None:
+    router.add_form("expense.log", submit_form)
+    router.add(
+        Family(
+            name="expense",
+            words={"depense": "fr", "dépense": "fr", "expense": "en"},
+            subcommands=(
+                Subcommand("help", words(["aide"], ["help"], ["?"]), help_),
+                Subcommand("list", words(["liste"], ["list"]), list_, LIST_OPTIONS),
+                Subcommand("show", words(["voir"], ["show"]), show),
+                Subcommand("history", words(["historique"], ["history"]), history),
+                Subcommand(
+                    "edit",
+                    words(["modifier", "corriger"], ["edit", "change"]),
+                    edit,
+                    EDIT_OPTIONS,
+                ),
+                Subcommand("delete", words(["supprimer"], ["delete", "remove"]), delete),
+                Subcommand("undo", words(["annuler"], ["undo"]), undo),
+                Subcommand("budget", words([], [], ["budget"]), budget),
+                Subcommand("lines", words(["postes"], ["lines"]), lines),
+                Subcommand("line", words(["poste"], ["line"]), line),
+                Subcommand("export", words(["exporter"], [], ["export"]), export),
+            ),
+            default=Subcommand("log", {}, log, LOG_OPTIONS),
+            empty=Subcommand("form", {}, empty),
+        )
+    )

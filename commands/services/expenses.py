@@ -1,0 +1,936 @@
+"""Budgets and expenses: the lines of an experiment's budget, the expenses logged on them,
+the state of the budget, and the alerts when a line or the total crosses 80% and 100%.
+
+Who may do what: members log expenses and correct their own; coordinators correct any and
+shape the budget lines; partners neither log nor see amounts unless the experiment opts in
+(``partners_see_budget``); nobody sees an experiment they have no role in (the context
+resolves experiments that way already, and an expense is only ever looked up inside one).
+
+Amounts are integer cents. The budget view aggregates in SQL: its number of queries does
+not grow with the number of expenses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+
+from commands.args import closest, fold
+from commands.core import Context
+from commands.errors import NotFound, PermissionDenied, UserError
+from commands.messages import normalise_locale
+from commands.money import Amount
+from commands.render import render
+from commands.reply import Reply, Visibility
+from commands.services import audit, outbox
+from commands.services.audit import snapshot
+from models import (
+    AuditEvent,
+    BudgetLine,
+    ChannelBinding,
+    Expense,
+    Experiment,
+    Membership,
+    NotificationPreference,
+    Person,
+    Role,
+    pk,
+)
+
+DESCRIPTION_LIMIT = 500
+SUPPLIER_LIMIT = 200
+RECEIPT_LIMIT = 2000
+LABEL_LIMIT = 200
+THRESHOLDS = (80, 100)
+LINE_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+# The same budget line in the words of either language, so `line:catering` finds the line
+# a French team called "restauration". Folded (lower case, no accents).
+SYNONYMS: tuple[frozenset[str], ...] = (
+    frozenset({"restauration", "catering", "repas", "meals", "food", "traiteur"}),
+    frozenset({"logistique", "logistics"}),
+    frozenset({"animation", "facilitation"}),
+    frozenset({"etudes", "etude", "studies", "study"}),
+    frozenset({"communication", "comms", "com"}),
+    frozenset({"indemnites", "indemnite", "allowances", "compensation"}),
+    frozenset({"evaluation", "evaluations", "assessment"}),
+)
+
+
+# -- who ------------------------------------------------------------------------------
+
+
+def require_budget_view(ctx: Context, experiment: Experiment) -> Role:
+    """Members and coordinators see the budget; partners only if the experiment opts in."""
+    role = ctx.role_in(experiment)
+    if role is None:
+        raise PermissionDenied("core.no_role", experiment=experiment.name)
+    if not ctx.can_see_budget(experiment):
+        raise PermissionDenied("expenses.budget_hidden", experiment=experiment.name)
+    return role
+
+
+def require_may_change(ctx: Context, experiment: Experiment, expense: Expense) -> None:
+    """Coordinators correct any expense; members their own."""
+    role = ctx.require(experiment, Role.COORDINATOR, Role.MEMBER)
+    if role != Role.COORDINATOR and expense.author_id != ctx.person_id:
+        raise PermissionDenied(
+            "expenses.not_yours",
+            id=expense.id,
+            author=audit.person_name(ctx.session, expense.author_id),
+        )
+
+
+def team_visibility(ctx: Context, experiment: Experiment) -> Visibility:
+    """Where news of a changed expense may go: the channel when it is the experiment's own
+    and everyone in it may see amounts; otherwise only to the person who typed."""
+    binding = ctx.channel_binding
+    if binding is None or binding.experiment_id != experiment.id:
+        return Visibility.EPHEMERAL
+    shared = binding.is_shared or ctx.invocation.channel.is_shared
+    if shared and not experiment.partners_see_budget:
+        return Visibility.EPHEMERAL
+    return Visibility.CHANNEL
+
+
+# -- budget lines ---------------------------------------------------------------------
+
+
+def budget_lines(ctx: Context, experiment: Experiment) -> list[BudgetLine]:
+    return list(
+        ctx.session.exec(
+            select(BudgetLine)
+            .where(BudgetLine.experiment_id == experiment.id, col(BudgetLine.deleted_at).is_(None))
+            .order_by(col(BudgetLine.position), col(BudgetLine.id))
+        )
+    )
+
+
+def _synonyms(word: str) -> frozenset[str]:
+    for group in SYNONYMS:
+        if word in group:
+            return group
+    return frozenset({word})
+
+
+def match_line(lines: list[BudgetLine], text: str) -> BudgetLine | None:
+    """The line ``text`` names: its key, its label, a word of either language meaning the
+    same (``catering`` for ``restauration``), accents and case aside, or the unique line
+    whose key or label starts with it (three letters at least)."""
+    wanted = fold(text.strip().strip("\"'"))
+    if not wanted:
+        return None
+    for line in lines:
+        if wanted in (fold(line.key), fold(line.label)):
+            return line
+    same = _synonyms(wanted)
+    for line in lines:
+        if fold(line.key) in same or fold(line.label) in same:
+            return line
+    if len(wanted) >= 3:
+        starting = [
+            line
+            for line in lines
+            if fold(line.key).startswith(wanted) or fold(line.label).startswith(wanted)
+        ]
+        if len(starting) == 1:
+            return starting[0]
+    return None
+
+
+def find_line(ctx: Context, experiment: Experiment, text: str) -> BudgetLine:
+    lines = budget_lines(ctx, experiment)
+    line = match_line(lines, text)
+    if line is not None:
+        return line
+    names: dict[str, str] = {}
+    for candidate in lines:
+        names[candidate.key] = candidate.key
+        names[candidate.label] = candidate.key
+        for word in _synonyms(fold(candidate.key)):
+            names[word] = candidate.key
+    near = closest(text, list(names))
+    raise NotFound(
+        "expenses.unknown_line",
+        text=text,
+        suggestion=names[near] if near else None,
+        keys=[candidate.key for candidate in lines],
+    )
+
+
+def add_line(
+    ctx: Context, experiment: Experiment, key: str, label: str, planned_cents: int
+) -> BudgetLine:
+    ctx.require(experiment, Role.COORDINATOR)
+    key = fold(key.strip())
+    if not LINE_KEY.fullmatch(key):
+        raise UserError("expenses.bad_line_key", name=key)
+    label = _checked_label(label or key.capitalize())
+    existing = ctx.session.exec(
+        select(BudgetLine).where(BudgetLine.experiment_id == experiment.id, BudgetLine.key == key)
+    ).first()
+    if existing is not None and existing.deleted_at is None:
+        raise UserError("expenses.line_exists", name=key, label=existing.label)
+    same = match_line(budget_lines(ctx, experiment), label)
+    if same is not None:
+        raise UserError("expenses.line_exists", name=same.key, label=same.label)
+    if existing is not None:
+        # A line removed before comes back under the same key (the key is unique).
+        before = snapshot(existing)
+        existing.deleted_at = None
+        existing.label = label
+        existing.planned_cents = planned_cents
+        ctx.record("update", existing, before, experiment_id=experiment.id)
+        return existing
+    position = ctx.session.exec(
+        select(func.coalesce(func.max(BudgetLine.position), -1)).where(
+            BudgetLine.experiment_id == experiment.id
+        )
+    ).one()
+    line = BudgetLine(
+        experiment_id=pk(experiment),
+        key=key,
+        label=label,
+        planned_cents=planned_cents,
+        position=position + 1,
+        created_at=ctx.now,
+    )
+    ctx.record("create", line, experiment_id=experiment.id)
+    return line
+
+
+def set_planned(
+    ctx: Context, experiment: Experiment, line: BudgetLine, planned_cents: int
+) -> tuple[int, int]:
+    """Change a line's planned amount; returns (before, after)."""
+    ctx.require(experiment, Role.COORDINATOR)
+    if planned_cents == line.planned_cents:
+        raise UserError("expenses.line_unchanged", label=line.label)
+    before = snapshot(line)
+    old = line.planned_cents
+    line.planned_cents = planned_cents
+    ctx.record("update", line, before, experiment_id=experiment.id)
+    return old, planned_cents
+
+
+def rename_line(ctx: Context, experiment: Experiment, line: BudgetLine, label: str) -> str:
+    ctx.require(experiment, Role.COORDINATOR)
+    label = _checked_label(label)
+    if label == line.label:
+        raise UserError("expenses.line_unchanged", label=line.label)
+    other = match_line([x for x in budget_lines(ctx, experiment) if x.id != line.id], label)
+    if other is not None:
+        raise UserError("expenses.line_exists", name=other.key, label=other.label)
+    before = snapshot(line)
+    old = line.label
+    line.label = label
+    ctx.record("update", line, before, experiment_id=experiment.id)
+    return old
+
+
+def remove_line(ctx: Context, experiment: Experiment, line: BudgetLine) -> None:
+    """Soft-delete a line that no live expense uses (move them first)."""
+    ctx.require(experiment, Role.COORDINATOR)
+    used = ctx.session.exec(
+        select(func.count()).where(
+            Expense.budget_line_id == line.id, col(Expense.deleted_at).is_(None)
+        )
+    ).one()
+    if used:
+        raise UserError("expenses.line_in_use", label=line.label, count=used, name=line.key)
+    before = snapshot(line)
+    line.deleted_at = ctx.now
+    ctx.record("delete", line, before, experiment_id=experiment.id)
+
+
+def _checked_label(label: str) -> str:
+    label = label.strip()
+    if not label:
+        raise UserError("expenses.missing_label")
+    if len(label) > LABEL_LIMIT:
+        raise UserError("expenses.too_long", field="label", length=len(label), limit=LABEL_LIMIT)
+    return label
+
+
+# -- the budget's state ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gauge:
+    """Planned and spent on one line (``line`` None: the total, or expenses on no line),
+    and what the current pace leads to by the experiment's end."""
+
+    line: BudgetLine | None
+    planned_cents: int
+    spent_cents: int
+    count: int
+    projected_cents: int | None = None
+
+    @property
+    def remaining_cents(self) -> int:
+        return self.planned_cents - self.spent_cents
+
+    @property
+    def fraction(self) -> float | None:
+        return self.spent_cents / self.planned_cents if self.planned_cents > 0 else None
+
+    @property
+    def projected_fraction(self) -> float | None:
+        if self.projected_cents is None or self.planned_cents <= 0:
+            return None
+        return self.projected_cents / self.planned_cents
+
+    @property
+    def label(self) -> str:
+        return self.line.label if self.line is not None else ""
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    experiment: Experiment
+    today: date
+    lines: list[Gauge]
+    unassigned: Gauge | None
+    total: Gauge
+    lines_planned_cents: int
+    # The pace: what was spent per day since the start, and the days left to the end.
+    since: date | None = None
+    days_elapsed: int = 0
+    days_left: int | None = None
+
+    @property
+    def per_month_cents(self) -> int | None:
+        if self.days_elapsed <= 0:
+            return None
+        return round(self.total.spent_cents * 30 / self.days_elapsed)
+
+    def gauge_of(self, line_id: int | None) -> Gauge | None:
+        if line_id is None:
+            return self.unassigned
+        return next((g for g in self.lines if g.line is not None and g.line.id == line_id), None)
+
+
+def today_in(experiment: Experiment, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(experiment.timezone)).date()
+
+
+def budget_state(ctx: Context, experiment: Experiment) -> BudgetState:
+    """Planned, spent, remaining and projection per line and in total: two queries, the
+    lines and one aggregate of the expenses grouped by line."""
+    session = ctx.session
+    lines = budget_lines(ctx, experiment)
+    rows = session.exec(
+        select(
+            Expense.budget_line_id,
+            func.sum(Expense.amount_cents),
+            func.count(),
+            func.min(Expense.spent_on),
+        )
+        .where(Expense.experiment_id == experiment.id, col(Expense.deleted_at).is_(None))
+        .group_by(col(Expense.budget_line_id))
+    ).all()
+    by_line: dict[int | None, tuple[int, int]] = {}
+    first_day: date | None = None
+    for line_id, spent, count, first in rows:
+        by_line[line_id] = (int(spent or 0), int(count))
+        if first is not None and (first_day is None or first < first_day):
+            first_day = first
+    today = today_in(experiment, ctx.now)
+    since = experiment.starts_on or first_day
+    days_elapsed = (today - since).days + 1 if since is not None and since <= today else 0
+    days_left: int | None = None
+    if experiment.ends_on is not None and days_elapsed > 0:
+        days_left = max(0, (experiment.ends_on - today).days)
+
+    def project(spent: int) -> int | None:
+        if days_left is None:
+            return None
+        return spent + round(spent * days_left / days_elapsed)
+
+    known = {line.id for line in lines}
+    gauges = []
+    for line in lines:
+        spent, count = by_line.get(line.id, (0, 0))
+        gauges.append(Gauge(line, line.planned_cents, spent, count, project(spent)))
+    # Expenses on no line, or on a line removed since, count in the total.
+    loose = [v for k, v in by_line.items() if k not in known]
+    unassigned = None
+    if loose:
+        spent = sum(v[0] for v in loose)
+        unassigned = Gauge(None, 0, spent, sum(v[1] for v in loose), project(spent))
+    lines_planned = sum(line.planned_cents for line in lines)
+    total_spent = sum(v[0] for v in by_line.values())
+    total = Gauge(
+        None,
+        experiment.budget_envelope_cents
+        if experiment.budget_envelope_cents is not None
+        else lines_planned,
+        total_spent,
+        sum(v[1] for v in by_line.values()),
+        project(total_spent),
+    )
+    return BudgetState(
+        experiment=experiment,
+        today=today,
+        lines=gauges,
+        unassigned=unassigned,
+        total=total,
+        lines_planned_cents=lines_planned,
+        since=since,
+        days_elapsed=days_elapsed,
+        days_left=days_left,
+    )
+
+
+# -- threshold alerts -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A line (or the total, ``line`` None) went past ``threshold`` percent of its plan."""
+
+    line: BudgetLine | None
+    threshold: int
+    gauge: Gauge
+
+
+def crossings(before: BudgetState, after: BudgetState) -> list[Crossing]:
+    found: list[Crossing] = []
+    pairs: list[tuple[Gauge | None, Gauge]] = [
+        (before.gauge_of(g.line.id if g.line else None), g) for g in after.lines
+    ]
+    pairs.append((before.total, after.total))
+    for old, new in pairs:
+        planned = new.planned_cents
+        if planned <= 0:
+            continue
+        was = old.spent_cents if old is not None and old.planned_cents == planned else 0
+        for threshold in THRESHOLDS:
+            limit = threshold * planned
+            if was * 100 < limit <= new.spent_cents * 100:
+                found.append(Crossing(new.line, threshold, new))
+    return found
+
+
+def alert(ctx: Context, experiment: Experiment, found: list[Crossing]) -> int:
+    """Queue the alerts of these crossings: one message per threshold to the team's channel
+    and one to each coordinator, each under its own key so it is told once. Returns how
+    many messages were queued."""
+    if not found:
+        return 0
+    session = ctx.session
+    channel = session.exec(
+        select(ChannelBinding)
+        .where(ChannelBinding.experiment_id == experiment.id, ChannelBinding.is_shared == False)  # noqa: E712
+        .order_by(col(ChannelBinding.id))
+    ).first()
+    queued = 0
+    for crossing in found:
+        what = f"line:{pk(crossing.line)}" if crossing.line is not None else "total"
+        key = f"budget:{pk(experiment)}:{what}:{crossing.threshold}"
+        params: dict[str, Any] = {
+            "e": experiment,
+            "c": crossing,
+            "g": crossing.gauge,
+        }
+        if channel is not None:
+            text = render("expense/alert", experiment.locale, experiment.timezone, **params)
+            queued += outbox.enqueue(
+                session,
+                key=key,
+                workspace_id=ctx.workspace_id,
+                kind="budget_alert",
+                target_kind="channel",
+                target_id=channel.channel_id,
+                reply=Reply(text=text, visibility=Visibility.CHANNEL),
+                not_before=ctx.now,
+                experiment=experiment,
+            )
+        for person in coordinators(ctx, experiment):
+            locale = normalise_locale(person.locale or experiment.locale)
+            text = render("expense/alert", locale, person.timezone or experiment.timezone, **params)
+            queued += outbox.enqueue(
+                session,
+                key=f"{key}:person:{pk(person)}",
+                workspace_id=ctx.workspace_id,
+                kind="budget_alert",
+                target_kind="person",
+                target_id=str(pk(person)),
+                reply=Reply(text=text, visibility=Visibility.EPHEMERAL),
+                not_before=ctx.now,
+                experiment=experiment,
+            )
+    return queued
+
+
+def coordinators(ctx: Context, experiment: Experiment) -> list[Person]:
+    """Who coordinates the experiment (its coordinators and the lab's), except those who
+    turned direct messages off for it or muted it."""
+    session = ctx.session
+    members = session.exec(
+        select(Person)
+        .join(Membership, col(Membership.person_id) == Person.id)
+        .where(
+            Membership.experiment_id == experiment.id,
+            Membership.role == Role.COORDINATOR,
+            col(Membership.removed_at).is_(None),
+        )
+    ).all()
+    lab = session.exec(
+        select(Person).where(
+            Person.workspace_id == experiment.workspace_id, Person.lab_role == Role.COORDINATOR
+        )
+    ).all()
+    quiet = {
+        pref.person_id
+        for pref in session.exec(
+            select(NotificationPreference).where(
+                NotificationPreference.experiment_id == experiment.id
+            )
+        )
+        if not pref.direct_messages or (pref.muted_until is not None and pref.muted_until > ctx.now)
+    }
+    people = {pk(p): p for p in [*members, *lab] if pk(p) not in quiet}
+    return [people[k] for k in sorted(people)]
+
+
+# -- expenses -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Changed:
+    """An expense logged or corrected, the budget after, and the thresholds crossed."""
+
+    expense: Expense
+    line: BudgetLine | None
+    state: BudgetState
+    crossed: list[Crossing] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)
+
+    @property
+    def gauge(self) -> Gauge:
+        gauge = self.state.gauge_of(self.line.id if self.line else None)
+        return gauge if gauge is not None else self.state.total
+
+
+def check_amount(experiment: Experiment, amount: Amount, typed: str) -> int:
+    if amount.currency is not None and amount.currency != experiment.currency:
+        raise UserError(
+            "expenses.wrong_currency",
+            text=typed,
+            currency=amount.currency,
+            expected=experiment.currency,
+        )
+    if amount.cents > experiment.expense_limit_cents:
+        raise UserError(
+            "expenses.over_limit",
+            text=typed,
+            cents=amount.cents,
+            limit=experiment.expense_limit_cents,
+            currency=experiment.currency,
+        )
+    return amount.cents
+
+
+def check_description(text: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        raise UserError("expenses.missing_description")
+    if len(text) > DESCRIPTION_LIMIT:
+        raise UserError(
+            "expenses.too_long", field="description", length=len(text), limit=DESCRIPTION_LIMIT
+        )
+    return text
+
+
+def check_supplier(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) > SUPPLIER_LIMIT:
+        raise UserError(
+            "expenses.too_long", field="supplier", length=len(text), limit=SUPPLIER_LIMIT
+        )
+    return text
+
+
+_SLACK_LINK = re.compile(r"<([^>|]+)(?:\|[^>]*)?>")
+
+
+def check_receipt(text: str) -> str:
+    """An http(s) address (Slack sends links as ``<https://…>`` or ``<https://…|label>``)."""
+    text = text.strip()
+    if m := _SLACK_LINK.fullmatch(text):
+        text = m.group(1)
+    if not text:
+        return ""
+    if len(text) > RECEIPT_LIMIT:
+        raise UserError("expenses.too_long", field="receipt", length=len(text), limit=RECEIPT_LIMIT)
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or " " in text:
+        raise UserError("expenses.bad_receipt", text=text[:100])
+    return text
+
+
+def spent_on(ctx: Context, experiment: Experiment, text: str | None) -> date:
+    """The day an expense was made: today by default, never in the future."""
+    today = today_in(experiment, ctx.now)
+    if not text or not text.strip():
+        return today
+    day = _read_day(text, today)
+    if day > today:
+        raise UserError("expenses.future_date", text=text, day=day)
+    return day
+
+
+_DAY_WORDS = {
+    "aujourd'hui": 0,
+    "aujourdhui": 0,
+    "today": 0,
+    "hier": 1,
+    "yesterday": 1,
+    "avant-hier": 2,
+}
+_DMY = re.compile(r"(\d{1,2})/(\d{1,2})(?:/(\d{4}))?")
+
+
+def _read_day(text: str, today: date) -> date:
+    """The few forms read until the shared date reader is available: today, yesterday,
+    the day before, ``12/11``, ``12/11/2026`` and ``2026-11-12``."""
+    folded = fold(text.strip()).replace("’", "'")
+    if folded in _DAY_WORDS:
+        return today - timedelta(days=_DAY_WORDS[folded])
+    try:
+        if m := _DMY.fullmatch(folded):
+            day, month = int(m.group(1)), int(m.group(2))
+            if m.group(3):
+                return date(int(m.group(3)), month, day)
+            guess = date(today.year, month, day)
+            return guess if guess <= today else date(today.year - 1, month, day)
+        return date.fromisoformat(folded)
+    except ValueError:
+        raise UserError("expenses.bad_date", text=text) from None
+
+
+def log_expense(
+    ctx: Context,
+    experiment: Experiment,
+    *,
+    amount: Amount,
+    amount_text: str,
+    description: str,
+    line_text: str | None = None,
+    when: str | None = None,
+    supplier: str = "",
+    receipt: str = "",
+) -> Changed:
+    ctx.require(experiment, Role.COORDINATOR, Role.MEMBER)
+    cents = check_amount(experiment, amount, amount_text)
+    description = check_description(description)
+    supplier = check_supplier(supplier)
+    receipt = check_receipt(receipt)
+    line = find_line(ctx, experiment, line_text) if line_text else None
+    day = spent_on(ctx, experiment, when)
+    before = budget_state(ctx, experiment)
+    expense = Expense(
+        experiment_id=pk(experiment),
+        budget_line_id=line.id if line else None,
+        amount_cents=cents,
+        currency=experiment.currency,
+        description=description,
+        spent_on=day,
+        supplier=supplier,
+        receipt_url=receipt,
+        author_id=ctx.person_id,
+        created_at=ctx.now,
+    )
+    ctx.record("create", expense, experiment_id=experiment.id)
+    after = budget_state(ctx, experiment)
+    found = crossings(before, after)
+    alert(ctx, experiment, found)
+    return Changed(expense, line, after, found)
+
+
+def parse_expense_id(text: str) -> int:
+    """``12``, ``#12``, ``n°12``, ``no12``."""
+    cleaned = text.strip().lower().removeprefix("n°").removeprefix("no").lstrip("#")
+    if not cleaned.isdigit() or len(cleaned) > 12:
+        raise UserError("expenses.bad_id", text=text[:40])
+    return int(cleaned)
+
+
+def get_expense(
+    ctx: Context, experiment: Experiment, id_text: str, *, deleted: bool = False
+) -> Expense:
+    """An expense of this experiment; any other (or a deleted one) is not found."""
+    expense_id = parse_expense_id(id_text)
+    expense = ctx.session.get(Expense, expense_id)
+    if (
+        expense is None
+        or expense.experiment_id != experiment.id
+        or (expense.deleted_at is not None and not deleted)
+    ):
+        raise NotFound("expenses.unknown_expense", id=expense_id, experiment=experiment.name)
+    return expense
+
+
+def line_of(ctx: Context, expense: Expense) -> BudgetLine | None:
+    if expense.budget_line_id is None:
+        return None
+    return ctx.session.get(BudgetLine, expense.budget_line_id)
+
+
+def edit_expense(
+    ctx: Context,
+    experiment: Experiment,
+    expense: Expense,
+    *,
+    amount: Amount | None = None,
+    amount_text: str = "",
+    description: str | None = None,
+    line_text: str | None = None,
+    when: str | None = None,
+    supplier: str | None = None,
+    receipt: str | None = None,
+) -> Changed:
+    require_may_change(ctx, experiment, expense)
+    values: dict[str, Any] = {}
+    if amount is not None:
+        values["amount_cents"] = check_amount(experiment, amount, amount_text)
+    if description is not None:
+        values["description"] = check_description(description)
+    if supplier is not None:
+        values["supplier"] = check_supplier(supplier)
+    if receipt is not None:
+        values["receipt_url"] = check_receipt(receipt)
+    if line_text is not None:
+        values["budget_line_id"] = find_line(ctx, experiment, line_text).id
+    if when is not None:
+        values["spent_on"] = spent_on(ctx, experiment, when)
+    changed = [name for name, value in values.items() if getattr(expense, name) != value]
+    if not changed:
+        raise UserError("expenses.nothing_to_change", id=expense.id)
+    before_state = budget_state(ctx, experiment)
+    before = snapshot(expense)
+    for name in changed:
+        setattr(expense, name, values[name])
+    expense.updated_at = ctx.now
+    ctx.record("update", expense, before, experiment_id=experiment.id)
+    after = budget_state(ctx, experiment)
+    found = crossings(before_state, after)
+    alert(ctx, experiment, found)
+    return Changed(expense, line_of(ctx, expense), after, found, changed)
+
+
+def delete_expense(ctx: Context, experiment: Experiment, expense: Expense) -> Changed:
+    require_may_change(ctx, experiment, expense)
+    before = snapshot(expense)
+    expense.deleted_at = ctx.now
+    ctx.record("delete", expense, before, experiment_id=experiment.id)
+    return Changed(expense, line_of(ctx, expense), budget_state(ctx, experiment))
+
+
+@dataclass(frozen=True)
+class Listed:
+    expense: Expense
+    line: BudgetLine | None
+    author: Person
+
+
+@dataclass(frozen=True)
+class Listing:
+    rows: list[Listed]
+    count: int
+    total_cents: int
+
+
+def list_expenses(
+    ctx: Context,
+    experiment: Experiment,
+    *,
+    line: BudgetLine | None = None,
+    period: tuple[date, date] | None = None,
+    author: Person | None = None,
+    limit: int = 20,
+) -> Listing:
+    """The most recent expenses matching the filters, with their number and sum."""
+    conditions: list[Any] = [
+        Expense.experiment_id == experiment.id,
+        col(Expense.deleted_at).is_(None),
+    ]
+    if line is not None:
+        conditions.append(Expense.budget_line_id == line.id)
+    if period is not None:
+        conditions.append(col(Expense.spent_on).between(period[0], period[1]))
+    if author is not None:
+        conditions.append(Expense.author_id == author.id)
+    count, total = ctx.session.exec(
+        select(func.count(), func.coalesce(func.sum(Expense.amount_cents), 0)).where(*conditions)
+    ).one()
+    rows = ctx.session.exec(
+        select(Expense, BudgetLine, Person)
+        .join(Person, col(Person.id) == Expense.author_id)
+        .outerjoin(BudgetLine, col(BudgetLine.id) == Expense.budget_line_id)
+        .where(*conditions)
+        .order_by(col(Expense.spent_on).desc(), col(Expense.id).desc())
+        .limit(limit)
+    ).all()
+    return Listing([Listed(e, b, p) for e, b, p in rows], int(count), int(total))
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    event: AuditEvent
+    actor: str
+    changes: list[tuple[str, Any, Any]]
+
+
+# Fields of an expense as the history shows them, in order.
+HISTORY_FIELDS = (
+    "amount_cents",
+    "budget_line_id",
+    "description",
+    "spent_on",
+    "supplier",
+    "receipt_url",
+    "deleted_at",
+)
+
+
+def expense_history(ctx: Context, experiment: Experiment, expense: Expense) -> list[HistoryEntry]:
+    events = audit.history(ctx.session, "expense", pk(expense))
+    line_ids = {
+        value
+        for event in events
+        for doc in (event.before or {}, event.after)
+        for key, value in doc.items()
+        if key == "budget_line_id" and value is not None
+    }
+    labels: dict[int, str] = {}
+    if line_ids:
+        labels = {
+            pk(line): line.label
+            for line in ctx.session.exec(select(BudgetLine).where(col(BudgetLine.id).in_(line_ids)))
+        }
+    actors: dict[int | None, str] = {}
+    entries = []
+    for event in events:
+        if event.actor_id not in actors:
+            actors[event.actor_id] = audit.person_name(ctx.session, event.actor_id)
+        changes = []
+        diff = audit.changed_fields(event)
+        for name in HISTORY_FIELDS:
+            if name not in diff:
+                continue
+            old, new = diff[name]
+            if name == "budget_line_id":
+                old, new = labels.get(old, ""), labels.get(new, "")
+            elif name == "spent_on":
+                old = date.fromisoformat(old) if old else None
+                new = date.fromisoformat(new) if new else None
+            changes.append((name, old, new))
+        entries.append(HistoryEntry(event, actors[event.actor_id], changes))
+    return entries
+
+
+# -- export ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    id: int
+    spent_on: date
+    line_key: str
+    line_label: str
+    description: str
+    supplier: str
+    amount_cents: int
+    currency: str
+    receipt_url: str
+    author: str
+    created_at: datetime
+
+
+def export_count(ctx: Context, experiment: Experiment, period: tuple[date, date] | None) -> int:
+    query = select(func.count()).where(
+        Expense.experiment_id == experiment.id, col(Expense.deleted_at).is_(None)
+    )
+    if period is not None:
+        query = query.where(col(Expense.spent_on).between(period[0], period[1]))
+    return int(ctx.session.exec(query).one())
+
+
+def export_rows(
+    ctx: Context, experiment: Experiment, period: tuple[date, date] | None
+) -> Iterator[ExportRow]:
+    """The expenses to export, oldest first, streamed in chunks rather than loaded whole."""
+    query = (
+        sa_select(
+            col(Expense.id),
+            col(Expense.spent_on),
+            col(BudgetLine.key),
+            col(BudgetLine.label),
+            col(Expense.description),
+            col(Expense.supplier),
+            col(Expense.amount_cents),
+            col(Expense.currency),
+            col(Expense.receipt_url),
+            col(Person.handle),
+            col(Expense.created_at),
+        )
+        .join(Person, col(Person.id) == Expense.author_id)
+        .outerjoin(BudgetLine, col(BudgetLine.id) == Expense.budget_line_id)
+        .where(col(Expense.experiment_id) == experiment.id, col(Expense.deleted_at).is_(None))
+        .order_by(col(Expense.spent_on), col(Expense.id))
+        .execution_options(yield_per=2000)
+    )
+    if period is not None:
+        query = query.where(col(Expense.spent_on).between(period[0], period[1]))
+    for row in ctx.session.execute(query):
+        yield ExportRow(
+            id=row[0],
+            spent_on=row[1],
+            line_key=row[2] or "",
+            line_label=row[3] or "",
+            description=row[4],
+            supplier=row[5],
+            amount_cents=row[6],
+            currency=row[7],
+            receipt_url=row[8],
+            author=row[9],
+            created_at=row[10],
+        )
+
+
+def period_state(
+    ctx: Context, experiment: Experiment, period: tuple[date, date] | None
+) -> list[Gauge]:
+    """Per line: the plan, and what was spent in ``period`` (all time when None)."""
+    lines = budget_lines(ctx, experiment)
+    query = (
+        select(Expense.budget_line_id, func.sum(Expense.amount_cents), func.count())
+        .where(Expense.experiment_id == experiment.id, col(Expense.deleted_at).is_(None))
+        .group_by(col(Expense.budget_line_id))
+    )
+    if period is not None:
+        query = query.where(col(Expense.spent_on).between(period[0], period[1]))
+    sums = {line_id: (int(s or 0), int(n)) for line_id, s, n in ctx.session.exec(query)}
+    gauges = [Gauge(line, line.planned_cents, *sums.get(line.id, (0, 0))) for line in lines]
+    known = {line.id for line in lines}
+    loose = [v for k, v in sums.items() if k not in known]
+    if loose:
+        gauges.append(Gauge(None, 0, sum(v[0] for v in loose), sum(v[1] for v in loose)))
+    return gauges
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    first = date(year, month, 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return first, following - timedelta(days=1)
