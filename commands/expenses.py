@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from commands.args import Args, fold, mention_from_text
+from commands.args import Args, fold, mention_from_text, tokenize
 from commands.core import Context, Family, Router, Subcommand, find_person, words
+from commands.dates import parse_when
 from commands.errors import UserError
 from commands.lab import undo_batch
 from commands.money import parse_amount, split_amount
@@ -215,6 +216,46 @@ def _check_lengths(args: Args) -> None:
             raise UserError("expenses.too_long", field=name, length=len(value), limit=limit)
 
 
+_OPTION_START = re.compile(r"([^\W\d_][\w\-]*):")
+
+
+def _spoken_date(ctx: Context, experiment: Experiment, args: Args) -> None:
+    """``date:lundi dernier``: an option's value stops at a space, so take along the words
+    right after it when they continue the date (``dernier``, ``novembre 2026``)."""
+    value = args.option("date")
+    if not value:
+        return
+    tokens = [token for token, _ in tokenize(ctx.invocation.text)]
+    at = next(
+        (
+            i
+            for i, token in enumerate(tokens)
+            if (m := _OPTION_START.match(token)) and LOG_OPTIONS.get(fold(m.group(1))) == "date"
+        ),
+        None,
+    )
+    if at is None:
+        return
+    following: list[str] = []
+    for token in tokens[at + 1 : at + 4]:
+        if not (token.isalpha() or (token.isdigit() and len(token) == 4)):
+            break
+        following.append(token)
+    for n in range(len(following), 0, -1):
+        run = following[:n]
+        starts = [i for i in range(len(args.words)) if args.words[i : i + n] == run]
+        if len(starts) != 1:
+            continue
+        candidate = " ".join([value, *run])
+        try:
+            parse_when(candidate, now=ctx.now, lang=ctx.locale, tz=experiment.timezone, mode="any")
+        except UserError:
+            continue
+        args.options["date"] = candidate
+        del args.words[starts[0] : starts[0] + n]
+        return
+
+
 def log(ctx: Context, args: Args) -> Reply:
     """``/depense <amount> <description> [poste:…] [date:…] [fournisseur:…] [justificatif:…]``"""
     _check_lengths(args)
@@ -222,6 +263,7 @@ def log(ctx: Context, args: Args) -> Reply:
         raise UserError("expenses.usage")
     experiment = ctx.experiment(args)
     ctx.require(experiment, Role.COORDINATOR, Role.MEMBER)
+    _spoken_date(ctx, experiment, args)
     amount, description = split_amount(args.text)
     amount_text, _ = _amount_and_rest(args.text)
     changed = service.log_expense(
@@ -253,6 +295,7 @@ def edit(ctx: Context, args: Args) -> Reply:
         raise UserError("expenses.edit_usage")
     experiment = ctx.experiment(args)
     expense = service.get_expense(ctx, experiment, args.words[0])
+    _spoken_date(ctx, experiment, args)
     amount_text = args.option("amount")
     description = args.option("description")
     if description is None and len(args.words) > 1:

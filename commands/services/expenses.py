@@ -26,6 +26,7 @@ from sqlmodel import col, select
 
 from commands.args import closest, fold
 from commands.core import Context
+from commands.dates import parse_when
 from commands.errors import NotFound, PermissionDenied, UserError
 from commands.messages import normalise_locale
 from commands.money import Amount
@@ -584,39 +585,11 @@ def spent_on(ctx: Context, experiment: Experiment, text: str | None) -> date:
     today = today_in(experiment, ctx.now)
     if not text or not text.strip():
         return today
-    day = _read_day(text, today)
+    when = parse_when(text, now=ctx.now, lang=ctx.locale, tz=experiment.timezone, mode="done")
+    day = when.date()
     if day > today:
         raise UserError("expenses.future_date", text=text, day=day)
     return day
-
-
-_DAY_WORDS = {
-    "aujourd'hui": 0,
-    "aujourdhui": 0,
-    "today": 0,
-    "hier": 1,
-    "yesterday": 1,
-    "avant-hier": 2,
-}
-_DMY = re.compile(r"(\d{1,2})/(\d{1,2})(?:/(\d{4}))?")
-
-
-def _read_day(text: str, today: date) -> date:
-    """The few forms read until the shared date reader is available: today, yesterday,
-    the day before, ``12/11``, ``12/11/2026`` and ``2026-11-12``."""
-    folded = fold(text.strip()).replace("’", "'")
-    if folded in _DAY_WORDS:
-        return today - timedelta(days=_DAY_WORDS[folded])
-    try:
-        if m := _DMY.fullmatch(folded):
-            day, month = int(m.group(1)), int(m.group(2))
-            if m.group(3):
-                return date(int(m.group(3)), month, day)
-            guess = date(today.year, month, day)
-            return guess if guess <= today else date(today.year - 1, month, day)
-        return date.fromisoformat(folded)
-    except ValueError:
-        raise UserError("expenses.bad_date", text=text) from None
 
 
 def log_expense(
