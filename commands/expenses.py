@@ -8,10 +8,11 @@ watch the budget, and export it for the finance department.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from commands.args import Args, fold, mention_from_text, tokenize
+from commands.args import Args, closest, fold, mention_from_text, tokenize
 from commands.core import Context, Family, Router, Subcommand, find_person, words
 from commands.dates import parse_when
 from commands.errors import UserError
@@ -104,7 +105,7 @@ _YEAR_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 _MONTH_YEAR = re.compile(r"(\d{1,2})/(\d{4})")
 _DAY = re.compile(r"(\d{1,2})/(\d{1,2})(?:/(\d{4}))?")
 _RANGE = re.compile(r"\s*(?:\.\.|→|\s-\s|\sa\s|\sau\s|\sto\s|\suntil\s|\sjusqu'au\s)\s*")
-_LEAD = re.compile(r"^(?:du|de|from|d'|en|in)\s*")
+_LEAD = re.compile(r"^(?:(?:du|de|from|en|in)\s+|d')")
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,22 @@ def _one_period(part: str, today: date, typed: str) -> Period:
 # -- handlers -------------------------------------------------------------------------
 
 
+def _maybe_a_subcommand(word: str) -> None:
+    """``/depense budjet``: a word near a subcommand is one mistyped, not an amount."""
+    if any(c.isdigit() for c in word):
+        return
+    spellings = [w for sub in family().subcommands for w in sub.words]
+    suggestion = closest(word, spellings)
+    if suggestion is not None:
+        raise UserError(
+            "core.unknown_subcommand",
+            command="expense",
+            word=word,
+            suggestion=suggestion,
+            family="expense",
+        )
+
+
 def _amount_and_rest(text: str) -> tuple[str, str]:
     """The amount as typed and the rest, for messages that quote it."""
     amount, rest = split_amount(text)
@@ -219,10 +236,22 @@ def _check_lengths(args: Args) -> None:
 _OPTION_START = re.compile(r"([^\W\d_][\w\-]*):")
 
 
-def _spoken_date(ctx: Context, experiment: Experiment, args: Args) -> None:
-    """``date:lundi dernier``: an option's value stops at a space, so take along the words
-    right after it when they continue the date (``dernier``, ``novembre 2026``)."""
-    value = args.option("date")
+_YEAR = re.compile(r"\d{4}")
+_AMOUNT_PART = re.compile(r"\d{3}(?:[.,]\d{1,2})?|[€$£]|eur|euros?|usd|gbp|chf", re.IGNORECASE)
+
+
+def _continue_option(
+    ctx: Context,
+    args: Args,
+    name: str,
+    spellings: dict[str, str],
+    part: Callable[[str], bool],
+    reads: Callable[[str], object],
+) -> None:
+    """An option's value stops at a space; take along the words right after it when they
+    continue it (``date:lundi dernier``, ``montant:1 250,50 €``): each must look like a
+    part (``part``) and the longer value must still read (``reads`` raises otherwise)."""
+    value = args.option(name)
     if not value:
         return
     tokens = [token for token, _ in tokenize(ctx.invocation.text)]
@@ -230,7 +259,7 @@ def _spoken_date(ctx: Context, experiment: Experiment, args: Args) -> None:
         (
             i
             for i, token in enumerate(tokens)
-            if (m := _OPTION_START.match(token)) and LOG_OPTIONS.get(fold(m.group(1))) == "date"
+            if (m := _OPTION_START.match(token)) and spellings.get(fold(m.group(1))) == name
         ),
         None,
     )
@@ -238,7 +267,7 @@ def _spoken_date(ctx: Context, experiment: Experiment, args: Args) -> None:
         return
     following: list[str] = []
     for token in tokens[at + 1 : at + 4]:
-        if not (token.isalpha() or (token.isdigit() and len(token) == 4)):
+        if not part(token):
             break
         following.append(token)
     for n in range(len(following), 0, -1):
@@ -248,12 +277,37 @@ def _spoken_date(ctx: Context, experiment: Experiment, args: Args) -> None:
             continue
         candidate = " ".join([value, *run])
         try:
-            parse_when(candidate, now=ctx.now, lang=ctx.locale, tz=experiment.timezone, mode="any")
+            reads(candidate)
         except UserError:
             continue
-        args.options["date"] = candidate
+        args.options[name] = candidate
         del args.words[starts[0] : starts[0] + n]
         return
+
+
+def _spoken_date(
+    ctx: Context, experiment: Experiment, args: Args, spellings: dict[str, str]
+) -> None:
+    """``date:lundi dernier``, ``date:12 novembre 2026``."""
+
+    def reads(text: str) -> object:
+        return parse_when(text, now=ctx.now, lang=ctx.locale, tz=experiment.timezone, mode="any")
+
+    _continue_option(
+        ctx,
+        args,
+        "date",
+        spellings,
+        lambda token: token.isalpha() or bool(_YEAR.fullmatch(token)),
+        reads,
+    )
+
+
+def _spoken_amount(ctx: Context, args: Args) -> None:
+    """``montant:1 250,50 €``, ``montant:42 EUR``."""
+    _continue_option(
+        ctx, args, "amount", EDIT_OPTIONS, lambda t: bool(_AMOUNT_PART.fullmatch(t)), parse_amount
+    )
 
 
 def log(ctx: Context, args: Args) -> Reply:
@@ -263,8 +317,12 @@ def log(ctx: Context, args: Args) -> Reply:
         raise UserError("expenses.usage")
     experiment = ctx.experiment(args)
     ctx.require(experiment, Role.COORDINATOR, Role.MEMBER)
-    _spoken_date(ctx, experiment, args)
-    amount, description = split_amount(args.text)
+    _spoken_date(ctx, experiment, args, LOG_OPTIONS)
+    try:
+        amount, description = split_amount(args.text)
+    except UserError:
+        _maybe_a_subcommand(args.words[0])
+        raise
     amount_text, _ = _amount_and_rest(args.text)
     changed = service.log_expense(
         ctx,
@@ -290,29 +348,28 @@ def log(ctx: Context, args: Args) -> Reply:
 
 
 def edit(ctx: Context, args: Args) -> Reply:
+    """``modifier <n°> [montant:…] [poste:…] [date:…] [fournisseur:…] [justificatif:…]
+    [description:"…"]``"""
     _check_lengths(args)
     if not args.words:
         raise UserError("expenses.edit_usage")
     experiment = ctx.experiment(args)
+    ctx.require(experiment, Role.COORDINATOR, Role.MEMBER)
     expense = service.get_expense(ctx, experiment, args.words[0])
-    _spoken_date(ctx, experiment, args)
-    amount_text = args.option("amount")
-    description = args.option("description")
-    if description is None and len(args.words) > 1:
-        description = " ".join(args.words[1:])
-    if (
-        amount_text is None
-        and description is None
-        and not (args.options.keys() & {"line", "date", "supplier", "receipt"})
-    ):
+    _spoken_date(ctx, experiment, args, EDIT_OPTIONS)
+    _spoken_amount(ctx, args)
+    if len(args.words) > 1:
+        raise UserError("expenses.edit_stray", id=expense.id, words=" ".join(args.words[1:]))
+    if not args.options.keys() - {"experiment"}:
         raise UserError("expenses.edit_usage")
+    amount_text = args.option("amount")
     changed = service.edit_expense(
         ctx,
         experiment,
         expense,
         amount=parse_amount(amount_text) if amount_text is not None else None,
         amount_text=amount_text or "",
-        description=description,
+        description=args.option("description"),
         line_text=args.option("line"),
         when=args.option("date"),
         supplier=args.option("supplier"),
@@ -333,6 +390,7 @@ def delete(ctx: Context, args: Args) -> Reply:
     if not args.words:
         raise UserError("expenses.delete_usage")
     experiment = ctx.experiment(args)
+    ctx.require(experiment, Role.COORDINATOR, Role.MEMBER)
     expense = service.get_expense(ctx, experiment, args.words[0])
     changed = service.delete_expense(ctx, experiment, expense)
     return ctx.reply(
@@ -585,6 +643,20 @@ def expense_form(ctx: Context, experiment: Experiment) -> Form:
     )
 
 
+# The form field at fault for each kind of error (the catalog, or the whole key).
+FORM_FIELDS = {
+    "money": "amount",
+    "dates": "date",
+    "expenses.usage": "amount",
+    "expenses.wrong_currency": "amount",
+    "expenses.over_limit": "amount",
+    "expenses.future_date": "date",
+    "expenses.unknown_line": "line",
+    "expenses.bad_receipt": "receipt",
+    "expenses.missing_description": "description",
+}
+
+
 def submit_form(ctx: Context, values: dict[str, str]) -> Reply:
     """The form's values, logged as if typed (``experiment`` holds the form's state)."""
     args = Args(words=[], options={})
@@ -596,34 +668,42 @@ def submit_form(ctx: Context, values: dict[str, str]) -> Reply:
     for name in ("line", "date", "supplier", "receipt"):
         if values.get(name):
             args.options[name] = values[name]
-    return log(ctx, args)
+    try:
+        return log(ctx, args)
+    except UserError as error:
+        fallback = FORM_FIELDS.get(error.key) or FORM_FIELDS.get(error.key.partition(".")[0])
+        if fallback and not error.params.get("field"):
+            error.params["field"] = fallback
+        raise
+
+
+def family() -> Family:
+    return Family(
+        name="expense",
+        words={"depense": "fr", "dépense": "fr", "expense": "en"},
+        subcommands=(
+            Subcommand("help", words(["aide"], ["help"], ["?"]), help_),
+            Subcommand("list", words(["liste"], ["list"]), list_, LIST_OPTIONS),
+            Subcommand("show", words(["voir"], ["show"]), show),
+            Subcommand("history", words(["historique"], ["history"]), history),
+            Subcommand(
+                "edit",
+                words(["modifier", "corriger"], ["edit", "change"]),
+                edit,
+                EDIT_OPTIONS,
+            ),
+            Subcommand("delete", words(["supprimer"], ["delete", "remove"]), delete),
+            Subcommand("undo", words(["annuler"], ["undo"]), undo),
+            Subcommand("budget", words([], [], ["budget"]), budget),
+            Subcommand("lines", words(["postes"], ["lines"]), lines),
+            Subcommand("line", words(["poste"], ["line"]), line),
+            Subcommand("export", words(["exporter"], [], ["export"]), export),
+        ),
+        default=Subcommand("log", {}, log, LOG_OPTIONS),
+        empty=Subcommand("form", {}, empty),
+    )
 
 
 def register(router: Router) -> None:
     router.add_form("expense.log", submit_form)
-    router.add(
-        Family(
-            name="expense",
-            words={"depense": "fr", "dépense": "fr", "expense": "en"},
-            subcommands=(
-                Subcommand("help", words(["aide"], ["help"], ["?"]), help_),
-                Subcommand("list", words(["liste"], ["list"]), list_, LIST_OPTIONS),
-                Subcommand("show", words(["voir"], ["show"]), show),
-                Subcommand("history", words(["historique"], ["history"]), history),
-                Subcommand(
-                    "edit",
-                    words(["modifier", "corriger"], ["edit", "change"]),
-                    edit,
-                    EDIT_OPTIONS,
-                ),
-                Subcommand("delete", words(["supprimer"], ["delete", "remove"]), delete),
-                Subcommand("undo", words(["annuler"], ["undo"]), undo),
-                Subcommand("budget", words([], [], ["budget"]), budget),
-                Subcommand("lines", words(["postes"], ["lines"]), lines),
-                Subcommand("line", words(["poste"], ["line"]), line),
-                Subcommand("export", words(["exporter"], [], ["export"]), export),
-            ),
-            default=Subcommand("log", {}, log, LOG_OPTIONS),
-            empty=Subcommand("form", {}, empty),
-        )
-    )
+    router.add(family())

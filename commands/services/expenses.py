@@ -422,20 +422,22 @@ def crossings(before: BudgetState, after: BudgetState) -> list[Crossing]:
     return found
 
 
-def alert(ctx: Context, experiment: Experiment, found: list[Crossing]) -> int:
+def alert(ctx: Context, experiment: Experiment, found: list[Crossing]) -> list[Crossing]:
     """Queue the alerts of these crossings: one message per threshold to the team's channel
-    and one to each coordinator, each under its own key so it is told once. Returns how
-    many messages were queued."""
+    and one to each coordinator, each under its own key so it is told once (a line that
+    dips under a threshold and crosses it again is not told again). Returns the crossings
+    told now."""
     if not found:
-        return 0
+        return []
     session = ctx.session
     channel = session.exec(
         select(ChannelBinding)
         .where(ChannelBinding.experiment_id == experiment.id, ChannelBinding.is_shared == False)  # noqa: E712
         .order_by(col(ChannelBinding.id))
     ).first()
-    queued = 0
+    told: list[Crossing] = []
     for crossing in found:
+        queued = False
         what = f"line:{pk(crossing.line)}" if crossing.line is not None else "total"
         key = f"budget:{pk(experiment)}:{what}:{crossing.threshold}"
         params: dict[str, Any] = {
@@ -445,7 +447,7 @@ def alert(ctx: Context, experiment: Experiment, found: list[Crossing]) -> int:
         }
         if channel is not None:
             text = render("expense/alert", experiment.locale, experiment.timezone, **params)
-            queued += outbox.enqueue(
+            queued |= outbox.enqueue(
                 session,
                 key=key,
                 workspace_id=ctx.workspace_id,
@@ -459,7 +461,7 @@ def alert(ctx: Context, experiment: Experiment, found: list[Crossing]) -> int:
         for person in coordinators(ctx, experiment):
             locale = normalise_locale(person.locale or experiment.locale)
             text = render("expense/alert", locale, person.timezone or experiment.timezone, **params)
-            queued += outbox.enqueue(
+            queued |= outbox.enqueue(
                 session,
                 key=f"{key}:person:{pk(person)}",
                 workspace_id=ctx.workspace_id,
@@ -470,7 +472,9 @@ def alert(ctx: Context, experiment: Experiment, found: list[Crossing]) -> int:
                 not_before=ctx.now,
                 experiment=experiment,
             )
-    return queued
+        if queued:
+            told.append(crossing)
+    return told
 
 
 def coordinators(ctx: Context, experiment: Experiment) -> list[Person]:
@@ -626,9 +630,8 @@ def log_expense(
     )
     ctx.record("create", expense, experiment_id=experiment.id)
     after = budget_state(ctx, experiment)
-    found = crossings(before, after)
-    alert(ctx, experiment, found)
-    return Changed(expense, line, after, found)
+    told = alert(ctx, experiment, crossings(before, after))
+    return Changed(expense, line, after, told)
 
 
 def parse_expense_id(text: str) -> int:
@@ -697,9 +700,8 @@ def edit_expense(
     expense.updated_at = ctx.now
     ctx.record("update", expense, before, experiment_id=experiment.id)
     after = budget_state(ctx, experiment)
-    found = crossings(before_state, after)
-    alert(ctx, experiment, found)
-    return Changed(expense, line_of(ctx, expense), after, found, changed)
+    told = alert(ctx, experiment, crossings(before_state, after))
+    return Changed(expense, line_of(ctx, expense), after, told, changed)
 
 
 def delete_expense(ctx: Context, experiment: Experiment, expense: Expense) -> Changed:
