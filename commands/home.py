@@ -44,6 +44,7 @@ def build(ctx: Context) -> Home:
         .join(MilestoneOwner, col(MilestoneOwner.milestone_id) == Milestone.id)
         .where(
             MilestoneOwner.person_id == ctx.person_id,
+            col(MilestoneOwner.removed_at).is_(None),
             col(Milestone.experiment_id).in_(ids),
             Milestone.status == "open",
             col(Milestone.deleted_at).is_(None),

@@ -57,3 +57,13 @@ def test_a_partner_sees_no_budget_figures_and_english_works(console: Console) ->
     assert "Hello Fatima Diallo" in text
     assert "My milestones\nNo open milestone in your name." in text
     assert "€" not in text
+
+
+def test_a_milestone_given_to_someone_else_leaves_ones_home(console: Console) -> None:
+    console.handle("/jalon reattribuer 4 @marie")
+
+    text = home(console)
+
+    assert "Lancer le vote des habitants" not in text.split("Mes prochaines réunions")[0]
+    console.handle(":user marie")
+    assert "Lancer le vote des habitants · Budget participatif de Bondy" in home(console)
