@@ -704,3 +704,69 @@ def test_without_a_bot_account_a_form_shows_its_text(database_url: str, engine: 
         "response_type": "ephemeral",
         "text": "Usage : `/essai identifiant nom`",
     }
+
+
+# -- the lab's own families through Mattermost -------------------------------------------
+
+
+def open_dialog(lab_: Lab, command: str) -> tuple[dict[str, Any], Dialog]:
+    before = len(lab_.mm.dialogs)
+    fields = lab_.form(lab_.camille, "", command=command)
+    answer = lab_.http.post(
+        "/mattermost/command", data=fields, headers={"Authorization": f"Token {LABO_TOKEN}"}
+    )
+    assert answer.json() == {}, answer.text
+    assert len(lab_.mm.dialogs) == before + 1
+    return fields, lab_.mm.dialogs[-1]
+
+
+def test_the_milestone_dialog_names_its_owner_from_the_users_list(mattermost_lab: Lab) -> None:
+    start_lab(mattermost_lab)
+    lucas = mattermost_lab.lucas
+    mattermost_lab.command(
+        mattermost_lab.camille, "role @lucas membre", mentions={"lucas": lucas.id}
+    )
+    fields, dialog = open_dialog(mattermost_lab, "jalon")
+    owner = next(e for e in dialog.dialog["elements"] if e["name"] == "owner")
+    assert owner["data_source"] == "users"
+
+    late = mattermost_lab.submit(
+        mattermost_lab.camille, dialog, {"title": "Vote du budget", "due": "n'importe quand"}
+    )
+    answer = mattermost_lab.submit(
+        mattermost_lab.camille,
+        dialog,
+        {"title": "Vote du budget", "due": "vendredi prochain", "owner": lucas.id},
+    )
+
+    assert set(late.json()["errors"]) == {"due"}
+    assert answer.json() == {}
+    mattermost_lab.mm.calls.wait_for(COMMAND_RESPONSE)
+    [reply] = mattermost_lab.mm.responses_to(fields["response_url"])
+    assert "Vote du budget" in reply["text"]
+    assert "@lucas" in reply["text"]
+
+
+def test_the_expense_dialog_shows_errors_beside_the_amount(mattermost_lab: Lab) -> None:
+    start_lab(mattermost_lab)
+    _, dialog = open_dialog(mattermost_lab, "depense")
+
+    answer = mattermost_lab.submit(
+        mattermost_lab.camille, dialog, {"amount": "beaucoup", "description": "café"}
+    )
+
+    assert set(answer.json()["errors"]) == {"amount"}
+
+
+def test_an_export_is_uploaded_by_the_bot(mattermost_lab: Lab) -> None:
+    start_lab(mattermost_lab)
+    mattermost_lab.command(mattermost_lab.camille, "42,50 € café", command="depense")
+
+    answer = mattermost_lab.command(mattermost_lab.camille, "export csv", command="depense")
+
+    assert answer.status_code == 200
+    mattermost_lab.mm.calls.wait_for(CREATE_POST)
+    [upload] = mattermost_lab.mm.calls(UPLOAD_FILE)
+    [(filename, content)] = upload.body["files"]
+    assert filename.endswith(".csv")
+    assert "café" in content.decode("utf-8-sig")
