@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from commands.errors import NotFound, PermissionDenied
@@ -177,6 +178,10 @@ def undo_batch(
         model = ENTITIES[event.entity]
         row = session.get(model, event.entity_id)
         if row is None:
+            # A link row removed for good (a channel unbound): put it back as it was.
+            _recreate(session, model, event)
+            event.undone_at = now
+            session.add(event)
             continue
         before_undo = snapshot(row)
         if _differs(before_undo, event.after):
@@ -212,6 +217,23 @@ def undo_batch(
             )
         )
     return events
+
+
+def _recreate(session: Session, model: type[SQLModel], event: AuditEvent) -> None:
+    if event.before is None:
+        return
+    row = model()
+    _restore(row, event.before)
+    row.id = event.entity_id
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        # Something took its place since (the channel was bound again).
+        raise PermissionDenied(
+            "core.changed_since", entity=event.entity, id=event.entity_id
+        ) from None
 
 
 def _differs(current: dict[str, Any], recorded: dict[str, Any]) -> bool:

@@ -258,3 +258,37 @@ def test_help_in_both_languages(console: Console) -> None:
     )
     assert "/depense 1 250,50 € location de salle poste:logistique" in fr
     assert "/expense 42 EUR coffee for the workshop line:catering" in en
+
+
+def test_unbind_then_undo_binds_the_channel_again(console: Console) -> None:
+    converse(
+        console,
+        """
+        > /labo delier
+        Ce canal n'est plus lié à Budget participatif de Bondy
+        > /labo equipe
+        De quelle expérimentation s'agit-il ?
+        > /labo annuler
+        Annulé : déliaison de la liaison du canal
+        > /labo equipe
+        Équipe de Budget participatif de Bondy
+        """,
+    )
+
+
+def test_undo_of_an_unbind_refused_when_the_channel_was_bound_again(console: Console) -> None:
+    converse(
+        console,
+        """
+        > /labo delier
+        n'est plus lié
+        :user sophie
+        > /labo lier montreuil-ac
+        est lié à Assemblée citoyenne de Montreuil
+        :user camille
+        > /labo annuler
+        Impossible d'annuler : cet élément a été modifié depuis.
+        > /labo equipe
+        Équipe de Assemblée citoyenne de Montreuil
+        """,
+    )
