@@ -1,0 +1,304 @@
+"""Signed slash commands over HTTP on ``/slack/events``, as Slack sends them, against
+Coordo's web app (the Procfile's ``web`` line) and, in the same run, two floors.
+
+    python bench/slack_http.py [--db postgresql://postgres@127.0.0.1:5432/test]
+                               [--concurrency 1 10 50] [--rounds 3] [--web 1]
+
+Targets, each its own uvicorn process with one worker unless ``--web`` says more:
+
+- ``coordo write``: ``/jalon <title> pour:15/01/2027 expe:montreuil-ac`` (a new milestone
+  each time, in another experiment than the one read; pass
+  ``--write "/depense 12,50 café"`` once the expenses family is there);
+- ``coordo read``: ``/jalon liste`` (the milestone list of the demo's Bondy experiment);
+- ``bare bolt``: Bolt's synchronous ``App`` behind Bolt's Starlette adapter, whose
+  handler only acknowledges;
+- ``plain``: a Starlette endpoint that answers 200, no Bolt, no signature check.
+
+Every request is signed with the signing secret and a fresh timestamp; Coordo and the
+bare Bolt app check every signature. The demo lab is moved to a Slack team whose people
+and channels the fake Slack API (in this process) knows. Rounds are interleaved (each
+round runs every target at every concurrency) and each figure printed is the median of
+the rounds: p50 and p99 latency, requests per second; errors (anything but a 200 with the
+command's answer in it) and requests slower than Slack's 3 s are summed over the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from core_commands import NOW  # noqa: E402
+from mattermost_http import Connection, drop_schema, fresh_schema, percentile  # noqa: E402
+
+from commands.demo import seed_demo  # noqa: E402
+from models import ChannelBinding, Person, Platform, Workspace  # noqa: E402
+from models.db import make_engine, normalise_url  # noqa: E402
+from tests.fakes.slack_api import FakeSlack  # noqa: E402
+from tests.processes import (  # noqa: E402
+    free_port,
+    process_env,
+    processes,
+    wait_until_up,
+    web_settings,
+)
+
+SECRET = "bench-signing-secret-0123456789ab"
+TEAM = "T0LAB"
+SLOW = 3.0  # seconds: Slack's budget for an acknowledgement
+COUNTS = {1: 300, 10: 1500, 50: 1500}
+WRITE = "/jalon Relancer la mairie n°{n} pour:15/01/2027 expe:montreuil-ac"
+READ = "/jalon liste"
+
+
+def slack_id(handle: str) -> str:
+    return "U0" + handle.upper().replace(".", "")
+
+
+def seed_on_slack(url: str, fake: FakeSlack) -> None:
+    """The demo lab, moved to the Slack team: people get Slack user ids, ~bondy a channel id."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        seed_demo(session, NOW)
+        session.exec(  # type: ignore[call-overload]
+            update(Workspace).values(platform=Platform.SLACK, external_id=TEAM)
+        )
+        for person in session.exec(select(Person)).all():
+            fake.add_user(
+                slack_id(person.handle),
+                name=person.handle,
+                is_restricted=person.is_guest,
+            )
+            person.external_id = slack_id(person.handle)
+            session.add(person)
+        for binding in session.exec(select(ChannelBinding)).all():
+            binding.channel_id = "C0" + binding.channel_name.upper().replace("-", "")
+            fake.add_channel(binding.channel_id, binding.channel_name)
+            session.add(binding)
+        session.commit()
+    engine.dispose()
+
+
+def command_fields(line: str, n: int) -> dict[str, str]:
+    command, _, text = line.format(n=n).partition(" ")
+    return {
+        "token": "legacy",
+        "team_id": TEAM,
+        "team_domain": "labo",
+        "channel_id": "C0BONDY",
+        "channel_name": "bondy",
+        "user_id": slack_id("camille"),
+        "user_name": "camille",
+        "command": command,
+        "text": text,
+        "api_app_id": "A0COORDO",
+        "is_enterprise_install": "false",
+        # Coordo answers in the ack; nothing is posted to this address in the benchmark.
+        "response_url": "https://hooks.slack.com/commands/T0LAB/1/bench",
+        "trigger_id": f"{n}.{os.getpid()}.{time.time_ns()}",
+    }
+
+
+def signed_headers(body: bytes) -> dict[str, str]:
+    timestamp = str(int(time.time()))
+    base = b"v0:" + timestamp.encode() + b":" + body
+    signature = "v0=" + hmac.new(SECRET.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
+
+
+class SignedConnection(Connection):
+    """The Mattermost benchmark's lean keep-alive connection, signing each request."""
+
+    async def post_signed(self, fields: dict[str, str]) -> tuple[int, bytes]:
+        from urllib.parse import urlencode
+
+        return await self.post_form(
+            "/slack/events", fields, signed_headers(urlencode(fields).encode())
+        )
+
+
+def coordo_answered(status: int, content: bytes) -> bool:
+    if status != 200:
+        return False
+    try:
+        text = str(json.loads(content).get("text", ""))
+    except ValueError:
+        return False
+    return bool(text) and not text.startswith(("Désolé", "Sorry", "⏳", "Cette demande"))
+
+
+def floor_answered(status: int, content: bytes) -> bool:
+    return status == 200
+
+
+@dataclass
+class Target:
+    name: str
+    port: int
+    line: str
+    check: Callable[[int, bytes], bool]
+    results: dict[int, list[tuple[float, float, float, int, int]]] = field(default_factory=dict)
+
+
+async def load(target: Target, requests: int, concurrency: int, first: int) -> None:
+    latencies: list[float] = []
+    errors = 0
+    bodies = [command_fields(target.line, first + i) for i in range(requests)]
+    connections = [
+        await SignedConnection.open("127.0.0.1", target.port) for _ in range(concurrency)
+    ]
+
+    async def one_client(connection: SignedConnection) -> None:
+        nonlocal errors
+        while bodies:
+            fields = bodies.pop()
+            started = time.perf_counter()
+            try:
+                status, content = await connection.post_signed(fields)
+                ok = target.check(status, content)
+            except (OSError, ValueError, asyncio.IncompleteReadError):
+                ok = False
+            latencies.append(time.perf_counter() - started)
+            errors += not ok
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one_client(c) for c in connections))
+    elapsed = time.perf_counter() - started
+    for connection in connections:
+        connection.close()
+    slow = sum(1 for t in latencies if t > SLOW)
+    target.results.setdefault(concurrency, []).append(
+        (
+            statistics.median(latencies),
+            percentile(latencies, 0.99),
+            len(latencies) / elapsed,
+            errors,
+            slow,
+        )
+    )
+
+
+def start_floor(
+    factory: str, port: int, env: dict[str, str], logs: Path
+) -> subprocess.Popen[bytes]:
+    log = (logs / f"{factory}.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"slack_floors:{factory}",
+            "--factory",
+            "--app-dir",
+            str(ROOT / "bench"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=process_env(env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log.close()
+    return process
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--web", type=int, default=1, help="Coordo's web processes")
+    parser.add_argument("--write", default=WRITE)
+    parser.add_argument("--read", default=READ)
+    args = parser.parse_args()
+    base = normalise_url(args.db)
+    print(
+        f"{os.cpu_count()} CPUs; requests per run by concurrency: "
+        + ", ".join(f"{c}: {COUNTS.get(c, 1500)}" for c in args.concurrency)
+        + f"; {args.rounds} interleaved rounds, medians; Coordo: {args.web} web process(es)"
+    )
+    with FakeSlack() as fake, tempfile.TemporaryDirectory() as tmp:
+        schema, url = fresh_schema(base) if base.startswith("postgresql") else ("", base)
+        logs = Path(tmp)
+        slack_env = {
+            "SLACK_BOT_TOKEN": fake.token,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.api_url,
+        }
+        settings = {"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "SCHEDULER": "false", **slack_env}
+        try:
+            with processes(logs) as procs:
+                procs.run("release", settings)
+                seed_on_slack(url, fake)
+                coordo_port, bolt_port, plain_port = free_port(), free_port(), free_port()
+                web = procs.start("web", web_settings(coordo_port, args.web, settings))
+                bolt = start_floor("bare_bolt", bolt_port, slack_env, logs)
+                plain = start_floor("plain", plain_port, slack_env, logs)
+                procs.started.extend([("bare_bolt", bolt), ("plain", plain)])
+                for port, process in ((coordo_port, web), (bolt_port, bolt), (plain_port, plain)):
+                    wait_until_up(f"http://127.0.0.1:{port}", process)
+                targets = [
+                    Target("coordo write", coordo_port, args.write, coordo_answered),
+                    Target("coordo read", coordo_port, args.read, coordo_answered),
+                    Target("bare bolt", bolt_port, "/labo voir", floor_answered),
+                    Target("plain", plain_port, "/labo voir", floor_answered),
+                ]
+                for target in targets:  # warm-up: connections, templates, caches
+                    asyncio.run(load(target, 100, 10, 0))
+                    target.results.clear()
+                numbered = 1000
+                for _ in range(args.rounds):
+                    for target in targets:
+                        for concurrency in args.concurrency:
+                            count = COUNTS.get(concurrency, 1500)
+                            asyncio.run(load(target, count, concurrency, numbered))
+                            numbered += count
+                report(targets, args.concurrency)
+        finally:
+            if schema:
+                drop_schema(base, schema)
+
+
+def report(targets: list[Target], concurrencies: list[int]) -> None:
+    plain = {c: statistics.median(r[2] for r in targets[-1].results[c]) for c in concurrencies}
+    for concurrency in concurrencies:
+        print(f"\nconcurrency {concurrency}")
+        for target in targets:
+            runs = target.results[concurrency]
+            p50 = statistics.median(r[0] for r in runs) * 1000
+            p99 = statistics.median(r[1] for r in runs) * 1000
+            rate = statistics.median(r[2] for r in runs)
+            errors = sum(r[3] for r in runs)
+            slow = sum(r[4] for r in runs)
+            print(
+                f"  {target.name:<13} p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  "
+                f"{rate:6.0f} req/s ({rate / plain[concurrency]:4.0%} of plain)  "
+                f"errors {errors}  over {SLOW:g} s {slow}"
+            )
+
+
+if __name__ == "__main__":
+    main()
