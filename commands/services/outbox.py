@@ -1,4 +1,5 @@
-"""Queueing what Coordo has to say on its own (reminders, alerts, digests).
+"""Queueing what Coordo has to say on its own (reminders, alerts, digests), and the
+bookkeeping of their delivery.
 
 ``enqueue`` writes one outbox row per notification under a unique key
 (``milestone:42:due-1d``); a key already queued is skipped, so a repeated scan, a
@@ -6,20 +7,85 @@ restart or a second worker never queues the same message twice. The sender (``bo
 delivers the rows. Team news goes to a channel (``target_kind="channel"``, the platform's
 channel id); a ping to a person goes by direct message (``target_kind="person"``, the
 person's id in Coordo).
+
+The life of a row, all of it in the row (so a restart forgets nothing):
+
+- queued: ``not_before`` says when it may go (held to the experiment's working hours);
+- claimed by one sender (``claimed_at``/``claimed_by``; PostgreSQL ``FOR UPDATE SKIP
+  LOCKED``, SQLite's single writer), for ``lease`` at most: a sender that died gives its
+  rows back when the lease runs out;
+- then exactly one of: ``sent_at`` (the platform accepted it), ``next_attempt_at`` (a
+  failure to retry, or a rate limit to wait out), ``dead_at`` (the last attempt failed,
+  or the platform refused for good: the coordinators are told), ``dropped_at`` (no
+  longer worth sending: expired, the milestone is done, the person muted the
+  experiment…; the reason is in ``last_error``).
+
+A row may carry in its payload, beside the neutral reply:
+
+- ``ref``: what it is about, checked again just before sending so that a ping stops at
+  once when its subject changed: ``{"milestone": id, "due_on": "2026-12-04"}`` (dropped
+  when the milestone is done, deleted, acknowledged or rescheduled) or
+  ``{"meeting": id, "starts_at": iso}`` (dropped when the meeting is cancelled, deleted
+  or, for a one-off meeting, moved);
+- ``files``: small files (base64), posted after the message;
+- ``chart``: the data of a chart drawn only when the message is sent, where the platform
+  takes files (``commands.services.charts``);
+- ``quiet``: held to the experiment's working hours; checked again at send time, so a
+  ping caught up after downtime or retried late in the day waits for the next opening.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import base64
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select as SQLModelSelect
 
-from commands.reply import Reply
-from models import Experiment, OutboxMessage
+from commands.messages import normalise_locale
+from commands.render import render
+from commands.reply import File, Reply
+from models import (
+    ChannelBinding,
+    Experiment,
+    Meeting,
+    Membership,
+    Milestone,
+    MilestoneOwner,
+    NotificationPreference,
+    OutboxMessage,
+    Person,
+    Role,
+    Workspace,
+)
+
+log = logging.getLogger(__name__)
+
+TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
+DEAD_LETTER = "dead_letter"
+ERROR_LIMIT = 2000
+
+
+def select_columns(*columns: Any) -> Any:
+    """A select of several columns whose rows are read by name (``row.due_on``).
+    ``sqlmodel.select`` types four entities at most, and rows as tuples."""
+    return SQLModelSelect(*columns)
+
+
+# -- working hours ----------------------------------------------------------------------
+
+
+def working_days(experiment: Experiment) -> set[int]:
+    """ISO weekday numbers (1 = Monday) the experiment works on; all week if unset."""
+    days = {int(d) for d in experiment.working_days.split(",") if d.strip()}
+    return days or set(range(1, 8))
 
 
 def next_opening(experiment: Experiment | None, moment: datetime) -> datetime:
@@ -46,6 +112,25 @@ def next_opening(experiment: Experiment | None, moment: datetime) -> datetime:
     return moment
 
 
+def opening_on_or_before(experiment: Experiment, day: date) -> datetime:
+    """The start of working hours on ``day``, or on the last working day before it: a
+    reminder due on a Sunday goes out on the Friday, not late on the Monday."""
+    days = working_days(experiment)
+    for _ in range(7):
+        if day.isoweekday() in days:
+            break
+        day -= timedelta(days=1)
+    return datetime.combine(day, experiment.working_hours_start, ZoneInfo(experiment.timezone))
+
+
+def closing_on(experiment: Experiment, day: date) -> datetime:
+    """The end of working hours on ``day`` in the experiment's timezone."""
+    return datetime.combine(day, experiment.working_hours_end, ZoneInfo(experiment.timezone))
+
+
+# -- queueing ---------------------------------------------------------------------------
+
+
 def enqueue(
     session: Session,
     *,
@@ -59,35 +144,526 @@ def enqueue(
     experiment: Experiment | None = None,
     expires_at: datetime | None = None,
     quiet_hours: bool = True,
+    ref: dict[str, Any] | None = None,
+    chart: dict[str, Any] | None = None,
 ) -> bool:
     """Queue one notification; returns False when ``key`` was already queued.
 
     ``quiet_hours`` holds the message until the experiment's next working hour.
     ``expires_at``: past this moment the message is dropped rather than sent late (a
-    reminder for a meeting that has begun)."""
+    reminder for a meeting that has begun). ``ref`` and ``chart``: see the module's
+    docstring."""
+    row = notification(
+        key=key,
+        workspace_id=workspace_id,
+        kind=kind,
+        target_kind=target_kind,
+        target_id=target_id,
+        reply=reply,
+        not_before=not_before,
+        experiment=experiment,
+        expires_at=expires_at,
+        quiet_hours=quiet_hours,
+        ref=ref,
+        chart=chart,
+    )
+    return enqueue_many(session, [row]) == 1
+
+
+def notification(
+    *,
+    key: str,
+    workspace_id: int,
+    kind: str,
+    target_kind: str,
+    target_id: str,
+    reply: Reply,
+    not_before: datetime,
+    experiment: Experiment | None = None,
+    expires_at: datetime | None = None,
+    quiet_hours: bool = True,
+    ref: dict[str, Any] | None = None,
+    chart: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The row ``enqueue`` would write, for ``enqueue_many``."""
     if target_kind not in ("channel", "person"):
         raise ValueError(f"unknown target kind {target_kind!r}")
     when = next_opening(experiment, not_before) if quiet_hours else not_before
-    values: dict[str, Any] = {
+    payload = reply.to_payload()
+    if reply.files:
+        payload["files"] = [
+            {
+                "filename": f.filename,
+                "title": f.title,
+                "mime_type": f.mime_type,
+                "content": base64.b64encode(f.content).decode("ascii"),
+            }
+            for f in reply.files
+        ]
+    if ref:
+        payload["ref"] = ref
+    if chart:
+        payload["chart"] = chart
+    if quiet_hours and experiment is not None:
+        # Held to working hours at send time too: a ping caught up after downtime, or
+        # retried past the end of the day, waits for the next opening.
+        payload["quiet"] = True
+    return {
         "key": key,
         "workspace_id": workspace_id,
         "experiment_id": experiment.id if experiment is not None else None,
         "kind": kind,
         "target_kind": target_kind,
         "target_id": target_id,
-        "payload": reply.to_payload(),
+        "payload": payload,
         "not_before": when,
         "expires_at": expires_at,
         "attempts": 0,
         "last_error": "",
         "created_at": not_before,
     }
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Queue several notifications (``notification(...)``) in one statement; a key
+    already queued is skipped. Returns how many were queued."""
+    if not rows:
+        return 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(table.c.id)
+    statement = insert(TABLE).on_conflict_do_nothing(index_elements=["key"]).returning(TABLE.c.id)
+    if len(rows) == 1:
+        return len(session.exec(statement.values(**rows[0])).all())
+    return len(session.exec(statement, params=rows).all())
+
+
+def queued_keys(session: Session, keys: list[str]) -> set[str]:
+    """Which of ``keys`` are queued already (sent or not): lets a scan render only what
+    is new. (The unique key is what guarantees no double; this only saves work.)"""
+    found: set[str] = set()
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        found.update(session.exec(select(TABLE.c.key).where(TABLE.c.key.in_(chunk))))
+    return found
+
+
+def keys_at(session: Session, moments: set[datetime]) -> set[str]:
+    """The keys queued to go at one of ``moments``: a cheap superset of what a scan
+    would ask ``queued_keys`` about, when it knows the moments of its pings."""
+    if not moments:
+        return set()
+    return set(
+        session.connection()
+        .execute(select(TABLE.c.key).where(TABLE.c.not_before.in_(sorted(moments))))
+        .scalars()
     )
-    return session.execute(statement).first() is not None
+
+
+def cancel_pending(session: Session, key_prefix: str, now: datetime, reason: str) -> int:
+    """Drop the unsent rows whose key starts with ``key_prefix`` (a milestone marked
+    done: ``"milestone:42:"``). The sender checks ``ref`` before sending anyway; this
+    keeps the queue tidy."""
+    result = session.exec(
+        update(TABLE)
+        .where(
+            TABLE.c.key.startswith(key_prefix, autoescape=True),
+            *_unfinished(),
+        )
+        .values(dropped_at=now, last_error=reason)
+    )
+    return int(result.rowcount or 0)
+
+
+# -- what a row holds -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row a sender has claimed, detached from any session (safe across threads)."""
+
+    id: int
+    key: str
+    workspace_id: int
+    experiment_id: int | None
+    kind: str
+    target_kind: str
+    target_id: str
+    payload: dict[str, Any]
+    not_before: datetime
+    expires_at: datetime | None
+    attempts: int
+    platform_message_id: str | None
+
+    @property
+    def target(self) -> tuple[int, str, str]:
+        """Messages to one target go one at a time, in order."""
+        return (self.workspace_id, self.target_kind, self.target_id)
+
+    @property
+    def reply(self) -> Reply:
+        reply = Reply.from_payload(self.payload)
+        reply.files = [
+            File(
+                filename=f["filename"],
+                content=base64.b64decode(f["content"]),
+                title=f["title"],
+                mime_type=f.get("mime_type", "application/octet-stream"),
+            )
+            for f in self.payload.get("files", [])
+        ]
+        return reply
+
+    @property
+    def chart(self) -> dict[str, Any] | None:
+        chart = self.payload.get("chart")
+        return chart if isinstance(chart, dict) else None
+
+
+def _claimed(row: Any) -> Claimed:
+    return Claimed(
+        id=row.id,
+        key=row.key,
+        workspace_id=row.workspace_id,
+        experiment_id=row.experiment_id,
+        kind=row.kind,
+        target_kind=row.target_kind,
+        target_id=row.target_id,
+        payload=dict(row.payload),
+        not_before=row.not_before,
+        expires_at=row.expires_at,
+        attempts=row.attempts,
+        platform_message_id=row.platform_message_id,
+    )
+
+
+def _unfinished() -> tuple[Any, ...]:
+    return (
+        TABLE.c.sent_at.is_(None),
+        TABLE.c.dead_at.is_(None),
+        TABLE.c.dropped_at.is_(None),
+    )
+
+
+# -- the sender's side ------------------------------------------------------------------
+
+
+def claim(
+    session: Session,
+    *,
+    now: datetime,
+    worker: str,
+    platforms: list[str],
+    limit: int,
+    lease: timedelta,
+) -> list[Claimed]:
+    """Claim up to ``limit`` rows that are due, for workspaces of ``platforms``.
+
+    One statement. On PostgreSQL ``WITH picked AS MATERIALIZED (SELECT … LIMIT n FOR
+    UPDATE SKIP LOCKED) UPDATE … FROM picked RETURNING``: two workers never wait on nor
+    take the same rows. On SQLite ``UPDATE … WHERE id IN (SELECT … LIMIT n) AND <still
+    due> RETURNING``: the statement is the transaction's first write, so it runs alone
+    (one writer at a time), and the guard (unclaimed, or its lease run out) is in its
+    WHERE. The caller commits at once: the claim is what other workers see."""
+    due = and_(
+        *_unfinished(),
+        TABLE.c.not_before <= now,
+        or_(TABLE.c.next_attempt_at.is_(None), TABLE.c.next_attempt_at <= now),
+        or_(TABLE.c.claimed_at.is_(None), TABLE.c.claimed_at < now - lease),
+        TABLE.c.workspace_id.in_(
+            select(col(Workspace.id)).where(col(Workspace.platform).in_(platforms))
+        ),
+    )
+    inner = select(TABLE.c.id).where(due).order_by(TABLE.c.not_before, TABLE.c.id).limit(limit)
+    claimed = update(TABLE).values(claimed_at=now, claimed_by=worker).returning(*TABLE.c)
+    if session.get_bind().dialect.name == "postgresql":
+        # A CTE, materialized: in ``id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`` the
+        # planner may rescan the locking subquery, each rescan skipping the rows just
+        # claimed and locking n more, so one statement would claim everything.
+        picked = inner.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        statement = claimed.where(TABLE.c.id == picked.c.id)
+    else:
+        statement = claimed.where(TABLE.c.id.in_(inner.scalar_subquery()), due)
+    rows = [_claimed(r) for r in session.exec(statement)]
+    return sorted(rows, key=lambda r: (r.not_before, r.id))
+
+
+def drop_expired(session: Session, now: datetime) -> int:
+    """Drop unsent rows past their ``expires_at`` that nobody is sending right now."""
+    result = session.exec(
+        update(TABLE)
+        .where(
+            *_unfinished(),
+            TABLE.c.expires_at.is_not(None),
+            TABLE.c.expires_at <= now,
+            TABLE.c.claimed_at.is_(None),
+        )
+        .values(dropped_at=now, last_error="expired")
+    )
+    return int(result.rowcount or 0)
+
+
+def release(session: Session, ids: list[int], *, retry_at: datetime | None = None) -> None:
+    """Give rows back unsent and untried (a sender stopping, or waiting on a rate limit)."""
+    if not ids:
+        return
+    session.exec(
+        update(TABLE)
+        .where(TABLE.c.id.in_(ids), *_unfinished())
+        .values(claimed_at=None, claimed_by=None, next_attempt_at=retry_at)
+    )
+
+
+def mark_posted(session: Session, row_id: int, platform_message_id: str) -> None:
+    """The message is on the platform; its files are still to go. A retry then sends only
+    the files, never the message again."""
+    session.exec(
+        update(TABLE)
+        .where(TABLE.c.id == row_id)
+        .values(platform_message_id=platform_message_id[:100])
+    )
+
+
+def mark_sent(
+    session: Session, row_id: int, now: datetime, platform_message_id: str | None, note: str = ""
+) -> None:
+    session.exec(
+        update(TABLE)
+        .where(TABLE.c.id == row_id, TABLE.c.sent_at.is_(None))
+        .values(
+            sent_at=now,
+            platform_message_id=platform_message_id[:100] if platform_message_id else None,
+            claimed_at=None,
+            last_error=note[:ERROR_LIMIT],
+        )
+    )
+
+
+def mark_retry(
+    session: Session, row_id: int, *, at: datetime, error: str, count_attempt: bool
+) -> None:
+    """Try again from ``at``. A rate limit does not count as an attempt; a failure does."""
+    values: dict[str, Any] = {
+        "next_attempt_at": at,
+        "claimed_at": None,
+        "claimed_by": None,
+        "last_error": error[:ERROR_LIMIT],
+    }
+    if count_attempt:
+        values["attempts"] = TABLE.c.attempts + 1
+    session.exec(update(TABLE).where(TABLE.c.id == row_id, *_unfinished()).values(**values))
+
+
+def mark_dropped(session: Session, row_id: int, now: datetime, reason: str) -> None:
+    session.exec(
+        update(TABLE)
+        .where(TABLE.c.id == row_id, *_unfinished())
+        .values(dropped_at=now, claimed_at=None, last_error=reason[:ERROR_LIMIT])
+    )
+
+
+def mark_dead(session: Session, row: Claimed, now: datetime, error: str, attempts: int) -> int:
+    """Give up on ``row`` and tell the coordinators (each by a row of its own); returns
+    how many were told. A notice that dies itself tells no one (no loop)."""
+    session.exec(
+        update(TABLE)
+        .where(TABLE.c.id == row.id, *_unfinished())
+        .values(
+            dead_at=now,
+            claimed_at=None,
+            attempts=attempts,
+            last_error=error[:ERROR_LIMIT],
+        )
+    )
+    if row.kind == DEAD_LETTER:
+        return 0
+    experiment = session.get(Experiment, row.experiment_id) if row.experiment_id else None
+    target = describe_target(session, row)
+    told = 0
+    for person in coordinators(session, row.workspace_id, experiment):
+        locale = normalise_locale(person.locale or (experiment.locale if experiment else None))
+        text = render(
+            "reminders/dead_letter",
+            locale,
+            experiment.timezone if experiment else "Europe/Paris",
+            experiment=experiment,
+            kind=row.kind,
+            target=target,
+            attempts=attempts,
+            error=error[:300],
+            excerpt=_excerpt(row.payload.get("text", "")),
+        )
+        told += enqueue(
+            session,
+            key=f"dead:{row.id}:p{person.id}",
+            workspace_id=row.workspace_id,
+            kind=DEAD_LETTER,
+            target_kind="person",
+            target_id=str(person.id),
+            reply=Reply(text=text),
+            not_before=now,
+            experiment=experiment,
+        )
+    return told
+
+
+def _excerpt(text: str, limit: int = 160) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def coordinators(
+    session: Session, workspace_id: int, experiment: Experiment | None
+) -> list[Person]:
+    """The experiment's coordinators and the lab's, each once, by handle."""
+    people = {
+        p.id: p
+        for p in session.exec(
+            select(Person).where(
+                Person.workspace_id == workspace_id, Person.lab_role == Role.COORDINATOR
+            )
+        )
+    }
+    if experiment is not None:
+        for person in session.exec(
+            select(Person)
+            .join(Membership, col(Membership.person_id) == Person.id)
+            .where(
+                Membership.experiment_id == experiment.id,
+                Membership.role == Role.COORDINATOR,
+                col(Membership.removed_at).is_(None),
+            )
+        ):
+            people[person.id] = person
+    return sorted(people.values(), key=lambda p: p.handle)
+
+
+def describe_target(session: Session, row: Claimed) -> str:
+    """``~bondy`` or ``@marie``: the target as people know it."""
+    if row.target_kind == "person":
+        person = _person(session, row.target_id)
+        return f"@{person.handle}" if person else f"#{row.target_id}"
+    name = session.exec(
+        select(ChannelBinding.channel_name).where(
+            ChannelBinding.workspace_id == row.workspace_id,
+            ChannelBinding.channel_id == row.target_id,
+        )
+    ).first()
+    return f"~{name or row.target_id}"
+
+
+def _person(session: Session, target_id: str) -> Person | None:
+    try:
+        return session.get(Person, int(target_id))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where the platform client sends a row: a channel id, or a user id for a DM."""
+
+    direct: bool
+    platform_id: str
+
+
+def destination(session: Session, row: Claimed) -> Destination | None:
+    """The platform id to send ``row`` to; None when the person is unknown."""
+    if row.target_kind == "channel":
+        return Destination(False, row.target_id)
+    person = _person(session, row.target_id)
+    if person is None:
+        return None
+    return Destination(True, person.external_id)
+
+
+def skip_reason(session: Session, row: Claimed, now: datetime) -> str | None:
+    """Why ``row`` should not be sent after all, or None to send it."""
+    if row.expires_at is not None and row.expires_at <= now:
+        return "expired"
+    ref = row.payload.get("ref") or {}
+    if "milestone" in ref:
+        milestone = session.get(Milestone, ref["milestone"])
+        if milestone is None or milestone.deleted_at is not None:
+            return "milestone deleted"
+        if milestone.status != "open":
+            return f"milestone {milestone.status}"
+        if ref.get("due_on") and milestone.due_on.isoformat() != ref["due_on"]:
+            return "milestone rescheduled"
+        if milestone.acknowledged_at is not None:
+            return "milestone acknowledged"
+        if row.target_kind == "person" and not _owns(session, milestone, row.target_id):
+            return "no longer an owner"
+    if "meeting" in ref:
+        meeting = session.get(Meeting, ref["meeting"])
+        if meeting is None or meeting.deleted_at is not None:
+            return "meeting deleted"
+        if meeting.status == "cancelled":
+            return "meeting cancelled"
+        starts_at = ref.get("starts_at")
+        if (
+            starts_at
+            and meeting.rrule is None
+            and datetime.fromisoformat(starts_at) != meeting.starts_at
+        ):
+            return "meeting moved"
+    if row.experiment_id is not None:
+        experiment = session.get(Experiment, row.experiment_id)
+        if experiment is not None and experiment.archived_at is not None:
+            return "experiment archived"
+        if row.target_kind == "person" and row.kind != DEAD_LETTER:
+            preference = preference_of(session, int(row.target_id), row.experiment_id)
+            if preference is not None:
+                if not preference.direct_messages:
+                    return "direct messages off"
+                if preference.muted_until is not None and preference.muted_until > now:
+                    return "muted"
+    return None
+
+
+def _owns(session: Session, milestone: Milestone, target_id: str) -> bool:
+    return (
+        session.exec(
+            select(MilestoneOwner.id).where(
+                MilestoneOwner.milestone_id == milestone.id,
+                MilestoneOwner.person_id == int(target_id),
+                col(MilestoneOwner.removed_at).is_(None),
+            )
+        ).first()
+        is not None
+    )
+
+
+def hold_until(session: Session, row: Claimed, now: datetime) -> datetime | None:
+    """When a row held to its experiment's working hours may go, if not now."""
+    if not row.payload.get("quiet") or row.experiment_id is None:
+        return None
+    experiment = session.get(Experiment, row.experiment_id)
+    if experiment is None:
+        return None
+    opening = next_opening(experiment, now)
+    return opening if opening > now else None
+
+
+def preference_of(
+    session: Session, person_id: int, experiment_id: int
+) -> NotificationPreference | None:
+    return session.exec(
+        select(NotificationPreference).where(
+            NotificationPreference.person_id == person_id,
+            NotificationPreference.experiment_id == experiment_id,
+        )
+    ).first()
+
+
+def retry_delay(attempts: int, *, base: float = 60.0, cap: float = 3600.0) -> timedelta:
+    """Backoff after the ``attempts``-th failure: 1, 2, 4… minutes, at most an hour."""
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def platforms_of(session: Session, workspace_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """Workspace id → (platform, the platform's id for the workspace)."""
+    rows = session.exec(
+        select(col(Workspace.id), Workspace.platform, Workspace.external_id).where(
+            col(Workspace.id).in_(workspace_ids)
+        )
+    )
+    return {int(i or 0): (str(p), str(e)) for i, p, e in rows}

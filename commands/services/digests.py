@@ -1,0 +1,645 @@
+"""Weekly digests: one per experiment to its channels, one lab-wide for the coordinators.
+
+An experiment's digest goes to each channel bound to it at the experiment's digest
+moment (``digest_weekday``, ISO 1 = Monday, at ``digest_time``, in its timezone; Monday
+9:00 by default): the milestones done last week, due in the next two weeks and late;
+the expenses of the week and the budget burn per line; the meetings of the next two
+weeks with the state of their agenda. A shared channel (partners) gets the version
+without budget figures unless the experiment opts in (``partners_see_budget``).
+
+The lab-wide digest goes to each lab coordinator by direct message, Monday 9:00 in the
+workspace's timezone: where each experiment stands, what is late, what is next.
+
+Gathering a digest takes a fixed number of queries whatever the experiment's size
+(``EXPERIMENT_QUERIES``, ``LAB_QUERIES``), so 500 digests cost 500 times one. A digest
+is good for a day (``VALID_FOR``): after a longer downtime it is dropped, not sent late.
+The chart is drawn only when the message is sent (``commands.services.charts``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, col, select
+
+from commands.messages import normalise_locale
+from commands.render import render
+from commands.reply import Reply
+from commands.services import outbox
+from models import (
+    AgendaItem,
+    BudgetLine,
+    ChannelBinding,
+    Expense,
+    Experiment,
+    Meeting,
+    Milestone,
+    MilestoneOwner,
+    Person,
+    Role,
+    Workspace,
+    pk,
+)
+
+log = logging.getLogger(__name__)
+
+VALID_FOR = timedelta(hours=24)
+# "The next two weeks": today and the fourteen days after it.
+AHEAD_DAYS = 14
+LAB_DIGEST_WEEKDAY = 1
+LAB_DIGEST_TIME = time(9, 0)
+LIST_LIMIT = 10
+EXPERIMENT_QUERIES = 7
+LAB_QUERIES = 7
+
+
+@dataclass(frozen=True)
+class MilestoneItem:
+    id: int
+    experiment_id: int
+    title: str
+    due_on: date
+    status: str
+    progress: int
+    owners: tuple[str, ...]
+    late_days: int
+
+    @property
+    def owners_text(self) -> str:
+        return ", ".join(f"@{handle}" for handle in self.owners)
+
+
+@dataclass(frozen=True)
+class LineBurn:
+    label: str
+    planned: int
+    spent: int
+
+    @property
+    def fraction(self) -> float:
+        return self.spent / self.planned if self.planned else 0.0
+
+
+@dataclass(frozen=True)
+class ExpenseItem:
+    spent_on: date
+    description: str
+    amount: int
+    line: str
+
+
+@dataclass(frozen=True)
+class MeetingItem:
+    id: int
+    experiment_id: int | None
+    kind: str
+    title: str
+    starts_at: datetime
+    place: str
+    agenda_items: int
+
+
+@dataclass
+class ExperimentDigest:
+    experiment: Experiment
+    today: date
+    since: date
+    done: list[MilestoneItem]
+    due_soon: list[MilestoneItem]
+    late: list[MilestoneItem]
+    expenses: list[ExpenseItem]
+    lines: list[LineBurn]
+    unassigned: int
+    meetings: list[MeetingItem]
+
+    @property
+    def until(self) -> date:
+        """The last day of the week looked back on (yesterday)."""
+        return self.today - timedelta(days=1)
+
+    @property
+    def expenses_total(self) -> int:
+        return sum(e.amount for e in self.expenses)
+
+    @property
+    def spent(self) -> int:
+        return sum(line.spent for line in self.lines) + self.unassigned
+
+    @property
+    def planned(self) -> int:
+        return self.experiment.budget_envelope_cents or sum(line.planned for line in self.lines)
+
+
+@dataclass
+class ExperimentStanding:
+    experiment: Experiment
+    planned: int
+    spent: int
+    late: list[MilestoneItem] = field(default_factory=list)
+    next: list[MilestoneItem] = field(default_factory=list)
+    meetings: list[MeetingItem] = field(default_factory=list)
+
+
+@dataclass
+class LabDigest:
+    workspace: Workspace
+    today: date
+    standings: list[ExperimentStanding]
+    lab_meetings: list[MeetingItem]
+
+    @property
+    def late(self) -> list[tuple[Experiment, MilestoneItem]]:
+        items = [(s.experiment, m) for s in self.standings for m in s.late]
+        return sorted(items, key=lambda pair: pair[1].due_on)
+
+    @property
+    def next(self) -> list[tuple[Experiment, MilestoneItem]]:
+        items = [(s.experiment, m) for s in self.standings for m in s.next]
+        return sorted(items, key=lambda pair: pair[1].due_on)
+
+
+# -- gathering --------------------------------------------------------------------------
+
+
+def experiment_digest(session: Session, experiment: Experiment, now: datetime) -> ExperimentDigest:
+    """The facts of one experiment's digest, in ``EXPERIMENT_QUERIES`` queries."""
+    tz = ZoneInfo(experiment.timezone)
+    today = now.astimezone(tz).date()
+    since = today - timedelta(days=7)
+    since_moment = datetime.combine(since, time(0), tz)
+    horizon = today + timedelta(days=AHEAD_DAYS)
+    horizon_end = datetime.combine(horizon + timedelta(days=1), time(0), tz)
+    experiment_id = experiment.id
+    # 1. the milestones that matter this week
+    milestones: list[Any] = session.exec(
+        outbox.select_columns(
+            Milestone.id,
+            Milestone.experiment_id,
+            Milestone.title,
+            Milestone.due_on,
+            Milestone.status,
+            Milestone.progress,
+            Milestone.done_at,
+        )
+        .where(
+            Milestone.experiment_id == experiment_id,
+            col(Milestone.deleted_at).is_(None),
+            or_(
+                and_(col(Milestone.status) == "open", col(Milestone.due_on) <= horizon),
+                and_(col(Milestone.status) == "done", col(Milestone.done_at) >= since_moment),
+            ),
+        )
+        .order_by(col(Milestone.due_on), col(Milestone.id))
+    ).all()
+    # 2. their owners
+    owners = _owners(session, [m.id for m in milestones])
+    items = [_milestone_item(m, owners, today) for m in milestones]
+    # 3. the budget lines, 4. spent per line
+    lines: list[Any] = session.exec(
+        outbox.select_columns(BudgetLine.id, BudgetLine.label, BudgetLine.planned_cents)
+        .where(BudgetLine.experiment_id == experiment_id, col(BudgetLine.deleted_at).is_(None))
+        .order_by(col(BudgetLine.position), col(BudgetLine.id))
+    ).all()
+    spent_by_line: dict[int | None, int] = dict(
+        session.exec(
+            select(Expense.budget_line_id, func.sum(Expense.amount_cents))
+            .where(Expense.experiment_id == experiment_id, col(Expense.deleted_at).is_(None))
+            .group_by(col(Expense.budget_line_id))
+        ).all()
+    )
+    line_ids = {line.id for line in lines}
+    unassigned = sum(int(v or 0) for k, v in spent_by_line.items() if k not in line_ids)
+    # 5. the expenses of the week
+    labels = {line.id: line.label for line in lines}
+    expenses = [
+        ExpenseItem(e.spent_on, e.description, e.amount_cents, labels.get(e.budget_line_id, ""))
+        for e in session.exec(
+            outbox.select_columns(
+                Expense.spent_on, Expense.description, Expense.amount_cents, Expense.budget_line_id
+            )
+            .where(
+                Expense.experiment_id == experiment_id,
+                col(Expense.deleted_at).is_(None),
+                Expense.spent_on >= since,
+                Expense.spent_on < today,
+            )
+            .order_by(col(Expense.spent_on), col(Expense.id))
+        ).all()
+    ]
+    # 6. the meetings of the next two weeks, 7. their agenda
+    meetings = upcoming_meetings(
+        session, [Meeting.experiment_id == experiment_id], now, horizon_end
+    )
+    return ExperimentDigest(
+        experiment=experiment,
+        today=today,
+        since=since,
+        done=[m for m in items if m.status == "done"],
+        due_soon=[m for m in items if m.status == "open" and m.due_on >= today],
+        late=[m for m in items if m.status == "open" and m.due_on < today],
+        expenses=expenses,
+        lines=[
+            LineBurn(line.label, line.planned_cents, int(spent_by_line.get(line.id) or 0))
+            for line in lines
+        ],
+        unassigned=unassigned,
+        meetings=meetings,
+    )
+
+
+def lab_digest(
+    session: Session,
+    workspace: Workspace,
+    now: datetime,
+    experiments: list[Experiment] | None = None,
+) -> LabDigest:
+    """Where each active experiment of ``workspace`` stands, in ``LAB_QUERIES`` queries
+    (one fewer when the experiments are given)."""
+    tz = ZoneInfo(workspace.timezone)
+    today = now.astimezone(tz).date()
+    horizon = today + timedelta(days=AHEAD_DAYS)
+    horizon_end = datetime.combine(horizon + timedelta(days=1), time(0), tz)
+    if experiments is None:
+        # 1. the active experiments
+        experiments = list(
+            session.exec(
+                select(Experiment)
+                .where(
+                    Experiment.workspace_id == workspace.id,
+                    col(Experiment.archived_at).is_(None),
+                )
+                .order_by(col(Experiment.name))
+            )
+        )
+    ids = [e.id for e in experiments]
+    # 2. planned per experiment, 3. spent per experiment
+    planned: dict[int | None, int] = dict(
+        session.exec(
+            select(BudgetLine.experiment_id, func.sum(BudgetLine.planned_cents))
+            .where(col(BudgetLine.experiment_id).in_(ids), col(BudgetLine.deleted_at).is_(None))
+            .group_by(col(BudgetLine.experiment_id))
+        ).all()
+    )
+    spent: dict[int | None, int] = dict(
+        session.exec(
+            select(Expense.experiment_id, func.sum(Expense.amount_cents))
+            .where(col(Expense.experiment_id).in_(ids), col(Expense.deleted_at).is_(None))
+            .group_by(col(Expense.experiment_id))
+        ).all()
+    )
+    # 4. open milestones late or due within two weeks, 5. their owners
+    milestones: list[Any] = session.exec(
+        outbox.select_columns(
+            Milestone.id,
+            Milestone.experiment_id,
+            Milestone.title,
+            Milestone.due_on,
+            Milestone.status,
+            Milestone.progress,
+            Milestone.done_at,
+        )
+        .where(
+            col(Milestone.experiment_id).in_(ids),
+            col(Milestone.deleted_at).is_(None),
+            Milestone.status == "open",
+            Milestone.due_on <= horizon,
+        )
+        .order_by(col(Milestone.due_on), col(Milestone.id))
+    ).all()
+    owners = _owners(session, [m.id for m in milestones])
+    # 6. meetings of the next two weeks, the lab's own included (agenda: one more query)
+    meetings = upcoming_meetings(
+        session,
+        [
+            Meeting.workspace_id == workspace.id,
+            or_(col(Meeting.experiment_id).in_(ids), col(Meeting.experiment_id).is_(None)),
+        ],
+        now,
+        horizon_end,
+    )
+    standings = {
+        e.id: ExperimentStanding(
+            experiment=e,
+            planned=e.budget_envelope_cents or int(planned.get(e.id) or 0),
+            spent=int(spent.get(e.id) or 0),
+        )
+        for e in experiments
+    }
+    for m in milestones:
+        item = _milestone_item(m, owners, today)
+        standing = standings[m.experiment_id]
+        (standing.late if item.due_on < today else standing.next).append(item)
+    lab_meetings = []
+    for meeting in meetings:
+        if meeting.experiment_id in standings:
+            standings[meeting.experiment_id].meetings.append(meeting)
+        else:
+            lab_meetings.append(meeting)
+    return LabDigest(workspace, today, list(standings.values()), lab_meetings)
+
+
+def _owners(session: Session, milestone_ids: list[int]) -> dict[int, list[str]]:
+    owners: dict[int, list[str]] = defaultdict(list)
+    for milestone_id, handle in session.exec(
+        select(MilestoneOwner.milestone_id, Person.handle)
+        .join(Person, col(Person.id) == MilestoneOwner.person_id)
+        .where(
+            col(MilestoneOwner.milestone_id).in_(milestone_ids),
+            col(MilestoneOwner.removed_at).is_(None),
+        )
+        .order_by(col(Person.handle))
+    ).all():
+        owners[milestone_id].append(handle)
+    return owners
+
+
+def _milestone_item(row: Any, owners: dict[int, list[str]], today: date) -> MilestoneItem:
+    return MilestoneItem(
+        id=row.id,
+        experiment_id=row.experiment_id,
+        title=row.title,
+        due_on=row.due_on,
+        status=row.status,
+        progress=row.progress,
+        owners=tuple(owners.get(row.id, ())),
+        late_days=max(0, (today - row.due_on).days),
+    )
+
+
+def upcoming_meetings(
+    session: Session, where: list[Any], start: datetime, end: datetime
+) -> list[MeetingItem]:
+    """Meetings starting in [start, end): one-off meetings, occurrences of recurring
+    series, and occurrences moved alone; cancelled ones left out. Two queries."""
+    rows = list(
+        session.exec(
+            select(Meeting)
+            .where(
+                *where,
+                col(Meeting.deleted_at).is_(None),
+                or_(
+                    col(Meeting.rrule).is_not(None),
+                    and_(col(Meeting.starts_at) >= start, col(Meeting.starts_at) < end),
+                    and_(
+                        col(Meeting.recurrence_start) >= start,
+                        col(Meeting.recurrence_start) < end,
+                    ),
+                ),
+            )
+            .order_by(col(Meeting.starts_at))
+        )
+    )
+    agenda: dict[int | None, int] = dict(
+        session.exec(
+            select(AgendaItem.meeting_id, func.count())
+            .where(
+                col(AgendaItem.meeting_id).in_([m.id for m in rows]),
+                col(AgendaItem.deleted_at).is_(None),
+            )
+            .group_by(col(AgendaItem.meeting_id))
+        ).all()
+    )
+    replaced: dict[int | None, set[datetime]] = defaultdict(set)
+    for m in rows:
+        if m.series_id is not None and m.recurrence_start is not None:
+            replaced[m.series_id].add(m.recurrence_start)
+    items = []
+    for m in rows:
+        if m.status == "cancelled":
+            continue
+        starts: list[datetime] = []
+        if m.rrule:
+            first = m.starts_at.astimezone(ZoneInfo(m.timezone))
+            try:
+                rule = rrulestr(m.rrule, dtstart=first)
+            except (ValueError, TypeError):
+                log.warning("meeting %s has an unreadable rule %r", m.id, m.rrule)
+                continue
+            for occurrence in rule.between(start, end, inc=True):
+                moment = occurrence.astimezone(first.tzinfo)
+                if moment < end and moment not in replaced[m.id]:
+                    starts.append(moment)
+        elif start <= m.starts_at < end:
+            starts.append(m.starts_at)
+        for moment in starts:
+            items.append(
+                MeetingItem(
+                    id=pk(m),
+                    experiment_id=m.experiment_id,
+                    kind=m.kind,
+                    title=m.title,
+                    starts_at=moment,
+                    place=m.place,
+                    agenda_items=int(agenda.get(m.id) or 0),
+                )
+            )
+    return sorted(items, key=lambda item: item.starts_at)
+
+
+# -- rendering --------------------------------------------------------------------------
+
+
+def render_experiment_digest(digest: ExperimentDigest, locale: str, *, see_budget: bool) -> str:
+    e = digest.experiment
+    return render(
+        "digest/experiment",
+        locale,
+        e.timezone,
+        d=digest,
+        e=e,
+        see_budget=see_budget,
+        limit=LIST_LIMIT,
+    )
+
+
+def experiment_chart(digest: ExperimentDigest, locale: str, *, see_budget: bool) -> dict[str, Any]:
+    """What ``charts.render_chart`` draws: the burn per line (when the reader may see
+    the budget) and the milestone timeline."""
+    e = digest.experiment
+    milestones = [*digest.done, *digest.late, *digest.due_soon]
+    return {
+        "locale": normalise_locale(locale),
+        "title": e.name,
+        "currency": e.currency,
+        "today": digest.today.isoformat(),
+        "lines": [[line.label, line.planned, line.spent] for line in digest.lines]
+        if see_budget
+        else [],
+        "milestones": [
+            [m.title, m.due_on.isoformat(), _state(m, digest.today)]
+            for m in sorted(milestones, key=lambda m: m.due_on)
+        ],
+        "filename": f"digest-{e.slug}-{digest.today.isoformat()}.png",
+    }
+
+
+def render_lab_digest(digest: LabDigest, locale: str) -> str:
+    return render("digest/lab", locale, digest.workspace.timezone, d=digest, limit=LIST_LIMIT)
+
+
+def lab_chart(digest: LabDigest, locale: str) -> dict[str, Any]:
+    return {
+        "locale": normalise_locale(locale),
+        "title": digest.workspace.name,
+        "currency": "EUR",
+        "today": digest.today.isoformat(),
+        "lines": [
+            [s.experiment.name, s.planned, s.spent]
+            for s in digest.standings
+            if s.experiment.currency == "EUR"
+        ],
+        "milestones": [
+            [f"{e.slug} · {m.title}", m.due_on.isoformat(), _state(m, digest.today)]
+            for e, m in [*digest.late, *digest.next][:30]
+        ],
+        "filename": f"digest-lab-{digest.today.isoformat()}.png",
+    }
+
+
+def _state(m: MilestoneItem, today: date) -> str:
+    if m.status == "done":
+        return "done"
+    return "late" if m.due_on < today else "open"
+
+
+# -- queueing ---------------------------------------------------------------------------
+
+
+def digest_moment(experiment: Experiment, now: datetime) -> datetime:
+    """This week's digest moment of the experiment (may be later than ``now``)."""
+    tz = ZoneInfo(experiment.timezone)
+    today = now.astimezone(tz).date()
+    weekday = min(7, max(1, experiment.digest_weekday))
+    day = today - timedelta(days=today.isoweekday() - weekday)
+    return datetime.combine(day, experiment.digest_time, tz)
+
+
+def lab_digest_moment(workspace: Workspace, now: datetime) -> datetime:
+    tz = ZoneInfo(workspace.timezone)
+    today = now.astimezone(tz).date()
+    day = today - timedelta(days=today.isoweekday() - LAB_DIGEST_WEEKDAY)
+    return datetime.combine(day, LAB_DIGEST_TIME, tz)
+
+
+def queue_digests(
+    session: Session, now: datetime, experiments: dict[int | None, Experiment]
+) -> tuple[int, int]:
+    """Queue the digests whose moment has come (and is less than ``VALID_FOR`` ago);
+    returns (experiment digests, lab digests) queued."""
+    due = {
+        e.id: (e, moment)
+        for e in experiments.values()
+        if (moment := digest_moment(e, now)) <= now < moment + VALID_FOR
+    }
+    queued = 0
+    if due:
+        bindings: list[Any] = session.exec(
+            outbox.select_columns(
+                ChannelBinding.experiment_id, ChannelBinding.channel_id, ChannelBinding.is_shared
+            )
+            .where(col(ChannelBinding.experiment_id).in_(list(due)))
+            .order_by(col(ChannelBinding.id))
+        ).all()
+        wanted = [
+            (
+                f"digest:{b.experiment_id}:{due[b.experiment_id][1].date().isoformat()}:{b.channel_id}",
+                b,
+            )
+            for b in bindings
+        ]
+        known = outbox.queued_keys(session, [key for key, _ in wanted])
+        fresh: dict[int, list[Any]] = defaultdict(list)
+        for key, binding in wanted:
+            if key not in known:
+                fresh[binding.experiment_id].append((key, binding))
+        for experiment_id, targets in fresh.items():
+            experiment, moment = due[experiment_id]
+            digest = experiment_digest(session, experiment, now)
+            for key, binding in targets:
+                see_budget = not binding.is_shared or experiment.partners_see_budget
+                queued += outbox.enqueue(
+                    session,
+                    key=key,
+                    workspace_id=experiment.workspace_id,
+                    kind="digest",
+                    target_kind="channel",
+                    target_id=binding.channel_id,
+                    reply=Reply(
+                        text=render_experiment_digest(
+                            digest, experiment.locale, see_budget=see_budget
+                        )
+                    ),
+                    not_before=moment,
+                    experiment=experiment,
+                    expires_at=moment + VALID_FOR,
+                    quiet_hours=False,
+                    chart=experiment_chart(digest, experiment.locale, see_budget=see_budget),
+                )
+    return queued, queue_lab_digests(session, now, experiments)
+
+
+def queue_lab_digests(
+    session: Session, now: datetime, experiments: dict[int | None, Experiment]
+) -> int:
+    by_workspace: dict[int, list[Experiment]] = defaultdict(list)
+    for e in experiments.values():
+        by_workspace[e.workspace_id].append(e)
+    if not by_workspace:
+        return 0
+    workspaces = list(
+        session.exec(select(Workspace).where(col(Workspace.id).in_(list(by_workspace))))
+    )
+    due = [
+        (w, moment)
+        for w in workspaces
+        if (moment := lab_digest_moment(w, now)) <= now < moment + VALID_FOR
+    ]
+    if not due:
+        return 0
+    coordinators = session.exec(
+        select(Person).where(
+            col(Person.workspace_id).in_([w.id for w, _ in due]),
+            Person.lab_role == Role.COORDINATOR,
+        )
+    )
+    by_ws: dict[int, list[Person]] = defaultdict(list)
+    for person in coordinators:
+        by_ws[person.workspace_id].append(person)
+    wanted = [
+        (f"lab-digest:{w.id}:{moment.date().isoformat()}:p{p.id}", w, moment, p)
+        for w, moment in due
+        for p in by_ws.get(w.id or 0, [])
+    ]
+    known = outbox.queued_keys(session, [key for key, *_ in wanted])
+    queued = 0
+    digests: dict[int, LabDigest] = {}
+    for key, workspace, moment, person in wanted:
+        if key in known:
+            continue
+        assert workspace.id is not None
+        if workspace.id not in digests:
+            ordered = sorted(by_workspace[workspace.id], key=lambda e: e.name)
+            digests[workspace.id] = lab_digest(session, workspace, now, ordered)
+        digest = digests[workspace.id]
+        locale = normalise_locale(person.locale or workspace.locale)
+        queued += outbox.enqueue(
+            session,
+            key=key,
+            workspace_id=workspace.id,
+            kind="lab_digest",
+            target_kind="person",
+            target_id=str(person.id),
+            reply=Reply(text=render_lab_digest(digest, locale)),
+            not_before=moment,
+            expires_at=moment + VALID_FOR,
+            quiet_hours=False,
+            chart=lab_chart(digest, locale),
+        )
+    return queued

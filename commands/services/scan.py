@@ -1,0 +1,323 @@
+"""The scan tick: work out from the database what is due now and queue it in the outbox.
+
+Run every minute by the scheduler, and safe to run as often as one likes: each
+notification has a unique key, so a repeated scan, a restart or a second worker queues
+nothing twice. What is queued:
+
+- milestone pings to each owner, by direct message: one per lead time of the
+  experiment (``reminder_lead_days``, default 7 days, 1 day and the day itself), at the
+  start of working hours on that day (or on the last working day before it), then,
+  once the deadline has passed, one each working day until the milestone is done or
+  rescheduled. A ping is queued only while it is the current one: after downtime the
+  scan sends the ping that is relevant now and never a stale one (the 7-day ping is
+  not sent once the 1-day one is due), and a lead time that had passed before the
+  milestone was created or last changed is skipped;
+- the weekly digests (``commands.services.digests``);
+- the meeting reminders, when the meetings' own scan is installed
+  (``commands.services.meeting_reminders.scan_meetings``).
+
+The scan only reads and inserts: the caller owns the transaction and commits.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from commands.messages import normalise_locale
+from commands.render import message, render
+from commands.reply import Button, Reply
+from commands.services import digests, outbox
+from models import Experiment, Milestone, MilestoneOwner, Person
+
+log = logging.getLogger(__name__)
+
+MEETINGS_SCAN = "commands.services.meeting_reminders"
+DEFAULT_LEADS = (7, 1, 0)
+MAX_LEAD_DAYS = 90
+
+MeetingScan = Callable[[Session, datetime], int]
+
+
+@dataclass
+class ScanReport:
+    milestone_pings: int = 0
+    digests: int = 0
+    lab_digests: int = 0
+    # None when the meetings' scan is not installed.
+    meeting_reminders: int | None = None
+
+    @property
+    def queued(self) -> int:
+        return (
+            self.milestone_pings + self.digests + self.lab_digests + (self.meeting_reminders or 0)
+        )
+
+
+def scan(session: Session, now: datetime) -> ScanReport:
+    """Queue everything due at ``now``; returns how much was queued."""
+    experiments = {
+        e.id: e
+        for e in session.exec(select(Experiment).where(col(Experiment.archived_at).is_(None)))
+    }
+    report = ScanReport()
+    report.milestone_pings = queue_milestone_pings(session, now, experiments)
+    report.digests, report.lab_digests = digests.queue_digests(session, now, experiments)
+    meetings = meeting_scan()
+    if meetings is not None:
+        report.meeting_reminders = meetings(session, now)
+    return report
+
+
+def meeting_scan() -> MeetingScan | None:
+    """The meetings' scan if that module is installed; the seam that lets this scan work
+    before and after it lands."""
+    try:
+        module = importlib.import_module(MEETINGS_SCAN)
+    except ModuleNotFoundError as error:
+        if error.name != MEETINGS_SCAN:
+            raise
+        return None
+    scanner: MeetingScan = module.scan_meetings
+    return scanner
+
+
+# -- milestones -------------------------------------------------------------------------
+
+
+def lead_days(experiment: Experiment) -> list[int]:
+    """The experiment's lead times in days, largest first (``"7,1,0"`` → ``[7, 1, 0]``)."""
+    leads: set[int] = set()
+    for part in experiment.reminder_lead_days.split(","):
+        part = part.strip()
+        if part.isdigit() and int(part) <= MAX_LEAD_DAYS:
+            leads.add(int(part))
+    return sorted(leads, reverse=True)
+
+
+class Ping(NamedTuple):
+    """The ping a milestone owner is due now. ``label`` goes in the outbox key;
+    ``days`` is the days left (negative: days late)."""
+
+    label: str
+    moment: datetime
+    expires_at: datetime
+    days: int
+
+
+class Schedule:
+    """An experiment's reminder calendar as of ``now``, worked out once per scan: its
+    today, working days, lead times, and the ping moments of each deadline.
+
+    Before a deadline each lead time's ping is current from its moment (the start of
+    working hours on that day, or on the last working day before it) until the next
+    one's (the last until the end of the due day's working hours); after the deadline a
+    ping is current during each working day's working hours."""
+
+    def __init__(self, experiment: Experiment, now: datetime) -> None:
+        self.experiment = experiment
+        self.now = now
+        self.tz = ZoneInfo(experiment.timezone)
+        self.today = now.astimezone(self.tz).date()
+        self.leads = lead_days(experiment)
+        self.days = outbox.working_days(experiment)
+        self._late: tuple[str, datetime, datetime] | None = None
+        if self.today.isoweekday() in self.days:
+            opening = datetime.combine(self.today, experiment.working_hours_start, self.tz)
+            closing = outbox.closing_on(experiment, self.today)
+            if opening <= now < closing:
+                self._late = (f"late-{self.today.isoformat()}", opening, closing)
+        self._due: dict[date, tuple[int, datetime, datetime] | None] = {}
+
+    def ping(self, due_on: date, since: datetime | None) -> Ping | None:
+        """The ping current now for a deadline ``due_on``; a lead time whose moment came
+        before ``since`` (the milestone's creation or last change) is skipped."""
+        if due_on < self.today:
+            if self._late is None:
+                return None
+            label, moment, expires = self._late
+            return Ping(label, moment, expires, (due_on - self.today).days)
+        if due_on not in self._due:
+            self._due[due_on] = self._current_lead(due_on)
+        current = self._due[due_on]
+        if current is None:
+            return None
+        lead, moment, expires = current
+        if since is not None and moment < since:
+            return None
+        return Ping(f"due-{lead}d", moment, expires, (due_on - self.today).days)
+
+    def _current_lead(self, due_on: date) -> tuple[int, datetime, datetime] | None:
+        moments = [
+            (lead, self._opening_on_or_before(due_on - timedelta(days=lead))) for lead in self.leads
+        ]
+        for i, (lead, moment) in enumerate(moments):
+            expires = (
+                moments[i + 1][1]
+                if i + 1 < len(moments)
+                else outbox.closing_on(self.experiment, due_on)
+            )
+            if moment <= self.now < expires:
+                return lead, moment, expires
+        return None
+
+    def _opening_on_or_before(self, day: date) -> datetime:
+        for _ in range(7):
+            if day.isoweekday() in self.days:
+                break
+            day -= timedelta(days=1)
+        return datetime.combine(day, self.experiment.working_hours_start, self.tz)
+
+
+def milestone_ping(
+    experiment: Experiment, due_on: date, since: datetime | None, now: datetime
+) -> Ping | None:
+    """The ping of a milestone due on ``due_on`` that is current at ``now``, if any."""
+    return Schedule(experiment, now).ping(due_on, since)
+
+
+_MILESTONE: Any = Milestone.__table__  # type: ignore[attr-defined]
+_OWNER: Any = MilestoneOwner.__table__  # type: ignore[attr-defined]
+_EXPERIMENT: Any = Experiment.__table__  # type: ignore[attr-defined]
+
+
+def queue_milestone_pings(
+    session: Session, now: datetime, experiments: dict[int | None, Experiment]
+) -> int:
+    """Queue the current ping of every open milestone to each of its owners.
+
+    Read with plain rows (no ORM objects) and checked against the keys already queued at
+    the pings' moments, so that a tick with nothing new costs two queries and no
+    rendering; what is new is rendered and inserted in one statement."""
+    if not experiments:
+        return 0
+    longest = max((max(lead_days(e), default=0) for e in experiments.values()), default=0)
+    horizon = now.date() + timedelta(days=longest + 2)
+    m, o = _MILESTONE.c, _OWNER.c
+    rows = session.connection().execute(
+        sa_select(
+            m.id,
+            m.experiment_id,
+            m.title,
+            m.due_on,
+            m.progress,
+            func.coalesce(m.updated_at, m.created_at).label("since"),
+            o.person_id,
+        )
+        .join_from(_MILESTONE, _OWNER, o.milestone_id == m.id)
+        .join(_EXPERIMENT, _EXPERIMENT.c.id == m.experiment_id)
+        .where(
+            m.status == "open",
+            m.deleted_at.is_(None),
+            m.acknowledged_at.is_(None),
+            o.removed_at.is_(None),
+            m.due_on <= horizon,
+            _EXPERIMENT.c.archived_at.is_(None),
+        )
+    )
+    schedules: dict[int, Schedule] = {}
+    candidates = []
+    for row in rows.all():
+        schedule = schedules.get(row.experiment_id)
+        if schedule is None:
+            experiment = experiments.get(row.experiment_id)
+            if experiment is None:
+                continue
+            schedule = schedules[row.experiment_id] = Schedule(experiment, now)
+        ping = schedule.ping(row.due_on, row.since)
+        if ping is None:
+            continue
+        key = f"milestone:{row.id}:{row.due_on.isoformat()}:{ping.label}:p{row.person_id}"
+        candidates.append((key, row, schedule.experiment, ping))
+    if not candidates:
+        return 0
+    known = outbox.keys_at(session, {c[3].moment for c in candidates})
+    fresh = [c for c in candidates if c[0] not in known]
+    if not fresh:
+        return 0
+    people = {
+        p.id: p
+        for p in session.exec(
+            select(Person).where(col(Person.id).in_({c[1].person_id for c in fresh}))
+        )
+    }
+    notifications = []
+    for key, row, experiment, ping in fresh:
+        person = people.get(row.person_id)
+        if person is None:
+            continue
+        locale = normalise_locale(person.locale or experiment.locale)
+        notifications.append(
+            outbox.notification(
+                key=key,
+                workspace_id=experiment.workspace_id,
+                kind="milestone",
+                target_kind="person",
+                target_id=str(person.id),
+                reply=milestone_reply(
+                    locale,
+                    experiment,
+                    milestone_id=row.id,
+                    title=row.title,
+                    due_on=row.due_on,
+                    progress=row.progress,
+                    days=ping.days,
+                ),
+                not_before=ping.moment,
+                experiment=experiment,
+                expires_at=ping.expires_at,
+                ref={"milestone": row.id, "due_on": row.due_on.isoformat()},
+            )
+        )
+    return outbox.enqueue_many(session, notifications)
+
+
+def milestone_reply(
+    locale: str,
+    experiment: Experiment,
+    *,
+    milestone_id: int,
+    title: str,
+    due_on: date,
+    progress: int,
+    days: int,
+) -> Reply:
+    """The ping itself, with the milestones' buttons (``commands.milestones``): done, one
+    more week; their value is the milestone's id."""
+    name = "reminders/milestone_late" if days < 0 else "reminders/milestone_due"
+    text = render(
+        name,
+        locale,
+        experiment.timezone,
+        experiment=experiment,
+        milestone_id=milestone_id,
+        title=title,
+        due_on=due_on,
+        progress=progress,
+        days=abs(days),
+    )
+    return Reply(
+        text=text,
+        buttons=[
+            Button(
+                message("milestones.button_done", locale),
+                "milestone.done",
+                str(milestone_id),
+                "primary",
+            ),
+            Button(
+                message("milestones.button_postpone", locale),
+                "milestone.postpone",
+                str(milestone_id),
+            ),
+        ],
+    )
