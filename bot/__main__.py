@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--channel", help="where (default: bondy with --demo)")
     console.add_argument("--now", type=parse_now, help="fix the clock, e.g. 2026-11-24T10:00")
     sub.add_parser("serve", help="run the web app (Slack, Mattermost, calendars) and the scheduler")
+    worker = sub.add_parser(
+        "worker", help="run the scheduler alone: queue reminders and digests, send them"
+    )
+    worker.add_argument(
+        "--once", action="store_true", help="one scan and one delivery of what is due, then exit"
+    )
     parse_date_cli.add_parser(sub)
     return parser
 
@@ -68,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.web import serve
 
         return serve(settings)
+    if args.action == "worker":
+        from bot.scheduler import run_worker
+
+        return run_worker(settings, once=args.once)
     return 2
 
 
@@ -88,9 +98,23 @@ def run_console(args: argparse.Namespace, settings: Settings) -> int:
         now=args.now,
         files_dir=Path(settings.exports_dir),
     )
+    if settings.scheduler:
+        from bot.scheduler import attach_to_console
+
+        attach_to_console(console, engine)
     if sys.stdin.isatty():
         sys.stdout.write("Coordo — tapez /labo aide (ou /lab help). Ctrl-D pour quitter.\n")
-        console.run(interactive_lines(console), sys.stdout)
+        background = None
+        if settings.scheduler and args.now is None:
+            from bot.scheduler import console_scheduler
+
+            background = console_scheduler(console, sys.stdout)
+            background.start()
+        try:
+            console.run(interactive_lines(console), sys.stdout)
+        finally:
+            if background is not None:
+                background.shutdown(wait=False)
     else:
         console.run(sys.stdin, sys.stdout)
     return 0

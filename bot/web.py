@@ -1,5 +1,11 @@
 """The web app: one ASGI application that mounts the platform adapters' routes and the
-calendar feeds. ``create_app`` is the factory uvicorn runs (Procfile's ``web``)."""
+calendar feeds. ``create_app`` is the factory uvicorn runs (Procfile's ``web``).
+
+With ``SCHEDULER`` on (the default, for a small lab in one process: ``python -m bot
+serve``) the app's lifespan also runs the scheduler (the outbox scan and sender) in a
+background thread; behind several web processes, turn it off and run ``python -m bot
+worker`` instead (the Procfile does).
+"""
 
 from __future__ import annotations
 
@@ -70,6 +76,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        scheduler = None
+        if settings.scheduler:
+            from bot.scheduler import background_scheduler, jobs_from_settings
+
+            jobs = jobs_from_settings(settings, engine)
+            scheduler = background_scheduler(jobs)
+            scheduler.start()
+            app.state.jobs = jobs
         if slack is not None and settings.slack_app_token:
             slack.start_socket_mode(settings.slack_app_token)
         try:
@@ -77,6 +91,9 @@ def create_app(
         finally:
             if slack is not None:
                 slack.close()
+            if scheduler is not None:
+                app.state.jobs.sender.stop()
+                scheduler.shutdown(wait=True)
             await mattermost.aclose()
             engine.dispose()
 

@@ -254,6 +254,7 @@ def mattermost_lab(
         mattermost_url=mm.url,
         mattermost_bot_token=mm.token,
         mattermost_command_tokens=[LABO_TOKEN, DEPENSE_TOKEN],
+        scheduler=False,
     )
     gate = threading.Event()
     app = create_app(settings, essai_family(gate))
@@ -683,7 +684,9 @@ def test_a_cancelled_dialog_does_nothing(mattermost_lab: Lab) -> None:
 
 
 def test_without_a_bot_account_a_form_shows_its_text(database_url: str, engine: Engine) -> None:
-    settings = Settings(database_url=database_url, mattermost_command_tokens=[LABO_TOKEN])
+    settings = Settings(
+        database_url=database_url, mattermost_command_tokens=[LABO_TOKEN], scheduler=False
+    )
     app = create_app(settings, essai_family(threading.Event()))
     fields = {
         "channel_id": "c1",

@@ -174,6 +174,7 @@ def slack_lab(engine: Engine, fake_slack: FakeSlack, ack_budget: float) -> Itera
         slack_bot_token=fake_slack.token,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=fake_slack.api_url,
+        scheduler=False,
     )
     client = WebClient(token=fake_slack.token, base_url=fake_slack.api_url)
     app = build_slack_app(settings, engine, make_router(), client, ack_budget=ack_budget)
