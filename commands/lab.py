@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlmodel import col, select
 
+from commands import reminders as reminder_commands
 from commands.args import Args, fold
 from commands.core import Context, Family, Router, Subcommand, find_person, words
 from commands.dates import parse_when
@@ -316,6 +317,13 @@ def register(router: Router) -> None:
                 Subcommand("language", words(["langue"], ["language"]), language),
                 Subcommand("undo", words(["annuler"], ["undo"]), undo),
                 Subcommand("history", words(["historique"], ["history"]), history),
+                Subcommand(
+                    "reminders",
+                    words(["rappels"], ["reminders"]),
+                    reminder_commands.reminders,
+                    reminder_commands.OPTIONS,
+                ),
+                Subcommand("digest", words([], [], ["digest"]), reminder_commands.digest),
             ),
             empty=Subcommand("help", {}, help_),
         )
