@@ -19,7 +19,7 @@ bare Bolt app check every signature. The demo lab is moved to a Slack team whose
 and channels the fake Slack API (in this process) knows. Rounds are interleaved (each
 round runs every target at every concurrency) and each figure printed is the median of
 the rounds: p50 and p99 latency, requests per second; errors (anything but a 200 with the
-command's answer in it) and requests slower than Slack's 3 s are summed over the rounds.
+command's own answer: the change posted in the channel, the list privately) and requests slower than Slack's 3 s are summed over the rounds.
 """
 
 from __future__ import annotations
@@ -135,14 +135,25 @@ class SignedConnection(Connection):
         )
 
 
-def coordo_answered(status: int, content: bytes) -> bool:
-    if status != 200:
-        return False
-    try:
-        text = str(json.loads(content).get("text", ""))
-    except ValueError:
-        return False
-    return bool(text) and not text.startswith(("Désolé", "Sorry", "⏳", "Cette demande"))
+def coordo_answered(response_type: str) -> Callable[[int, bytes], bool]:
+    """A 200 carrying the command's own answer: a change is posted in the channel, a list
+    privately; an apology, a duplicate or a "working on it" is an error here."""
+
+    def check(status: int, content: bytes) -> bool:
+        if status != 200:
+            return False
+        try:
+            answer = json.loads(content)
+        except ValueError:
+            return False
+        text = str(answer.get("text", ""))
+        return (
+            answer.get("response_type") == response_type
+            and bool(text)
+            and not text.startswith(("Désolé", "Sorry", "⏳", "Cette demande"))
+        )
+
+    return check
 
 
 def floor_answered(status: int, content: bytes) -> bool:
@@ -261,8 +272,8 @@ def main() -> None:
                 for port, process in ((coordo_port, web), (bolt_port, bolt), (plain_port, plain)):
                     wait_until_up(f"http://127.0.0.1:{port}", process)
                 targets = [
-                    Target("coordo write", coordo_port, args.write, coordo_answered),
-                    Target("coordo read", coordo_port, args.read, coordo_answered),
+                    Target("coordo write", coordo_port, args.write, coordo_answered("in_channel")),
+                    Target("coordo read", coordo_port, args.read, coordo_answered("ephemeral")),
                     Target("bare bolt", bolt_port, "/labo voir", floor_answered),
                     Target("plain", plain_port, "/labo voir", floor_answered),
                 ]
