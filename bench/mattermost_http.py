@@ -2,15 +2,21 @@
 to Coordo's web app run by the Procfile's ``web`` line (uvicorn) on PostgreSQL.
 
     python bench/mattermost_http.py [--db postgresql://postgres@127.0.0.1:5432/test]
-                                    [--requests 2000] [--concurrency 10 50] [--web 1 2]
+                                    [--concurrency 10 50] [--rounds 3] [--web 1 2]
 
-The load is the core benchmark's mix (``bench/core_commands.py``: reads and writes as a
-lab types them, on the demo lab) sent by the demo's coordinator, each request with its
-own trigger id and response URL. For each number of web processes (``WEB_CONCURRENCY``,
-on a fresh schema migrated by the ``release`` line) and each concurrency, it prints the
-median and 99th-percentile latency, the slowest request, the requests per second, and
-the errors (any answer other than a 200 with the command's reply). The bot account's
-API (user look-ups) is the fake Mattermost server, in this process.
+The load is the Slack benchmark's (``bench/slack_http.py``), on the demo lab moved to a
+Mattermost team whose people the fake Mattermost server (in this process) knows:
+
+- ``write``: ``/jalon Relancer la mairie n°<n> pour:15/01/2027 expe:montreuil-ac``, a new
+  milestone each time;
+- ``read``: ``/jalon liste``, the milestone list of the demo's Bondy experiment;
+
+each request with its command token, its own trigger id and response URL, sent by the
+demo's coordinator over lean keep-alive connections. For each number of web processes
+(``WEB_CONCURRENCY``, on a fresh schema migrated by the ``release`` line), rounds are
+interleaved (each round runs both commands at every concurrency) and each figure is the
+median of the rounds: p50 and p99 latency, requests per second; errors (anything but a
+200 with the command's own answer) and requests slower than 3 s are summed over rounds.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -35,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from core_commands import MIX, NOW  # noqa: E402
+from core_commands import NOW  # noqa: E402
 
 from commands.demo import PEOPLE, seed_demo  # noqa: E402
 from models import Platform, Workspace  # noqa: E402
@@ -45,6 +52,9 @@ from tests.processes import free_port, processes, wait_until_up, web_settings  #
 
 TOKEN = "bench-labo-command-token"
 SLOW = 3.0  # seconds: Mattermost's documented budget for an answer
+COUNTS = {1: 300, 10: 1500, 50: 1500}
+WRITE = "/jalon Relancer la mairie n°{n} pour:15/01/2027 expe:montreuil-ac"
+READ = "/jalon liste"
 
 
 def fresh_schema(base: str) -> tuple[str, str]:
@@ -73,8 +83,8 @@ def seed_on_mattermost(url: str, team_id: str) -> None:
     engine.dispose()
 
 
-def command_fields(mm: FakeMattermost, line: str) -> dict[str, str]:
-    command, _, rest = line.lstrip("/").partition(" ")
+def command_fields(mm: FakeMattermost, line: str, n: int = 0) -> dict[str, str]:
+    command, _, rest = line.format(n=n).lstrip("/").partition(" ")
     return {
         "channel_id": "bondy",
         "channel_name": "bondy",
@@ -124,14 +134,34 @@ class Connection:
         self.writer.close()
 
 
+@dataclass
+class Run:
+    p50: float
+    p99: float
+    rate: float
+    errors: int
+    slow: int
+
+
+def answered(status: int, content: bytes) -> bool:
+    """A 200 carrying the command's own answer (not an apology, a "working on it" or a
+    duplicate)."""
+    if status != 200:
+        return False
+    try:
+        text = str(json.loads(content).get("text", ""))
+    except ValueError:
+        return False
+    return bool(text) and not text.startswith(("Désolé", "Sorry", "⏳", "Cette demande"))
+
+
 async def load(
-    port: int, mm: FakeMattermost, requests: int, concurrency: int
-) -> tuple[list[float], int, float]:
+    port: int, mm: FakeMattermost, line: str, requests: int, concurrency: int, first: int
+) -> Run:
     latencies: list[float] = []
     errors = 0
-    lines = [MIX[i % len(MIX)] for i in range(requests)]
     # Request bodies are made beforehand: the timing is the server's, not the client's.
-    bodies = [command_fields(mm, line) for line in lines]
+    bodies = [command_fields(mm, line, first + i) for i in range(requests)]
     headers = {"Authorization": f"Token {TOKEN}"}
     connections = [await Connection.open("127.0.0.1", port) for _ in range(concurrency)]
 
@@ -142,8 +172,7 @@ async def load(
             started = time.perf_counter()
             try:
                 status, content = await connection.post_form("/mattermost/command", fields, headers)
-                text = json.loads(content)["text"] if status == 200 else ""
-                ok = status == 200 and not text.startswith(("Désolé", "Sorry", "⏳"))
+                ok = answered(status, content)
             except (OSError, ValueError, asyncio.IncompleteReadError):
                 ok = False
             latencies.append(time.perf_counter() - started)
@@ -154,7 +183,13 @@ async def load(
     elapsed = time.perf_counter() - started
     for connection in connections:
         connection.close()
-    return latencies, errors, elapsed
+    return Run(
+        statistics.median(latencies),
+        percentile(latencies, 0.99),
+        len(latencies) / elapsed,
+        errors,
+        sum(1 for t in latencies if t > SLOW),
+    )
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -165,56 +200,67 @@ def percentile(values: list[float], fraction: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[10, 50])
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--web", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--write", default=WRITE)
+    parser.add_argument("--read", default=READ)
     args = parser.parse_args()
     base = normalise_url(args.db)
     print(
-        f"{os.cpu_count()} CPUs; {args.requests} slash commands per run; mix: {len(MIX)} commands"
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; requests per run by "
+        "concurrency: "
+        + ", ".join(f"{c}: {COUNTS.get(c, 1500)}" for c in args.concurrency)
+        + f"; {args.rounds} interleaved rounds, medians"
     )
+    targets = {"write": args.write, "read": args.read}
     with FakeMattermost() as mm, tempfile.TemporaryDirectory() as tmp:
-        for user in ("camille", "marie", "karim", "sophie", "lucas"):
-            mm.add_user(user, username=user)
         for handle, _display, _role, guest in PEOPLE:
-            if guest:
-                mm.add_user(handle, username=handle, roles="system_guest")
+            mm.add_user(handle, username=handle, roles="system_guest" if guest else "system_user")
         for workers in args.web:
             schema, url = fresh_schema(base)
+            settings = {
+                "DATABASE_URL": url,
+                "MATTERMOST_URL": mm.url,
+                "MATTERMOST_BOT_TOKEN": mm.token,
+                "MATTERMOST_COMMAND_TOKENS": TOKEN,
+                "PUBLIC_URL": "https://coordo.example.org",
+                "LOG_LEVEL": "WARNING",
+                "SCHEDULER": "false",
+            }
+            logs = Path(tmp) / f"web{workers}"
+            logs.mkdir()
+            results: dict[tuple[str, int], list[Run]] = {}
             try:
-                settings = {
-                    "DATABASE_URL": url,
-                    "MATTERMOST_URL": mm.url,
-                    "MATTERMOST_BOT_TOKEN": mm.token,
-                    "MATTERMOST_COMMAND_TOKENS": TOKEN,
-                    "PUBLIC_URL": "https://coordo.example.org",
-                    "LOG_LEVEL": "WARNING",
-                }
-                logs = Path(tmp) / f"web{workers}"
-                logs.mkdir()
                 with processes(logs) as procs:
                     procs.run("release", settings)
                     seed_on_mattermost(url, mm.team_id)
                     port = free_port()
                     web = procs.start("web", web_settings(port, workers, settings))
-                    root = f"http://127.0.0.1:{port}"
-                    wait_until_up(root, web)
-                    asyncio.run(load(port, mm, 200, 10))  # warm-up: every worker, every template
-                    for concurrency in args.concurrency:
-                        latencies, errors, elapsed = asyncio.run(
-                            load(port, mm, args.requests, concurrency)
-                        )
-                        slow = sum(1 for t in latencies if t > SLOW)
-                        print(
-                            f"web processes {workers}  concurrency {concurrency:>3}: "
-                            f"p50 {statistics.median(latencies) * 1000:7.1f} ms  "
-                            f"p99 {percentile(latencies, 0.99) * 1000:7.1f} ms  "
-                            f"max {max(latencies) * 1000:7.1f} ms  "
-                            f"{len(latencies) / elapsed:6.0f} req/s  "
-                            f"errors {errors}  over {SLOW:g} s {slow}"
-                        )
+                    wait_until_up(f"http://127.0.0.1:{port}", web)
+                    for line in targets.values():  # warm-up: every worker, every template
+                        asyncio.run(load(port, mm, line, 100, 10, 0))
+                    numbered = 1000
+                    for _ in range(args.rounds):
+                        for name, line in targets.items():
+                            for concurrency in args.concurrency:
+                                count = COUNTS.get(concurrency, 1500)
+                                run = asyncio.run(
+                                    load(port, mm, line, count, concurrency, numbered)
+                                )
+                                results.setdefault((name, concurrency), []).append(run)
+                                numbered += count
             finally:
                 drop_schema(base, schema)
+            for (name, concurrency), runs in results.items():
+                print(
+                    f"web processes {workers}  {name:<5}  concurrency {concurrency:>3}: "
+                    f"p50 {statistics.median(r.p50 for r in runs) * 1000:7.1f} ms  "
+                    f"p99 {statistics.median(r.p99 for r in runs) * 1000:7.1f} ms  "
+                    f"{statistics.median(r.rate for r in runs):6.0f} req/s  "
+                    f"errors {sum(r.errors for r in runs)}  "
+                    f"over {SLOW:g} s {sum(r.slow for r in runs)}"
+                )
 
 
 if __name__ == "__main__":
