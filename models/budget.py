@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import created_at_field, optional_time_field
@@ -28,6 +28,19 @@ class BudgetLine(SQLModel, table=True):
 
 class Expense(SQLModel, table=True):
     """One expense, in integer cents of the experiment's currency. Deletion is soft."""
+
+    # The budget view sums an experiment's expenses per line from this index alone, without
+    # reading the table (a covering index: every column the aggregate needs).
+    __table_args__ = (
+        Index(
+            "ix_expense_budget",
+            "experiment_id",
+            "budget_line_id",
+            "deleted_at",
+            "amount_cents",
+            "spent_on",
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     experiment_id: int = Field(foreign_key="experiment.id", index=True)

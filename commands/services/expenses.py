@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -818,8 +818,9 @@ def expense_history(ctx: Context, experiment: Experiment, expense: Expense) -> l
 # -- export ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ExportRow:
+class ExportRow(NamedTuple):
+    """One expense as exported (a tuple: tens of thousands are made in a row)."""
+
     id: int
     spent_on: date
     line_key: str
@@ -830,7 +831,6 @@ class ExportRow:
     currency: str
     receipt_url: str
     author: str
-    created_at: datetime
 
 
 def export_count(ctx: Context, experiment: Experiment, period: tuple[date, date] | None) -> int:
@@ -850,15 +850,14 @@ def export_rows(
         sa_select(
             col(Expense.id),
             col(Expense.spent_on),
-            col(BudgetLine.key),
-            col(BudgetLine.label),
+            func.coalesce(BudgetLine.key, ""),
+            func.coalesce(BudgetLine.label, ""),
             col(Expense.description),
             col(Expense.supplier),
             col(Expense.amount_cents),
             col(Expense.currency),
             col(Expense.receipt_url),
             col(Person.handle),
-            col(Expense.created_at),
         )
         .join(Person, col(Person.id) == Expense.author_id)
         .outerjoin(BudgetLine, col(BudgetLine.id) == Expense.budget_line_id)
@@ -869,19 +868,7 @@ def export_rows(
     if period is not None:
         query = query.where(col(Expense.spent_on).between(period[0], period[1]))
     for row in ctx.session.execute(query):
-        yield ExportRow(
-            id=row[0],
-            spent_on=row[1],
-            line_key=row[2] or "",
-            line_label=row[3] or "",
-            description=row[4],
-            supplier=row[5],
-            amount_cents=row[6],
-            currency=row[7],
-            receipt_url=row[8],
-            author=row[9],
-            created_at=row[10],
-        )
+        yield ExportRow._make(row)
 
 
 def period_state(

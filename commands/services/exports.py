@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from copy import copy
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from babel.numbers import get_currency_symbol
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -43,12 +45,14 @@ class ExportSpec:
     period: str
 
 
-def _headers(locale: str) -> list[str]:
-    keys = (
-        *("id", "date", "line", "description", "supplier"),
-        *("amount", "currency", "receipt", "author", "logged_at"),
-    )
-    return [message(f"expenses.col_{k}", locale) for k in keys]
+# The columns of each format. The workbook's amount column is formatted in the currency,
+# so it needs no currency column; the CSV, plain text, says it.
+XLSX_COLUMNS = ("id", "date", "line", "description", "supplier", "amount", "receipt", "author")
+CSV_COLUMNS = (*XLSX_COLUMNS[:6], "currency", *XLSX_COLUMNS[6:])
+
+
+def _headers(locale: str, columns: tuple[str, ...]) -> list[str]:
+    return [message(f"expenses.col_{k}", locale) for k in columns]
 
 
 def _safe(text: str) -> str:
@@ -70,7 +74,7 @@ def expenses_csv(rows: Iterable[ExportRow], spec: ExportSpec) -> bytes:
     """One line per expense, ``;``-separated, UTF-8 with a byte order mark."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(_headers(spec.locale))
+    writer.writerow(_headers(spec.locale, CSV_COLUMNS))
     for row in rows:
         writer.writerow(
             [
@@ -83,7 +87,6 @@ def expenses_csv(rows: Iterable[ExportRow], spec: ExportSpec) -> bytes:
                 row.currency,
                 _safe(row.receipt_url),
                 row.author,
-                row.created_at.strftime("%Y-%m-%d %H:%M"),
             ]
         )
     return buffer.getvalue().encode("utf-8-sig")
@@ -99,35 +102,54 @@ def sheet_name(text: str) -> str:
 
 
 class _Cells:
-    """Styled write-only cells for one sheet, built without per-cell style lookups."""
+    """Cells for one write-only sheet. A styled cell copies the style of a prototype
+    rather than setting its number format and font one by one (a lookup each), and plain
+    text is handed over as is: at 50,000 rows that is most of the time saved."""
 
     def __init__(self, sheet: WriteOnlyWorksheet, money: str) -> None:
         self.sheet = sheet
-        self.money = money
-        self.bold = Font(bold=True)
+        self.styles = {
+            "money": self._prototype(money, bold=False),
+            "money bold": self._prototype(money, bold=True),
+            "day": self._prototype("DD/MM/YYYY", bold=False),
+            "bold": self._prototype(None, bold=True),
+            "percent": self._prototype("0%", bold=False),
+            "percent bold": self._prototype("0%", bold=True),
+        }
 
-    def text(self, value: str, *, bold: bool = False) -> Cell:
+    def _prototype(self, number_format: str | None, *, bold: bool) -> StyleArray:
+        cell = WriteOnlyCell(self.sheet, 0)
+        if number_format is not None:
+            cell.number_format = number_format
+        if bold:
+            cell.font = Font(bold=True)
+        style: StyleArray = cell._style  # type: ignore[attr-defined]
+        return style
+
+    def styled(self, value: Any, style: str) -> Cell:
         cell = WriteOnlyCell(self.sheet, value)
+        cell._style = copy(self.styles[style])  # type: ignore[attr-defined]
+        return cell
+
+    def text(self, value: str, *, bold: bool = False) -> Cell | str:
+        if bold:
+            cell = self.styled(value, "bold")
+        elif value.startswith("="):
+            cell = WriteOnlyCell(self.sheet, value)
+        else:
+            return value
         if value.startswith("="):
             cell.data_type = "s"  # text that looks like a formula stays text
-        if bold:
-            cell.font = self.bold
         return cell
 
     def amount(self, cents: int | str, *, bold: bool = False) -> Cell:
         value: Any = Decimal(cents) / 100 if isinstance(cents, int) else cents
-        cell = WriteOnlyCell(self.sheet, value)
-        cell.number_format = self.money
-        if bold:
-            cell.font = self.bold
-        return cell
+        return self.styled(value, "money bold" if bold else "money")
 
     def day(self, value: date) -> Cell:
-        cell = WriteOnlyCell(self.sheet, cast(Any, value))
-        cell.number_format = "DD/MM/YYYY"
-        return cell
+        return self.styled(value, "day")
 
-    def header(self, labels: list[str]) -> list[Cell]:
+    def header(self, labels: list[str]) -> list[Cell | str]:
         return [self.text(label, bold=True) for label in labels]
 
 
@@ -136,19 +158,17 @@ def expenses_xlsx(
     summary: list[Gauge],
     spec: ExportSpec,
     unassigned: str,
-    *,
-    progress: Callable[[int], None] | None = None,
 ) -> bytes:
     """A workbook: the expenses (one row each, a total at the bottom) and a summary, one
     row per budget line with its plan and what was spent in the period."""
     book = Workbook(write_only=True)
     money = money_format(spec.currency, spec.locale)
     sheet = book.create_sheet(sheet_name(message("expenses.sheet_expenses", spec.locale)))
-    for column, width in enumerate((8, 12, 22, 50, 28, 14, 8, 40, 14, 18), start=1):
+    for column, width in enumerate((8, 12, 22, 50, 28, 14, 40, 14), start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = "A2"
     cells = _Cells(sheet, money)
-    headers = _headers(spec.locale)
+    headers = _headers(spec.locale, XLSX_COLUMNS)
     sheet.append(cells.header(headers))
     count = 0
     for row in rows:
@@ -161,14 +181,10 @@ def expenses_xlsx(
                 cells.text(row.description),
                 cells.text(row.supplier),
                 cells.amount(row.amount_cents),
-                row.currency,
                 cells.text(row.receipt_url),
                 row.author,
-                row.created_at.strftime("%Y-%m-%d %H:%M"),
             ]
         )
-        if progress is not None and count % 10_000 == 0:
-            progress(count)
     last = count + 1
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{last}"
     sheet.append(
@@ -197,8 +213,7 @@ def expenses_xlsx(
     )
     first = 3
     for n, gauge in enumerate(summary, start=first):
-        percent = WriteOnlyCell(summary_sheet, f'=IF(B{n}>0,C{n}/B{n},"")')
-        percent.number_format = "0%"
+        percent = s.styled(f'=IF(B{n}>0,C{n}/B{n},"")', "percent")
         summary_sheet.append(
             [
                 s.text(gauge.label or unassigned),
@@ -211,9 +226,7 @@ def expenses_xlsx(
         )
     end = first + len(summary) - 1
     total_row = end + 1
-    percent = WriteOnlyCell(summary_sheet, f'=IF(B{total_row}>0,C{total_row}/B{total_row},"")')
-    percent.number_format = "0%"
-    percent.font = Font(bold=True)
+    percent = s.styled(f'=IF(B{total_row}>0,C{total_row}/B{total_row},"")', "percent bold")
     summary_sheet.append(
         [
             s.text(message("expenses.col_total", spec.locale), bold=True),

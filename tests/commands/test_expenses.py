@@ -868,3 +868,19 @@ def test_help(console: Console) -> None:
         Vouliez-vous dire `budget` ?
         """,
     )
+
+
+def readme_examples(word: str) -> list[str]:
+    text = (HELP.parents[2] / "README.md").read_text("utf-8")
+    section = text[text.index("### Expenses and budget") :]
+    section = section[: section.index("\n### ")]
+    return [e for e in re.findall(rf"`(/{word} [^`]*)`", section) if "…" not in e]
+
+
+@pytest.mark.parametrize("word", ["depense", "expense"])
+def test_every_readme_example_works_as_typed_on_the_demo(console: Console, word: str) -> None:
+    examples = readme_examples(word)
+    assert len(examples) == 14
+    for example in examples:
+        reply = dispatch(console, example)
+        assert not reply.errors, f"{example!r} answered:\n{reply.text}"

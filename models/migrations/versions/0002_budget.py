@@ -77,10 +77,16 @@ def upgrade() -> None:
             batch_op.f("ix_expense_experiment_id"), ["experiment_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_expense_spent_on"), ["spent_on"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_expense_budget"),
+            ["experiment_id", "budget_line_id", "deleted_at", "amount_cents", "spent_on"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("expense", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_expense_budget"))
         batch_op.drop_index(batch_op.f("ix_expense_spent_on"))
         batch_op.drop_index(batch_op.f("ix_expense_experiment_id"))
         batch_op.drop_index(batch_op.f("ix_expense_budget_line_id"))
