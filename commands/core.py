@@ -397,7 +397,8 @@ class Router:
                     return Context(session, invocation, workspace, person, locale, batch)
 
                 reply = run(make_context)
-                if invocation.request_key:
+                # Only a command that changed something must not run twice; a read may.
+                if invocation.request_key and audit.wrote(session):
                     session.add(
                         RequestReceipt(key=invocation.request_key, created_at=invocation.now)
                     )

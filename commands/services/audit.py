@@ -58,6 +58,14 @@ ENTITIES: dict[str, type[SQLModel]] = {
 SOFT_DELETE = ("deleted_at", "removed_at", "archived_at")
 
 
+_WROTE = "coordo.wrote"
+
+
+def wrote(session: Session) -> bool:
+    """Whether this session recorded a change (every change is recorded)."""
+    return bool(session.info.get(_WROTE))
+
+
 def snapshot(row: SQLModel) -> dict[str, Any]:
     """The row's columns as JSON-able values."""
     data: dict[str, Any] = {}
@@ -119,6 +127,7 @@ def record(
         command=command[:2000],
     )
     session.add(event)
+    session.info[_WROTE] = True
     return event
 
 
@@ -216,6 +225,7 @@ def undo_batch(
                 undo_of=event.id,
             )
         )
+    session.info[_WROTE] = True
     return events
 
 
