@@ -35,8 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-from sqlalchemy import text, update
-from sqlmodel import Session
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,9 +43,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from core_commands import NOW  # noqa: E402
 
-from commands.demo import PEOPLE, seed_demo  # noqa: E402
-from models import Platform, Workspace  # noqa: E402
 from models.db import make_engine, normalise_url  # noqa: E402
+from tests.demo_mattermost import add_demo_people, seed_on_mattermost  # noqa: E402
 from tests.fakes.mattermost_api import FakeMattermost  # noqa: E402
 from tests.processes import free_port, processes, wait_until_up, web_settings  # noqa: E402
 
@@ -68,19 +66,6 @@ def fresh_schema(base: str) -> tuple[str, str]:
 def drop_schema(base: str, schema: str) -> None:
     with make_engine(base).begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-
-
-def seed_on_mattermost(url: str, team_id: str) -> None:
-    """The demo lab, moved to a Mattermost team (people and channels keep their names
-    as ids, which the fake server accepts)."""
-    engine = make_engine(url)
-    with Session(engine) as session:
-        seed_demo(session, NOW)
-        session.exec(  # type: ignore[call-overload]
-            update(Workspace).values(platform=Platform.MATTERMOST, external_id=team_id)
-        )
-        session.commit()
-    engine.dispose()
 
 
 def command_fields(mm: FakeMattermost, line: str, n: int = 0) -> dict[str, str]:
@@ -215,8 +200,7 @@ def main() -> None:
     )
     targets = {"write": args.write, "read": args.read}
     with FakeMattermost() as mm, tempfile.TemporaryDirectory() as tmp:
-        for handle, _display, _role, guest in PEOPLE:
-            mm.add_user(handle, username=handle, roles="system_guest" if guest else "system_user")
+        add_demo_people(mm)
         for workers in args.web:
             schema, url = fresh_schema(base)
             settings = {
@@ -234,7 +218,7 @@ def main() -> None:
             try:
                 with processes(logs) as procs:
                     procs.run("release", settings)
-                    seed_on_mattermost(url, mm.team_id)
+                    seed_on_mattermost(url, mm.team_id, NOW)
                     port = free_port()
                     web = procs.start("web", web_settings(port, workers, settings))
                     wait_until_up(f"http://127.0.0.1:{port}", web)

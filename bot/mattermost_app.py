@@ -51,7 +51,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.platforms.mattermost_client import MattermostChat
-from bot.platforms.port import ChatError, PermanentError, PlatformUser
+from bot.platforms.port import ChatError, PermanentError, PlatformUser, RateLimited
 from bot.platforms.render import (
     MATTERMOST_ACTIONS_PATH,
     MATTERMOST_DIALOGS_PATH,
@@ -79,6 +79,8 @@ USER_TTL_SECONDS = 300.0
 # served. Within the database pool (SQLAlchemy's default: 5 connections, 10 more on
 # demand), so a running command never waits for a connection.
 CORE_THREADS = 8
+# A user look-up refused for a rate limit is tried again after at most this wait.
+USER_RETRY_WAIT = 1.0
 # Background deliveries still running at shutdown get this long to finish.
 DRAIN_SECONDS = 25.0
 # Mattermost's limits on dialogs (server/public/model/integration_action.go).
@@ -740,8 +742,12 @@ class MattermostApp:
 
     def _user(self, user_id: str) -> PlatformUser | None:
         """What the server says of ``user_id`` (guest or not, locale, timezone), cached
-        for ``user_ttl`` s. A failed lookup raises: better no answer than a guest
-        taken for a member."""
+        for ``user_ttl`` s.
+
+        When the server cannot say (rate limit, outage), the last answer serves, however
+        old; else a person Coordo already knows goes on as the database knows them
+        (``None``: a guest stays a guest); a stranger gets no answer (the lookup's error
+        is raised), better than a guest taken for a member."""
         if self.chat is None or not user_id:
             return None
         now = time.monotonic()
@@ -749,10 +755,39 @@ class MattermostApp:
             cached = self._users.get(user_id)
         if cached is not None and cached[0] > now:
             return cached[1]
-        user = self.chat.get_user(user_id)
+        try:
+            user = self._fetch_user(self.chat, user_id)
+        except ChatError as error:
+            if cached is not None:
+                log.warning("Mattermost user look-up failed (%s); using the last answer", error)
+                return cached[1]
+            if self._known(user_id):
+                log.warning("Mattermost user look-up failed (%s); going by the database", error)
+                return None
+            raise
         with self._lock:
             self._users[user_id] = (now + self.user_ttl, user)
         return user
+
+    @staticmethod
+    def _fetch_user(chat: MattermostChat, user_id: str) -> PlatformUser:
+        """``GET /users/{id}``, once more after a short rate-limit wait (a person waits)."""
+        try:
+            return chat.get_user(user_id)
+        except RateLimited as limited:
+            if limited.retry_after > USER_RETRY_WAIT:
+                raise
+            time.sleep(limited.retry_after)
+            return chat.get_user(user_id)
+
+    def _known(self, user_id: str) -> bool:
+        with Session(self.engine) as session:
+            found = session.exec(
+                select(Person.id)
+                .join(Workspace, col(Person.workspace_id) == Workspace.id)
+                .where(Workspace.platform == Platform.MATTERMOST, Person.external_id == user_id)
+            ).first()
+        return found is not None
 
     def _known_locale(self, user_id: str) -> str:
         """The person's locale if already looked up (never a network call)."""

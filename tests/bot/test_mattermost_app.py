@@ -35,6 +35,7 @@ from models import (
 from tests.fakes.mattermost_api import (
     COMMAND_RESPONSE,
     CREATE_POST,
+    GET_USER,
     UPLOAD_FILE,
     Dialog,
     FakeMattermost,
@@ -415,13 +416,42 @@ def test_a_guest_account_is_a_partner_who_sees_no_budget(mattermost_lab: Lab) ->
 def test_a_failed_lookup_of_the_user_answers_an_apology_and_writes_nothing(
     mattermost_lab: Lab,
 ) -> None:
-    mattermost_lab.mm.fail_next("GET /api/v4/users/{id}", status=503)
+    mattermost_lab.mm.fail_next(GET_USER, status=503)
 
     answer = mattermost_lab.command(mattermost_lab.camille, "creer bondy-bp Bondy")
 
     assert answer.status_code == 200
     assert answer.json()["text"].startswith("Désolé")
     assert mattermost_lab.count(Experiment) == 0
+
+
+def test_when_the_server_cannot_say_who_someone_is_a_known_person_goes_on(
+    mattermost_lab: Lab,
+) -> None:
+    start_lab(mattermost_lab)
+    mattermost_lab.command(mattermost_lab.elu, "voir")
+    adapter = mattermost_lab.app.state.mattermost
+    adapter.user_ttl = 0  # every answer is stale: each command asks again
+    mattermost_lab.mm.fail_next(GET_USER, status=503)
+
+    by_last_answer = mattermost_lab.command(mattermost_lab.camille, "voir")
+    adapter._users.clear()  # a new process: nothing remembered
+    mattermost_lab.mm.fail_next(GET_USER, status=503)
+    by_database = mattermost_lab.command(mattermost_lab.elu, "voir")
+
+    assert "45 000" in by_last_answer.json()["text"].replace("\u202f", " ").replace("\xa0", " ")
+    partner_view = by_database.json()["text"]
+    assert "Budget participatif de Bondy" in partner_view
+    assert "45" not in partner_view  # still a guest
+
+
+def test_a_rate_limited_look_up_is_tried_again_after_the_wait(mattermost_lab: Lab) -> None:
+    mattermost_lab.mm.fail_next(GET_USER, status=429, retry_after=1)
+
+    answer = mattermost_lab.command(mattermost_lab.camille, "creer bondy-bp Bondy")
+
+    assert answer.json()["response_type"] == "in_channel"
+    assert mattermost_lab.mm.calls.count(GET_USER) == 2
 
 
 def test_a_slow_command_is_acknowledged_then_answered_through_response_url(
