@@ -41,7 +41,6 @@ from models import (
     Expense,
     Experiment,
     Membership,
-    NotificationPreference,
     Person,
     Role,
     pk,
@@ -478,8 +477,9 @@ def alert(ctx: Context, experiment: Experiment, found: list[Crossing]) -> list[C
 
 
 def coordinators(ctx: Context, experiment: Experiment) -> list[Person]:
-    """Who coordinates the experiment (its coordinators and the lab's), except those who
-    turned direct messages off for it or muted it."""
+    """Who coordinates the experiment: its coordinators and the lab's. (Whoever turned
+    direct messages off or muted the experiment is skipped by the sender, which asks at
+    sending time.)"""
     session = ctx.session
     members = session.exec(
         select(Person)
@@ -495,16 +495,7 @@ def coordinators(ctx: Context, experiment: Experiment) -> list[Person]:
             Person.workspace_id == experiment.workspace_id, Person.lab_role == Role.COORDINATOR
         )
     ).all()
-    quiet = {
-        pref.person_id
-        for pref in session.exec(
-            select(NotificationPreference).where(
-                NotificationPreference.experiment_id == experiment.id
-            )
-        )
-        if not pref.direct_messages or (pref.muted_until is not None and pref.muted_until > ctx.now)
-    }
-    people = {pk(p): p for p in [*members, *lab] if pk(p) not in quiet}
+    people = {pk(p): p for p in [*members, *lab]}
     return [people[k] for k in sorted(people)]
 
 
@@ -687,7 +678,10 @@ def edit_expense(
     if receipt is not None:
         values["receipt_url"] = check_receipt(receipt)
     if line_text is not None:
-        values["budget_line_id"] = find_line(ctx, experiment, line_text).id
+        # ``poste:`` left empty takes the expense off its line.
+        values["budget_line_id"] = (
+            find_line(ctx, experiment, line_text).id if line_text.strip() else None
+        )
     if when is not None:
         values["spent_on"] = spent_on(ctx, experiment, when)
     changed = [name for name, value in values.items() if getattr(expense, name) != value]

@@ -458,6 +458,23 @@ def test_edit_delete_undo_and_history(console: Console, demo_engine: Engine) -> 
     assert expense.amount_cents == 125050
 
 
+def test_an_empty_line_option_takes_the_expense_off_its_line(
+    console: Console, demo_engine: Engine
+) -> None:
+    converse(
+        console,
+        """
+        > /depense modifier 5 poste:
+        Dépense n°5 corrigée (poste)
+        Poste : sans poste
+        """,
+    )
+    with Session(demo_engine) as s:
+        expense = s.get(Expense, 5)
+        assert expense is not None
+        assert expense.budget_line_id is None
+
+
 def test_history_in_english(console: Console) -> None:
     converse(
         console,
