@@ -132,7 +132,10 @@ def attach_to_console(console: Console, engine: Engine) -> Jobs:
     jobs = Jobs(engine, sender, clock=console.now)
 
     def notifications() -> list[str]:
-        jobs.tick()
+        try:
+            jobs.tick()
+        except Exception:  # a bug: logged with its traceback; the console goes on
+            log.exception("the console's scan or sender failed")
         return chat.drain()
 
     console.notifications = notifications

@@ -24,7 +24,9 @@ Slack target are spaced by ``pacing["slack"]`` seconds rather than sent into a 4
 Waits of up to ``max_wait`` seconds are slept through within a pass (``wait=True``);
 longer ones, or any with ``wait=False``, give the row back with its next attempt time.
 
-Restarts: a row is claimed for ``lease`` at most. ``stop()`` lets the messages being
+Restarts: a row is claimed for ``lease`` at most, and a pass starts no send after half its
+lease (the rest goes back), so no claim runs out while its worker still means to send
+it. ``stop()`` lets the messages being
 sent finish and gives every other claimed row back at once, so a restart loses nothing
 and sends nothing twice. A process killed outright leaves its rows claimed until the
 lease runs out; only a message whose send was under way at that instant can go twice
@@ -129,6 +131,8 @@ class _Pass:
     queues: dict[Target, deque[Claimed]]
     platforms: dict[int, tuple[str, str]]
     report: SendReport
+    # No new send after this: the rows still waiting go back long before their lease ends.
+    deadline: datetime
     heap: list[tuple[datetime, int, Target]] = field(default_factory=list)
     # Rate limits met per row, and the targets left for the next pass.
     limited: dict[int, int] = field(default_factory=dict)
@@ -196,6 +200,8 @@ class Sender:
         if self.stopped or not self.ports:
             return report
         now = self.clock()
+        with self._lock:
+            self._ready = {t: m for t, m in self._ready.items() if m > now}
         with self._session() as session:
             report.expired = outbox.drop_expired(session, now)
             rows = outbox.claim(
@@ -214,7 +220,7 @@ class Sender:
         queues: dict[Target, deque[Claimed]] = {}
         for row in rows:
             queues.setdefault(row.target, deque()).append(row)
-        state = _Pass(queues, platforms, report)
+        state = _Pass(queues, platforms, report, deadline=now + self.lease / 2)
         for target in queues:
             self._push(state, target)
         try:
@@ -252,7 +258,7 @@ class Sender:
         try:
             while (state.heap or running) and not self.stopped:
                 now = self.clock()
-                while state.heap and len(running) < self.concurrency:
+                while state.heap and len(running) < self.concurrency and now < state.deadline:
                     ready, _, target = state.heap[0]
                     if ready > now:
                         break
@@ -275,7 +281,7 @@ class Sender:
                         target, row = running.pop(future)
                         self._settle(state, target, row, future.result())
                     continue
-                if not state.heap:
+                if not state.heap or now >= state.deadline:
                     break
                 delay = (state.heap[0][0] - self.clock()).total_seconds()
                 if delay <= 0:

@@ -4,6 +4,7 @@ the web app's own scheduler."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -162,6 +163,58 @@ def test_the_worker_process_sends_what_is_due(
     texts = [m.text for m in fake_slack.messages_in(TEAM_CHANNEL)]
     assert texts.count("Le point de la semaine") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_a_worker_stopped_in_the_middle_loses_nothing_and_sends_nothing_twice(
+    sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """A real worker process, sending ten messages to one Slack channel at one a second,
+    gets SIGTERM after the second: it finishes what is under way and gives the rest back;
+    the next worker sends the rest, each message once."""
+    engine = migrated(sqlite_url)
+    lab = build_lab(engine)
+    for n in range(10):
+        lab.queue(f"restart:{n}", target="C0RESTART", text=f"n°{n}", experiment=False)
+    engine.dispose()
+    env = {
+        **os.environ,
+        "DATABASE_URL": sqlite_url,
+        "SLACK_BOT_TOKEN": fake_slack.token,
+        "SLACK_API_URL": fake_slack.api_url,
+        "EXPORTS_DIR": str(tmp_path),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bot", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        fake_slack.calls.wait_for("chat.postMessage", count=2, timeout=30)
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, output
+    first = [m.text for m in fake_slack.messages_in("C0RESTART")]
+    assert 2 <= len(first) < 10
+    unsent = [r for r in lab.rows() if r.sent_at is None]
+    assert len(unsent) == 10 - len(first)
+    assert all(r.claimed_at is None for r in unsent)  # given back, not left to a lease
+    again = subprocess.run(
+        [sys.executable, "-m", "bot", "worker", "--once"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert [m.text for m in fake_slack.messages_in("C0RESTART")] == [f"n°{n}" for n in range(10)]
 
 
 def test_a_worker_with_no_platform_says_so(

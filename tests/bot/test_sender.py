@@ -157,6 +157,32 @@ def test_500_then_429_with_retry_after_then_200_delivers_once(
     assert sender.run_once(wait=False).claimed == 0
 
 
+def test_mattermost_500_then_429_then_201_delivers_once(
+    mattermost_lab: Lab, fake_mattermost: FakeMattermost, clock: Clock
+) -> None:
+    lab = mattermost_lab
+    fake_mattermost.fail_next(CREATE_POST, status=500)
+    fake_mattermost.fail_next(CREATE_POST, status=429, retry_after=4)
+    lab.queue("news:1", target="channelaaaaaaaaaaaaaaaaaaaa", text="**Point** de la semaine")
+    sender = Sender(
+        lab.engine,
+        {"mattermost": MattermostChat(fake_mattermost.url, fake_mattermost.token)},
+        renderers={"mattermost": lambda reply, team: to_mattermost(reply, None, team_id=team)},
+        clock=clock,
+        concurrency=1,
+        retry_base=30.0,
+    )
+    assert sender.run_once(wait=False).retried == 1
+    clock.advance(30)
+    assert sender.run_once(wait=False).rate_limited == 1
+    clock.advance(3)
+    assert sender.run_once(wait=False).claimed == 0
+    clock.advance(1)
+    assert sender.run_once(wait=False).sent == 1
+    assert [p["message"] for p in fake_mattermost.posts] == ["**Point** de la semaine"]
+    assert fake_mattermost.calls.count(CREATE_POST) == 3
+
+
 def test_a_refusal_dead_letters_at_once_and_tells_the_coordinators(
     lab: Lab, fake_slack: FakeSlack, clock: Clock
 ) -> None:
@@ -358,6 +384,22 @@ def test_a_stop_in_the_middle_of_sending_loses_nothing_and_sends_nothing_twice(
     second = slack_sender(lab, fake_slack, clock, concurrency=3)
     assert second.run_until_idle().sent == 24 - report.sent
     assert delivered(fake_slack) == Counter(keys)
+
+
+def test_a_long_pass_gives_its_rows_back_well_before_their_lease_ends(
+    lab: Lab, fake_slack: FakeSlack, clock: Clock
+) -> None:
+    for n in range(6):
+        lab.queue(f"a:{n}", target="C000A", text=f"a{n}")
+    sender = slack_sender(
+        lab, fake_slack, clock, pacing={"slack": 3.0}, lease=timedelta(seconds=10)
+    )
+    report = sender.run_once(wait=True)
+    # Sends at 0 s and 3 s; at 6 s half the lease is gone: the other four go back.
+    assert (report.sent, report.released) == (2, 4)
+    assert all(r.claimed_at is None for r in lab.rows() if r.sent_at is None)
+    assert sender.run_until_idle().sent == 4
+    assert texts(fake_slack, "C000A") == [f"a{n}" for n in range(6)]
 
 
 def test_a_crash_in_the_middle_of_sending_is_recovered_after_the_lease(
