@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import uvicorn
 from slack_sdk import WebClient
@@ -20,9 +21,11 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 from sqlalchemy import Engine
+from sqlmodel import Session
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.mattermost_app import MattermostApp
@@ -30,6 +33,7 @@ from bot.settings import Settings
 from bot.slack_app import SlackApp, build_slack_app
 from commands.core import Router
 from commands.registry import build_router
+from commands.services.calendars import feed_for_token
 from models.db import make_engine, migrate
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,31 @@ SLACK_EVENTS_PATH = "/slack/events"
 
 async def health(request: Request) -> Response:
     return JSONResponse({"ok": True})
+
+
+def _feed(engine: Engine, token: str, now: datetime) -> tuple[str, bytes] | None:
+    with Session(engine) as session:
+        return feed_for_token(session, token, now=now)
+
+
+async def calendar_feed(request: Request) -> Response:
+    """An experiment's calendar, ``/calendar/<token>.ics``, for calendar applications to
+    subscribe to. A wrong token is a plain 404, answered after the same work as a right one."""
+    token = str(request.path_params["token"])
+    found = await run_in_threadpool(_feed, request.app.state.engine, token, datetime.now(UTC))
+    if found is None:
+        return PlainTextResponse("Not found", status_code=404)
+    name, body = found
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Content-Disposition": f'inline; filename="{name}"',
+            # Calendar applications poll; five minutes of staleness is fine, and the
+            # secret address must not sit in shared caches.
+            "Cache-Control": "private, max-age=300",
+        },
+    )
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -62,7 +91,7 @@ def create_app(
     token (``SLACK_APP_TOKEN``), which needs no public address."""
     settings = settings or Settings()
     engine = engine or make_engine(settings.database_url)
-    router = router or build_router()
+    router = router or build_router(settings.public_url)
     mattermost = MattermostApp(settings, engine, router)
     if (
         slack is None
@@ -70,7 +99,11 @@ def create_app(
         and (settings.slack_signing_secret or settings.slack_app_token)
     ):
         slack = build_slack_app(settings, engine, router, slack_client(settings))
-    routes = [Route("/healthz", health), *mattermost.routes()]
+    routes = [
+        Route("/healthz", health),
+        Route("/calendar/{token}.ics", calendar_feed, methods=["GET", "HEAD"]),
+        *mattermost.routes(),
+    ]
     if slack is not None and settings.slack_signing_secret:
         routes.append(Route(SLACK_EVENTS_PATH, slack.endpoint, methods=["POST"]))
 

@@ -436,35 +436,7 @@ def _seed_meetings(
         session.flush()
         return m
 
-    copil = meeting(
-        "bondy-bp",
-        "copil",
-        "COPIL n°2 du budget participatif",
-        at(14, 14),
-        2,
-        place="Mairie de Bondy, salle du conseil",
-        channel="bondy",
-    )
-    for position, item in enumerate(
-        [
-            "Bilan du dépôt des projets",
-            "Recevabilité : critères et calendrier",
-            "Organisation du vote",
-        ]
-    ):
-        session.add(
-            AgendaItem(
-                meeting_id=pk(copil),
-                position=position,
-                title=item,
-                author_id=pk(people["camille"]),
-                created_at=now,
-            )
-        )
-    for handle, response in [("marie", "yes"), ("karim", "pending"), ("elu.bondy", "yes")]:
-        session.add(
-            Invitation(meeting_id=pk(copil), person_id=pk(people[handle]), response=response)
-        )
+    # Numbered as the help's examples expect: n°1 held (minutes, decisions), n°3 ahead.
     past = meeting(
         "bondy-bp",
         "copil",
@@ -475,6 +447,15 @@ def _seed_meetings(
         channel="bondy",
     )
     past.minutes = "Lancement validé ; 45 000 € d'enveloppe ; vote au printemps."
+    for handle in ["camille", "marie", "karim", "elu.bondy"]:
+        session.add(
+            Invitation(
+                meeting_id=pk(past),
+                person_id=pk(people[handle]),
+                response="yes",
+                responded_at=now,
+            )
+        )
     for text in [
         "Enveloppe du budget participatif fixée à 45 000 €",
         "Les projets devront être portés par au moins trois habitants",
@@ -508,8 +489,42 @@ def _seed_meetings(
     )
     for handle in ["sophie", "lucas", "agent.montreuil"]:
         session.add(Invitation(meeting_id=pk(cotech), person_id=pk(people[handle])))
+    copil = meeting(
+        "bondy-bp",
+        "copil",
+        "COPIL n°2 du budget participatif",
+        at(14, 14),
+        2,
+        place="Mairie de Bondy, salle du conseil",
+        channel="bondy",
+    )
+    for position, item in enumerate(
+        [
+            "Bilan du dépôt des projets",
+            "Recevabilité : critères et calendrier",
+            "Organisation du vote",
+        ]
+    ):
+        session.add(
+            AgendaItem(
+                meeting_id=pk(copil),
+                position=position,
+                title=item,
+                author_id=pk(people["camille"]),
+                created_at=now,
+            )
+        )
+    for handle, response in [("marie", "yes"), ("karim", "pending"), ("sophie", "no")]:
+        session.add(
+            Invitation(
+                meeting_id=pk(copil),
+                person_id=pk(people[handle]),
+                response=response,
+                responded_at=now if response != "pending" else None,
+            )
+        )
     first_tuesday = _first_weekday_of_next_month(today, 2)
-    meeting(
+    lab = meeting(
         None,
         "copil-labo",
         "COPIL du labo",
@@ -519,6 +534,8 @@ def _seed_meetings(
         rrule="FREQ=MONTHLY;BYDAY=1TU",
         channel="labo",
     )
+    for handle in ["camille", "sophie", "karim"]:
+        session.add(Invitation(meeting_id=pk(lab), person_id=pk(people[handle])))
 
 
 def _first_of_month(today: date, months: int) -> date:

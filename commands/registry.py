@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from commands import expenses, home, lab, milestones
+from commands import expenses, home, lab, meetings, milestones
 from commands.core import Router
 
 
-def build_router() -> Router:
+def build_router(public_url: str = meetings.DEFAULT_PUBLIC_URL) -> Router:
+    """``public_url``: where people reach the web app (calendar feed addresses)."""
     router = Router()
     lab.register(router)
     milestones.register(router)
     expenses.register(router)
+    meetings.register(router, public_url=public_url)
     home.register(router)
     return router

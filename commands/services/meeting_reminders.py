@@ -1,0 +1,255 @@
+"""What the scheduler queues for meetings, worked out from the database each minute.
+
+``scan_meetings(session, now)`` looks at the occurrences starting within the next seven
+days and queues, under unique keys (a repeated scan, a restart or a second worker never
+queues twice):
+
+- the call for agenda items, seven days before a COPIL (the lab's too), to the channel:
+  ``meeting:<id>:<date>:agenda-call``;
+- the reminder the day before, with the agenda: ``meeting:<id>:<date>:remind-1d``;
+- the reminder an hour before, with the place and the video link: ``…:remind-1h``;
+
+the reminders to the channel and, by direct message, to each invitee who said yes or has
+not answered. ``<id>`` is the series' id for an occurrence of a series and ``<date>`` the
+occurrence's day in the meeting's timezone. Each message expires when the meeting begins.
+
+After downtime a message is still queued while it is relevant: the agenda call until two
+days before, the day-before reminder until an hour before, the last one until the start;
+past that it is skipped for good.
+
+The caller (the scheduler's job) owns the transaction and commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from commands.render import message, render
+from commands.reply import Button, Reply, Visibility
+from commands.services import outbox
+from commands.services.meetings import (
+    CANCELLED,
+    SCHEDULED,
+    Occurrence,
+    agenda,
+    invitations,
+    occurrences_between,
+)
+from models import (
+    ChannelBinding,
+    Experiment,
+    Meeting,
+    NotificationPreference,
+    Person,
+    Workspace,
+    pk,
+)
+
+log = logging.getLogger(__name__)
+
+HORIZON = timedelta(days=7)
+AGENDA_CALL_KINDS = ("copil", "copil-labo")
+
+
+@dataclass(frozen=True)
+class Step:
+    """A message ``lead`` before the start, still worth sending until ``until`` before."""
+
+    name: str
+    lead: timedelta
+    until: timedelta
+    to_people: bool
+    quiet_hours: bool
+
+
+STEPS = (
+    Step("agenda-call", timedelta(days=7), timedelta(days=2), to_people=False, quiet_hours=True),
+    Step("remind-1d", timedelta(days=1), timedelta(hours=1), to_people=True, quiet_hours=True),
+    # An hour before is the meeting's own time: never held back to working hours.
+    Step("remind-1h", timedelta(hours=1), timedelta(0), to_people=True, quiet_hours=False),
+)
+
+
+def due_steps(occurrence: Occurrence, now: datetime) -> list[Step]:
+    """The steps whose time has come and that are still relevant at ``now``."""
+    left = occurrence.start - now
+    return [
+        s
+        for s in STEPS
+        if s.until < left <= s.lead
+        and (s.name != "agenda-call" or occurrence.meeting.kind in AGENDA_CALL_KINDS)
+    ]
+
+
+def upcoming_occurrences(session: Session, now: datetime, horizon: timedelta) -> list[Occurrence]:
+    """Occurrences of every workspace starting in ``(now, now + horizon]``: meetings found
+    through the index on ``starts_at``, and series (few) expanded."""
+    end = now + horizon
+    meetings = session.exec(
+        select(Meeting)
+        .outerjoin(Experiment, col(Experiment.id) == Meeting.experiment_id)
+        .where(
+            col(Meeting.deleted_at).is_(None),
+            Meeting.status == SCHEDULED,
+            col(Experiment.archived_at).is_(None),
+            or_(
+                (col(Meeting.starts_at) > now) & (col(Meeting.starts_at) <= end),
+                col(Meeting.rrule).is_not(None) & (col(Meeting.starts_at) <= end),
+            ),
+        )
+    ).all()
+    found = occurrences_between(
+        session, list(meetings), now + timedelta(microseconds=1), end + timedelta(microseconds=1)
+    )
+    return [o for o in found if o.meeting.status != CANCELLED]
+
+
+def scan_meetings(session: Session, now: datetime) -> int:
+    """Queue the meeting messages due at ``now``; returns how many were queued."""
+    queued = 0
+    for occurrence in upcoming_occurrences(session, now, HORIZON):
+        steps = due_steps(occurrence, now)
+        if steps:
+            queued += _queue(session, occurrence, steps, now)
+    return queued
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str  # "channel" or "person"
+    id: str
+    suffix: str
+    locale: str
+    tz: str
+
+
+def _channels(session: Session, meeting: Meeting, experiment: Experiment | None) -> list[str]:
+    """Where a meeting's news goes: the channels bound to its experiment (the one it was
+    scheduled in first), else the channel it was scheduled in."""
+    bound: list[str] = []
+    if experiment is not None:
+        rows = session.exec(
+            select(ChannelBinding)
+            .where(ChannelBinding.experiment_id == experiment.id)
+            .order_by(col(ChannelBinding.is_shared), col(ChannelBinding.id))
+        ).all()
+        bound = [b.channel_id for b in rows]
+    if meeting.channel_id and meeting.channel_id in bound:
+        bound.remove(meeting.channel_id)
+        bound.insert(0, meeting.channel_id)
+    if not bound and meeting.channel_id:
+        bound = [meeting.channel_id]
+    return bound
+
+
+def _quiet_people(session: Session, experiment: Experiment | None, now: datetime) -> set[int]:
+    """People who turned direct messages off, or muted them, for this experiment."""
+    if experiment is None:
+        return set()
+    rows = session.exec(
+        select(NotificationPreference).where(NotificationPreference.experiment_id == experiment.id)
+    ).all()
+    return {
+        r.person_id
+        for r in rows
+        if not r.direct_messages or (r.muted_until is not None and r.muted_until > now)
+    }
+
+
+def _queue(session: Session, occurrence: Occurrence, steps: list[Step], now: datetime) -> int:
+    meeting = occurrence.meeting
+    experiment = session.get(Experiment, meeting.experiment_id) if meeting.experiment_id else None
+    workspace = session.get(Workspace, meeting.workspace_id)
+    assert workspace is not None
+    base_locale = experiment.locale if experiment else workspace.locale
+    tz = meeting.timezone
+    items = [] if occurrence.virtual else [i.title for i in agenda(session, meeting)]
+    day = occurrence.start.astimezone(ZoneInfo(tz)).date()
+    key = f"meeting:{occurrence.key_id}:{day.isoformat()}"
+    reference = _reference(occurrence)
+    channel_targets = [
+        Target("channel", c, "" if n == 0 else f":~{c}", base_locale, tz)
+        for n, c in enumerate(_channels(session, meeting, experiment))
+    ]
+    people: list[Target] = []
+    if any(s.to_people for s in steps):
+        quiet = _quiet_people(session, experiment, now)
+        for invitation, person in invitations(session, meeting):
+            if invitation.response in ("yes", "pending") and pk(person) not in quiet:
+                people.append(_person_target(person, base_locale, tz))
+    count = 0
+    for step in steps:
+        targets = channel_targets + (people if step.to_people else [])
+        for target in targets:
+            reply = _reply(step, occurrence, items, reference, target, experiment)
+            count += int(
+                outbox.enqueue(
+                    session,
+                    key=f"{key}:{step.name}{target.suffix}",
+                    workspace_id=meeting.workspace_id,
+                    kind=f"meeting.{step.name}",
+                    target_kind=target.kind,
+                    target_id=target.id,
+                    reply=reply,
+                    not_before=now,
+                    experiment=experiment,
+                    expires_at=occurrence.start,
+                    quiet_hours=step.quiet_hours,
+                )
+            )
+    return count
+
+
+def _person_target(person: Person, locale: str, tz: str) -> Target:
+    return Target("person", str(pk(person)), f":@{pk(person)}", person.locale or locale, tz)
+
+
+def _reference(occurrence: Occurrence) -> dict[str, object]:
+    """How commands name this occurrence: ``3``, or ``4 seance:01/12/2026`` for one
+    occurrence of series 4 without a row of its own."""
+    meeting = occurrence.meeting
+    return {
+        "id": pk(meeting),
+        "day": occurrence.local_date() if occurrence.virtual else None,
+    }
+
+
+def _reply(
+    step: Step,
+    occurrence: Occurrence,
+    items: list[str],
+    reference: dict[str, object],
+    target: Target,
+    experiment: Experiment | None,
+) -> Reply:
+    meeting = occurrence.meeting
+    text = render(
+        f"meeting/{step.name.replace('-', '_')}",
+        target.locale,
+        target.tz,
+        m=meeting,
+        start=occurrence.start,
+        end=occurrence.end,
+        agenda=items,
+        ref=reference,
+        experiment=experiment,
+        personal=target.kind == "person",
+    )
+    buttons: list[Button] = []
+    if step.name == "remind-1d":
+        value_id = f"{reference['id']}"
+        if reference["day"] is not None:
+            value_id += f":{reference['day']}"
+        buttons = [
+            Button(
+                message(f"meetings.button_{r}", target.locale), "meeting.rsvp", f"{value_id}:{r}"
+            )
+            for r in ("yes", "no", "maybe")
+        ]
+    return Reply(text=text, visibility=Visibility.CHANNEL, buttons=buttons)
