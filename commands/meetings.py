@@ -188,7 +188,7 @@ def _meeting(ctx: Context, args: Args, purpose: Literal["next", "last"] | None) 
     if args.words and (ref := parse_ref(args.words[0])) is not None:
         return Target(service.load(ctx, ref), args.words[1:])
     if purpose is None:
-        raise UserError("meetings.id_needed", command=ctx.invocation.command)
+        raise UserError("meetings.id_needed")
     experiment = ctx.experiment(args)
     now = ctx.now
     if purpose == "next":
@@ -447,7 +447,6 @@ def _scheduled_reply(
         nexts=nexts,
         invited=invited,
         warnings=warnings,
-        command=ctx.invocation.command,
     )
     reply.files.append(ics(ctx, meeting))
     return reply
@@ -538,7 +537,6 @@ def list_(ctx: Context, args: Args) -> Reply:
         occurrences=found,
         experiment=experiment,
         names=names,
-        command=ctx.invocation.command,
     )
 
 
@@ -584,7 +582,6 @@ def show(ctx: Context, args: Args) -> Reply:
         decisions=[] if virtual else service.decisions_of(ctx.session, row),
         actions=[] if virtual else service.actions_of(ctx.session, row),
         organise=service.may_organise(ctx, row),
-        command=ctx.invocation.command,
         now=ctx.now,
     )
     if not virtual:
@@ -599,7 +596,7 @@ def show(ctx: Context, args: Args) -> Reply:
 
 def move(ctx: Context, args: Args) -> Reply:
     if not args.words or parse_ref(args.words[0]) is None:
-        raise UserError("meetings.move_usage", command=ctx.invocation.command)
+        raise UserError("meetings.move_usage")
     target = _meeting(ctx, args, None)
     meeting = target.meeting
     day = _day(ctx, args, meeting.timezone)
@@ -613,11 +610,11 @@ def move(ctx: Context, args: Args) -> Reply:
     if text:
         when, rest = _when(ctx, text, meeting.timezone, prefer="start")
         if rest and not set(fold(rest).split()) <= FILLER_WORDS:
-            raise UserError("meetings.move_leftover", text=rest, command=ctx.invocation.command)
+            raise UserError("meetings.move_leftover", text=rest)
         if not when.has_time:
             when = _keep_time(when, meeting)
         if whole_series and not when.rrule:
-            raise UserError("meetings.series_move", id=pk(meeting), command=ctx.invocation.command)
+            raise UserError("meetings.series_move", id=pk(meeting))
         if when.rrule and not whole_series and meeting.series_id is not None:
             raise UserError("meetings.occurrence_not_series", id=pk(meeting))
         if when.rrule and day is not None:
@@ -636,7 +633,7 @@ def move(ctx: Context, args: Args) -> Reply:
         if whole_series:
             change.start = meeting.starts_at
     elif all(v is None for v in (change.place, change.video_url, change.title)):
-        raise UserError("meetings.move_usage", command=ctx.invocation.command)
+        raise UserError("meetings.move_usage")
     if whole_series:
         occurrence = Occurrence(meeting, meeting.starts_at, meeting.ends_at)
     else:
@@ -656,7 +653,6 @@ def move(ctx: Context, args: Args) -> Reply:
         rule=rule_parts(row.rrule),
         experiment=_experiment_or_none(ctx, row),
         warnings=service.warnings_for(ctx, row),
-        command=ctx.invocation.command,
     )
     reply.files.append(ics(ctx, row))
     return reply
@@ -674,7 +670,7 @@ def _keep_time(when: When, meeting: Meeting) -> When:
 
 def cancel(ctx: Context, args: Args) -> Reply:
     if not args.words or parse_ref(args.words[0]) is None:
-        raise UserError("meetings.cancel_usage", command=ctx.invocation.command)
+        raise UserError("meetings.cancel_usage")
     meeting = _meeting(ctx, args, None).meeting
     day = _day(ctx, args, meeting.timezone)
     if meeting.rrule and day is None:
@@ -706,9 +702,7 @@ def agenda(ctx: Context, args: Args) -> Reply:
     rest = target.words
     verb = AGENDA_VERBS.get(fold(rest[0])) if rest else None
     if rest and verb is None:
-        raise UserError(
-            "meetings.agenda_usage", id=pk(target.meeting), command=ctx.invocation.command
-        )
+        raise UserError("meetings.agenda_usage", id=pk(target.meeting))
     row = target.meeting
     if verb is None:
         occurrence = _occurrence(ctx, args, row, "next")
@@ -719,7 +713,7 @@ def agenda(ctx: Context, args: Args) -> Reply:
     if verb == "add":
         title = " ".join(rest[1:]).strip()
         if not title:
-            raise UserError("meetings.agenda_usage", id=pk(row), command=ctx.invocation.command)
+            raise UserError("meetings.agenda_usage", id=pk(row))
         if (
             occurrence.virtual
             and service.role_for(ctx, row) is None
@@ -730,7 +724,7 @@ def agenda(ctx: Context, args: Args) -> Reply:
         service.add_agenda_item(ctx, row, title)
     else:
         if len(rest) < 2 or not rest[1].isdigit():
-            raise UserError("meetings.agenda_usage", id=pk(row), command=ctx.invocation.command)
+            raise UserError("meetings.agenda_usage", id=pk(row))
         if occurrence.virtual:
             raise NotFound("meetings.no_agenda_item", number=int(rest[1]), count=0, id=pk(row))
         row = occurrence.meeting
@@ -759,7 +753,6 @@ def _agenda_reply(
         start=start,
         items=items,
         authors=authors,
-        command=ctx.invocation.command,
     )
 
 
@@ -776,7 +769,7 @@ def invite(ctx: Context, args: Args) -> Reply:
             {pk(p): p for p in [*service.team_of(ctx.session, experiment), *people]}.values()
         )
     if not people:
-        raise UserError("meetings.invite_usage", id=pk(meeting), command=ctx.invocation.command)
+        raise UserError("meetings.invite_usage", id=pk(meeting))
     row = _row(ctx, args, meeting, "next") if args.option("occurrence") else meeting
     added = service.invite(ctx, row, people)
     if not added:
@@ -795,7 +788,6 @@ def invite(ctx: Context, args: Args) -> Reply:
         m=row,
         added=added,
         rule=rule_parts(row.rrule),
-        command=ctx.invocation.command,
     )
     reply.files.append(ics(ctx, row))
     return reply
@@ -804,9 +796,7 @@ def invite(ctx: Context, args: Args) -> Reply:
 def rsvp(ctx: Context, args: Args) -> Reply:
     target = _meeting(ctx, args, "next")
     if not target.words:
-        raise UserError(
-            "meetings.rsvp_usage", id=pk(target.meeting), command=ctx.invocation.command
-        )
+        raise UserError("meetings.rsvp_usage", id=pk(target.meeting))
     response = parse_response(target.words[0])
     row = _row(ctx, args, target.meeting, "next") if args.option("occurrence") else target.meeting
     return _answer(ctx, row, response)
@@ -851,6 +841,7 @@ def rsvp_action(ctx: Context, value: str) -> Reply:
 
 def minutes(ctx: Context, args: Args) -> Reply:
     target = _meeting(ctx, args, "last")
+    service.require_organiser(ctx, target.meeting)
     row = _row(ctx, args, target.meeting, "last")
     text = _raw_tail(ctx)
     if not text:
@@ -861,10 +852,11 @@ def minutes(ctx: Context, args: Args) -> Reply:
 
 def decision(ctx: Context, args: Args) -> Reply:
     target = _meeting(ctx, args, "last")
+    service.require_organiser(ctx, target.meeting)
     row = _row(ctx, args, target.meeting, "last")
     text = _raw_tail(ctx)
     if not text:
-        raise UserError("meetings.decision_usage", id=pk(row), command=ctx.invocation.command)
+        raise UserError("meetings.decision_usage", id=pk(row))
     added = service.add_decision(ctx, row, text)
     return _reply(
         ctx,
@@ -875,23 +867,25 @@ def decision(ctx: Context, args: Args) -> Reply:
         undo=True,
         m=row,
         decision=added,
-        command=ctx.invocation.command,
     )
 
 
 def action(ctx: Context, args: Args) -> Reply:
     target = _meeting(ctx, args, "last")
-    row = _row(ctx, args, target.meeting, "last")
-    experiment = _experiment_or_none(ctx, row)
+    service.require_organiser(ctx, target.meeting)
+    occurrence = _occurrence(ctx, args, target.meeting, "last")
+    experiment = _experiment_or_none(ctx, occurrence.meeting)
     if experiment is None:
         if not args.option("experiment"):
-            raise UserError("meetings.action_needs_experiment", id=pk(row))
+            raise UserError("meetings.action_needs_experiment", id=pk(target.meeting))
         experiment = ctx.experiment(args)
     text = " ".join(target.words).strip()
     if not text:
-        raise UserError("meetings.action_usage", id=pk(row), command=ctx.invocation.command)
+        raise UserError("meetings.action_usage", id=pk(target.meeting))
     when, title = _when(ctx, text, experiment.timezone, prefer="end")
     owners = _people(ctx, args) or [ctx.person]
+    # Checked first, written last: a refused action leaves no sitting row behind.
+    row = service.materialise(ctx, occurrence)
     milestone = service.add_action(
         ctx,
         row,
@@ -938,7 +932,6 @@ def summary_reply(
         decisions=service.decisions_of(ctx.session, row),
         actions=service.actions_of(ctx.session, row),
         invitees=service.invitations(ctx.session, row),
-        command=ctx.invocation.command,
     )
 
 
@@ -954,7 +947,7 @@ def calendar(ctx: Context, args: Args, *, public_url: str) -> Reply:
     experiment = ctx.experiment(args)
     rotate = bool(args.words) and fold(args.words[0]) in ROTATE_WORDS
     if args.words and not rotate:
-        raise UserError("meetings.calendar_usage", command=ctx.invocation.command)
+        raise UserError("meetings.calendar_usage")
     token = (
         service.rotate_calendar_token(ctx, experiment)
         if rotate
@@ -972,7 +965,6 @@ def calendar(ctx: Context, args: Args, *, public_url: str) -> Reply:
         rotated=rotate,
         coordinator=ctx.role_in(experiment) == Role.COORDINATOR,
         count=service.meeting_count(ctx.session, experiment),
-        command=ctx.invocation.command,
     )
 
 
