@@ -1,6 +1,5 @@
-"""``/copil`` (``/meeting`` in English, ``/cotech`` for a technical committee): steering
-meetings — schedule, move, cancel, agenda, invitations and answers, minutes, decisions,
-actions, calendars.
+"""``/copil`` (``/meeting`` in English): steering meetings (COPIL, COTECH…) — schedule,
+move, cancel, agenda, invitations and answers, minutes, decisions, actions, calendars.
 
 A meeting is named by its number (``/copil voir 3``); one occurrence of a recurring
 meeting by its number and day (``/copil decommander 4 seance:01/12``). Where the number is
@@ -346,7 +345,7 @@ def schedule(ctx: Context, args: Args) -> Reply:
     if not args.words:
         return usage(ctx, args)
     kind_text = args.option("kind")
-    kind = parse_kind(kind_text) if kind_text else _default_kind(ctx)
+    kind = parse_kind(kind_text) if kind_text else "copil"
     if kind == service.LAB_KIND:
         if args.option("experiment"):
             raise UserError("meetings.lab_has_no_experiment")
@@ -364,10 +363,6 @@ def schedule(ctx: Context, args: Args) -> Reply:
     plan.invitees = _people(ctx, args)
     meeting = service.schedule(ctx, experiment, plan)
     return _scheduled_reply(ctx, meeting, experiment, invited=plan.invitees)
-
-
-def _default_kind(ctx: Context) -> str:
-    return "cotech" if fold(ctx.invocation.command).lstrip("/") == "cotech" else "copil"
 
 
 def _default_title(ctx: Context, kind: str, experiment: Experiment | None) -> str:
@@ -477,7 +472,7 @@ def usage(ctx: Context, args: Args) -> Reply:
                 ctx.message("meetings.form_kind"),
                 kind="select",
                 required=False,
-                initial=_default_kind(ctx),
+                initial="copil",
                 options=kinds,
             ),
         ),
@@ -883,10 +878,10 @@ def action(ctx: Context, args: Args) -> Reply:
     if not text:
         raise UserError("meetings.action_usage", id=pk(target.meeting))
     when, title = _when(ctx, text, experiment.timezone, prefer="end")
-    owners = _people(ctx, args) or [ctx.person]
+    owners = _people(ctx, args)
     # Checked first, written last: a refused action leaves no sitting row behind.
     row = service.materialise(ctx, occurrence)
-    milestone = service.add_action(
+    milestone, owners = service.add_action(
         ctx,
         row,
         experiment,
@@ -991,7 +986,7 @@ def register(router: Router, *, public_url: str = DEFAULT_PUBLIC_URL) -> None:
     router.add(
         Family(
             name="meeting",
-            words={"copil": "fr", "cotech": "fr", "meeting": "en"},
+            words={"copil": "fr", "meeting": "en"},
             subcommands=(
                 Subcommand("help", words(["aide"], ["help"], ["?"]), help_),
                 Subcommand(

@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 from commands.core import Context
 from commands.errors import NotFound, PermissionDenied, UserError
 from commands.reply import Reply
-from commands.services import outbox
+from commands.services import milestones, outbox
 from commands.services.audit import snapshot
 from models import (
     AgendaItem,
@@ -920,30 +920,16 @@ def add_action(
     due: datetime,
     has_time: bool,
     owners: Sequence[Person],
-) -> Milestone:
-    """An action decided in a meeting: a milestone of ``experiment`` linked to it."""
+) -> tuple[Milestone, list[Person]]:
+    """An action decided in a meeting: a milestone of ``experiment`` linked to it, under
+    the milestones' own rules (a title, a deadline to come, owners from the team)."""
     require_organiser(ctx, meeting)
-    ctx.require(experiment, Role.COORDINATOR, Role.MEMBER)
     require_held(ctx, meeting)
-    title = check_text(title, TITLE_LIMIT)
-    if not title:
-        raise UserError("meetings.action_usage", id=pk(meeting))
-    due_on = due.astimezone(ZoneInfo(experiment.timezone)).date()
-    milestone = Milestone(
-        experiment_id=pk(experiment),
-        title=title,
-        due_on=due_on,
-        due_at=due.astimezone(UTC) if has_time else None,
-        original_due_on=due_on,
-        meeting_id=pk(meeting),
-        created_by_id=ctx.person_id,
-        created_at=ctx.now,
+    local = due.astimezone(ZoneInfo(experiment.timezone))
+    deadline = milestones.Deadline(local.date(), due.astimezone(UTC) if has_time else None)
+    return milestones.create(
+        ctx, experiment, title=title, deadline=deadline, owners=owners, meeting_id=pk(meeting)
     )
-    ctx.record("create", milestone, experiment_id=experiment.id)
-    for person in {pk(p): p for p in owners}.values():
-        owner = MilestoneOwner(milestone_id=pk(milestone), person_id=pk(person))
-        ctx.record("create", owner, experiment_id=experiment.id)
-    return milestone
 
 
 def decisions(

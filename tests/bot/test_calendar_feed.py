@@ -34,7 +34,7 @@ def client(database_url: str, demo_engine: object) -> Iterator[httpx.Client]:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -46,7 +46,6 @@ def client(database_url: str, demo_engine: object) -> Iterator[httpx.Client]:
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()
-    app.state.engine.dispose()
 
 
 def token_of(console: Console, experiment_id: int) -> str:

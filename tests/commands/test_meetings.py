@@ -132,14 +132,14 @@ def test_schedule_in_english_with_a_duration_and_a_video_link(console: Console) 
     assert "https://visio.example.org/cotech" in str(event["DESCRIPTION"])
 
 
-def test_a_title_a_type_and_the_cotech_word(console: Console) -> None:
+def test_a_title_and_a_type(console: Console) -> None:
     converse(
         console,
         """
         > /copil jeudi 10h Point d'étape sur le vote type:autre
         📅 Point d'étape sur le vote · Réunion · Budget participatif de Bondy
         🗓️ jeudi 26 novembre 2026 à 10:00–11:00
-        > /cotech vendredi 14h
+        > /copil vendredi 14h type:cotech
         📅 COTECH — Budget participatif de Bondy · réunion n°6
         🗓️ vendredi 27 novembre 2026 à 14:00–15:30
         """,
@@ -446,7 +446,7 @@ def test_agenda_add_reorder_remove_and_undo(console: Console) -> None:
         2. Point budget
         3. Organisation du vote
         > /copil annuler
-        ↩️ Annulé : suppression de le point d'ordre du jour
+        ↩️ Annulé : suppression du point d'ordre du jour
         > /copil odj
         1. Recevabilité : critères et calendrier
         2. Bilan du dépôt des projets
@@ -575,6 +575,8 @@ def test_minutes_decisions_actions_and_the_summary(console: Console) -> None:
         Je ne trouve pas de date dans « Envoyer le devis ».
         > /copil action 1 Envoyer le devis hier @karim
         c'est déjà passé
+        > /copil action 1 Relire la délibération vendredi @elu.bondy
+        @elu.bondy est partenaire de « Budget participatif de Bondy » : un jalon a pour responsable un membre de l'équipe.
         """,
     )
     with Session(console.engine) as s:
@@ -831,6 +833,25 @@ def test_the_help_lists_what_the_tests_type() -> None:
         assert len(examples) > 15
         for example in examples:
             assert example in tested, example
+
+
+def readme_examples() -> list[str]:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    section = text[text.index("### Meetings") :]
+    section = section[: section.index("\n## ")]
+    return re.findall(r"`(/(?:copil|meeting) [^`]*)`", section)
+
+
+@pytest.mark.parametrize("example", sorted(set(readme_examples())), ids=lambda e: e[:40])
+def test_every_readme_example_works_on_the_demo_as_typed(console: Console, example: str) -> None:
+    reply = run(console, example)
+    if example.endswith((" annuler", " undo")):
+        assert reply.text in ("Rien à annuler.", "Nothing to undo."), reply.text
+        return
+    # A reply that did what was asked starts with its emoji (📅, 🔄, 📋…) or a bold title;
+    # a refusal starts with words.
+    assert not reply.text[0].isalnum(), reply.text
+    assert reply.text[0] not in "«“", reply.text
 
 
 # --------------------------------------------------------------------------- parsing
