@@ -19,6 +19,8 @@ percentile in milliseconds. The goal: under 200 ms.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import random
 import socket
 import statistics
@@ -230,6 +232,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
     args = parser.parse_args()
+    # The web app warns that no chat platform is configured: true, and beside the point.
+    logging.getLogger("bot").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{folder}/bench.db"
         schema = None
@@ -248,8 +252,10 @@ def main() -> None:
             SQLModel.metadata.create_all(engine)
             seed(engine)
             print(
-                f"{engine.dialect.name}: 1 experiment, {MEETINGS} meetings ({RECURRING} recurring), 6 invitees and 3 agenda items each"
+                f"{engine.dialect.name}: 1 experiment, {MEETINGS} meetings ({RECURRING} recurring),"
+                " 6 invitees and 3 agenda items each"
             )
+            print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
             def direct() -> bytes:
                 with Session(engine) as session:
