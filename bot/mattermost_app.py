@@ -595,7 +595,11 @@ class MattermostApp:
                 mentions=mentions,
             )
             locale = invocation.locale
-            return self._core(lambda: self.router.submit(self.engine, invocation, callback, values))
+            return self._core(
+                lambda: self.router.submit(
+                    self.engine, invocation, callback, values, state.form_state
+                )
+            )
         except Exception:
             log.exception("Mattermost dialog failed: %s", callback)
             sorry = apology(locale)

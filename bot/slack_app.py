@@ -694,7 +694,9 @@ class SlackAdapter:
         locale = normalise_locale(invocation.locale)
         where = Where(invocation.channel.external_id, user_id, str(metadata.get("r") or ""), locale)
         reply = self.within_budget(
-            lambda: self.router.submit(self.engine, invocation, callback, values),
+            lambda: self.router.submit(
+                self.engine, invocation, callback, values, str(metadata.get("s") or "")
+            ),
             locale=invocation.locale,
             what=f"form {callback}",
             late=lambda r: self.deliver(r, where),

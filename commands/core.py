@@ -106,6 +106,8 @@ class Context:
         self.now: datetime = invocation.now
         self._binding: ChannelBinding | bool | None = False
         self._roles: dict[int, Role | None] = {}
+        # A submitted form's ``Form.state``, as the form was opened with it.
+        self.form_state = ""
 
     # -- where -------------------------------------------------------------------------
 
@@ -363,7 +365,12 @@ class Router:
         return self._run(engine, invocation, run)
 
     def submit(
-        self, engine: Engine, invocation: Invocation, callback: str, values: dict[str, str]
+        self,
+        engine: Engine,
+        invocation: Invocation,
+        callback: str,
+        values: dict[str, str],
+        state: str = "",
     ) -> Reply:
         """A submitted form, as one transaction."""
 
@@ -371,7 +378,9 @@ class Router:
             handler = self.forms.get(callback)
             if handler is None:
                 raise UserError("core.unknown_action")
-            return handler(ctx_factory(""), values)
+            ctx = ctx_factory("")
+            ctx.form_state = state
+            return handler(ctx, values)
 
         return self._run(engine, invocation, run)
 

@@ -658,10 +658,10 @@ FORM_FIELDS = {
 
 
 def submit_form(ctx: Context, values: dict[str, str]) -> Reply:
-    """The form's values, logged as if typed (``experiment`` holds the form's state)."""
+    """The form's values, logged as if typed; the form's state names its experiment."""
     args = Args(words=[], options={})
-    if values.get("experiment"):
-        args.options["experiment"] = values["experiment"]
+    if experiment := values.get("experiment") or ctx.form_state:
+        args.options["experiment"] = experiment
     amount = (values.get("amount") or "").strip()
     description = (values.get("description") or "").strip()
     args.words = [w for w in f"{amount} {description}".split() if w]

@@ -901,3 +901,21 @@ def test_every_readme_example_works_as_typed_on_the_demo(console: Console, word:
     for example in examples:
         reply = dispatch(console, example)
         assert not reply.errors, f"{example!r} answered:\n{reply.text}"
+
+
+def test_the_expense_form_logs_in_the_experiment_it_was_opened_for(console: Console) -> None:
+    """Submitted from a channel bound to no experiment, the form's state decides."""
+    console.channel = "labo"
+    invocation = console.invocation("depense", "")
+    reply = console.router.submit(
+        console.engine,
+        invocation,
+        "expense.log",
+        {"amount": "12,50", "description": "Café du COTECH", "line": "restauration"},
+        "montreuil-ac",
+    )
+    assert "Assemblée citoyenne de Montreuil" in reply.text, reply.text
+    without_state = console.router.submit(
+        console.engine, invocation, "expense.log", {"amount": "12,50", "description": "Café"}
+    )
+    assert "De quelle expérimentation" in without_state.text
