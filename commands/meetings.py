@@ -566,6 +566,7 @@ def show(ctx: Context, args: Args) -> Reply:
         start=start,
         end=end,
         virtual=virtual,
+        day=occurrence.local_date() if occurrence and virtual else None,
         series=series,
         rule=rule_parts((series or row).rrule),
         nexts=nexts,

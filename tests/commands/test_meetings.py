@@ -349,6 +349,7 @@ def test_list_and_show(console: Console) -> None:
         1. Bilan du dépôt des projets
         > /copil voir 4 seance:05/01
         🗓️ mardi 5 janvier 2027 à 10:00–12:00 · séance de la réunion récurrente n°4 (le premier mardi de chaque mois)
+        Ordre du jour vide : `/copil odj 4 seance:05/01/2027 ajouter "Point budget"`
         > /copil voir 99
         Aucune réunion n°99 pour vous.
         :channel labo
