@@ -18,6 +18,7 @@ from sqlmodel import col, or_, select
 from commands.core import Context, Router
 from commands.reply import Button, Field, Reply, Section
 from commands.services.experiments import Overview, overview
+from commands.services.meetings import Occurrence, occurrences_between
 from models import Experiment, Invitation, Meeting, Milestone, MilestoneOwner, Role
 
 ACTION = "home.show"
@@ -30,7 +31,7 @@ LATE_SHOWN = 3
 @dataclass(frozen=True)
 class Home:
     milestones: list[tuple[Milestone, Experiment]]
-    meetings: list[tuple[Meeting, Experiment | None]]
+    meetings: list[tuple[Occurrence, Experiment | None]]
     # For the experiments the person coordinates: each one's figures (budget shown only
     # where the person may see it).
     coordinated: list[tuple[Overview, bool]]
@@ -57,19 +58,25 @@ def build(ctx: Context) -> Home:
         col(Invitation.deleted_at).is_(None),
         Invitation.response != "no",
     )
-    meetings = ctx.session.exec(
-        select(Meeting)
-        .where(
+    horizon = ctx.now + MEETINGS_HORIZON
+    # Meetings in the window, and recurring series whose later sittings may fall in it.
+    candidates = ctx.session.exec(
+        select(Meeting).where(
             Meeting.workspace_id == ctx.workspace_id,
             Meeting.status == "scheduled",
             col(Meeting.deleted_at).is_(None),
-            Meeting.starts_at >= ctx.now,
-            Meeting.starts_at < ctx.now + MEETINGS_HORIZON,
-            or_(col(Meeting.id).in_(invited), col(Meeting.experiment_id).in_(ids)),
+            Meeting.starts_at < horizon,
+            or_(Meeting.starts_at >= ctx.now, col(Meeting.rrule).is_not(None)),
+            or_(
+                col(Meeting.id).in_(invited),
+                col(Meeting.series_id).in_(invited),
+                col(Meeting.experiment_id).in_(ids),
+                # The lab's own steering committee, for the lab's coordinators.
+                col(Meeting.experiment_id).is_(None) & ctx.is_lab_coordinator,
+            ),
         )
-        .order_by(col(Meeting.starts_at))
-        .limit(MEETINGS_SHOWN)
     ).all()
+    sittings = occurrences_between(ctx.session, candidates, ctx.now, horizon)[:MEETINGS_SHOWN]
     coordinated = [
         (overview(ctx, e), ctx.can_see_budget(e))
         for e in experiments.values()
@@ -78,7 +85,8 @@ def build(ctx: Context) -> Home:
     return Home(
         milestones=[(m, experiments[m.experiment_id]) for m in milestones],
         meetings=[
-            (m, experiments.get(m.experiment_id) if m.experiment_id else None) for m in meetings
+            (o, experiments.get(o.meeting.experiment_id) if o.meeting.experiment_id else None)
+            for o in sittings
         ],
         coordinated=coordinated,
     )

@@ -67,3 +67,13 @@ def test_a_milestone_given_to_someone_else_leaves_ones_home(console: Console) ->
     assert "Lancer le vote des habitants" not in text.split("Mes prochaines réunions")[0]
     console.handle(":user marie")
     assert "Lancer le vote des habitants · Budget participatif de Bondy" in home(console)
+
+
+def test_a_recurring_meeting_shows_its_next_sittings(console: Console) -> None:
+    """The lab's monthly committee is a series that began before today: its next sittings
+    are on the coordinator's home, and on no member's."""
+    text = home(console)
+    assert "COPIL du labo · mardi 1 décembre 2026 à 10:00" in text
+    assert "COPIL du labo · mardi 5 janvier 2027 à 10:00" in text
+    console.handle(":user lucas")
+    assert "COPIL du labo" not in home(console)
