@@ -19,7 +19,7 @@ from commands.errors import UserError
 from commands.lab import undo_batch
 from commands.money import parse_amount, split_amount
 from commands.reply import File, Form, FormField, Reply
-from commands.services import audit, exports
+from commands.services import audit
 from commands.services import expenses as service
 from models import Experiment, Person, Role
 
@@ -568,6 +568,9 @@ def export(ctx: Context, args: Args) -> Reply:
     bounds = period.bounds if period else None
     count = service.export_count(ctx, experiment, bounds)
     period_words = ctx.render("expense/period", experiment, period=period)
+    # openpyxl costs a tenth of a second to import: only exports pay for it.
+    from commands.services import exports
+
     spec = exports.ExportSpec(
         locale=ctx.locale,
         currency=experiment.currency,

@@ -25,7 +25,6 @@ from typing import Literal
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-import holidays
 from dateutil.rrule import rrule, rrulestr
 from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select
@@ -503,6 +502,8 @@ def check_text(text: str, limit: int) -> str:
 
 @cache
 def _holidays(year: int, language: str) -> dict[date, str]:
+    import holidays  # imported when first needed: it weighs on every process's start-up
+
     table = holidays.country_holidays("FR", years=year, language=language)
     return {day: str(name) for day, name in table.items()}
 

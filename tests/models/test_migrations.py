@@ -9,7 +9,14 @@ from sqlalchemy import inspect, text
 from sqlmodel import Session, SQLModel, select
 
 from models import Expense, Experiment, Milestone, OutboxMessage, Person, Workspace
-from models.db import alembic_config, downgrade, make_engine, migrate
+from models.db import (
+    HEAD_REVISION,
+    alembic_config,
+    current_revision,
+    downgrade,
+    make_engine,
+    migrate,
+)
 
 
 def revisions(engine) -> list[str]:  # type: ignore[no-untyped-def]
@@ -93,3 +100,13 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:  # type: i
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_the_head_revision_known_at_start_up_is_the_newest_migration(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    assert revisions(engine)[-1] == HEAD_REVISION
+    assert current_revision(engine) is None
+    migrate(engine)
+    assert current_revision(engine) == HEAD_REVISION
+    migrate(engine)  # at head already: nothing to do
+    assert current_revision(engine) == HEAD_REVISION
