@@ -9,6 +9,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from commands.errors import UserError
 
@@ -52,6 +53,7 @@ class Args:
         return self.options.get(name)
 
 
+@lru_cache(maxsize=8192)
 def fold(text: str) -> str:
     """Lower case without accents: ``"Dépense"`` → ``"depense"``, for matching words."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

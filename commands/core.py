@@ -106,6 +106,7 @@ class Context:
         self.now: datetime = invocation.now
         self._binding: ChannelBinding | bool | None = False
         self._roles: dict[int, Role | None] = {}
+        self._bound_experiment: Experiment | None = None
         # A submitted form's ``Form.state``, as the form was opened with it.
         self.form_state = ""
 
@@ -124,12 +125,18 @@ class Context:
     @property
     def channel_binding(self) -> ChannelBinding | None:
         if self._binding is False:
-            self._binding = self.session.exec(
-                select(ChannelBinding).where(
+            # The experiment comes along, so resolving it next costs no query.
+            row = self.session.exec(
+                select(ChannelBinding, Experiment)
+                .join(Experiment, col(Experiment.id) == ChannelBinding.experiment_id)
+                .where(
                     ChannelBinding.workspace_id == self.workspace_id,
                     ChannelBinding.channel_id == self.invocation.channel.external_id,
                 )
             ).first()
+            self._binding = row[0] if row is not None else None
+            # Held here: the session's identity map keeps rows only while referenced.
+            self._bound_experiment = row[1] if row is not None else None
         return self._binding if isinstance(self._binding, ChannelBinding) else None
 
     def experiment_by_slug(self, slug: str, *, include_archived: bool = False) -> Experiment:
