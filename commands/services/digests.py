@@ -476,7 +476,8 @@ def experiment_chart(digest: ExperimentDigest, locale: str, *, see_budget: bool)
             [m.title, m.due_on.isoformat(), _state(m, digest.today)]
             for m in sorted(milestones, key=lambda m: m.due_on)
         ],
-        "filename": f"digest-{e.slug}-{digest.today.isoformat()}.png",
+        "filename": f"digest-{e.slug}-{digest.today.isoformat()}"
+        f"{'' if see_budget else '-partners'}.png",
     }
 
 

@@ -306,4 +306,5 @@ def test_the_chart_is_a_png_of_the_budget_and_the_timeline(lab: Lab) -> None:
     timeline_only = charts.render_chart(digests.experiment_chart(facts, "en", see_budget=False))
     assert timeline_only is not None
     assert timeline_only.content != chart.content
+    assert timeline_only.filename == "digest-bondy-bp-2026-11-30-partners.png"
     assert charts.render_chart({**spec, "lines": [], "milestones": []}) is None
