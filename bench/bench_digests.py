@@ -11,6 +11,7 @@ same for every one, whatever its size), the lab-wide digest, and what a chart co
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -101,6 +102,7 @@ def main() -> None:
             f"charts (drawn at send time): {drawn} in {drawn * per_chart:.2f} s, "
             f"{1000 * per_chart:.0f} ms each (the first loads matplotlib)"
         )
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ database (its tables are dropped and created).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -78,9 +79,11 @@ def main() -> None:
         rows = session.exec(select(func.count()).select_from(OutboxMessage)).one()
     print(
         f"steady tick ({args.ticks} ticks, nothing new): median "
-        f"{statistics.median(steady) * 1000:.0f} ms, worst {max(steady) * 1000:.0f} ms; "
-        f"outbox holds {rows} rows"
+        f"{statistics.median(steady) * 1000:.0f} ms wall "
+        f"({statistics.median(cpus) * 1000:.0f} ms CPU here), best {min(steady) * 1000:.0f} ms, "
+        f"worst {max(steady) * 1000:.0f} ms; outbox holds {rows} rows"
     )
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

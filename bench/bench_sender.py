@@ -12,6 +12,7 @@ spaces the messages to one channel (``pacing``) and sends to several channels at
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -96,6 +97,7 @@ def main() -> None:
         f"(one message per second per channel; concurrency {args.concurrency}); "
         f"lost {lost}, sent twice {doubled}, 429 answers {limited}"
     )
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
