@@ -42,8 +42,14 @@ def render_chart(spec: dict[str, Any]) -> File | None:
     locale = str(spec.get("locale", "fr"))
     panels = [p for p in (lines, milestones) if p]
     heights = [max(1.6, 0.42 * len(p) + 0.9) for p in panels]
-    figure = Figure(figsize=(8.5, sum(heights) + 0.5), dpi=DPI, layout="constrained")
+    total = sum(heights) + 0.5
+    figure = Figure(figsize=(8.5, total), dpi=DPI)
     FigureCanvasAgg(figure)
+    # Fixed margins (in inches) rather than a layout engine, which would cost a third of
+    # the drawing: the labels are cut short enough to fit.
+    figure.subplots_adjust(
+        left=2.6 / 8.5, right=0.96, top=1 - 0.75 / total, bottom=0.45 / total, hspace=0.55
+    )
     axes = figure.subplots(len(panels), 1, squeeze=False, height_ratios=heights)[:, 0]
     figure.suptitle(_short(str(spec.get("title", "")), 70), fontsize=12, fontweight="bold")
     panel = 0
@@ -96,7 +102,7 @@ def _budget(ax: Any, lines: list[list[Any]], currency: str, locale: str) -> None
     ax.set_xlim(0, widest * 1.35)
     ax.set_title(message("digest.chart_budget_title", locale), fontsize=10, loc="left")
     ax.tick_params(axis="x", labelsize=8)
-    ax.legend(fontsize=8, loc="lower right", frameon=False)
+    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, ncols=2)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
 
@@ -128,6 +134,6 @@ def _timeline(ax: Any, milestones: list[list[Any]], today: date, locale: str) ->
     ax.xaxis.set_major_formatter(DateFormatter("%d/%m"))
     ax.tick_params(axis="x", labelsize=8)
     ax.set_title(message("digest.chart_timeline_title", locale), fontsize=10, loc="left")
-    ax.legend(fontsize=8, loc="lower left", frameon=False, ncols=3)
+    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, ncols=3)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
