@@ -1,8 +1,9 @@
 """All the weekly digests of a big lab: 500 experiments × 200 milestones × 20 meetings.
 
 Prints the time to gather and render every experiment's digest (the team version, and
-the partners' one from the same facts), the number of queries each digest took (the
-same for every one, whatever its size), the lab-wide digest, and what a chart costs
+the partners' one from the same facts) one by one, with the number of queries each took
+(the same for every one, whatever its size); then all together, as the Monday 9:00 scan
+gathers them (as many queries as one); the lab-wide digest; and what a chart costs
 (drawn at send time, only where the platform takes files).
 
     python bench/bench_digests.py [--db URL] [--experiments 500] [--charts 20]
@@ -78,6 +79,23 @@ def main() -> None:
             f"median text {int(statistics.median(sizes))} characters"
         )
         print(f"queries per digest: {dict(Counter(queries))} (count: number of digests)")
+        current[0] = 0
+        event.listen(engine, "before_cursor_execute", count)
+        started, cpu = time.perf_counter(), time.process_time()
+        facts_of = digests.experiment_digests(session, experiments, MONDAY)
+        for experiment in experiments:
+            facts = facts_of[experiment.id or 0]
+            digests.render_experiment_digest(facts, experiment.locale, see_budget=True)
+            digests.render_experiment_digest(
+                facts, experiment.locale, see_budget=experiment.partners_see_budget
+            )
+            digests.experiment_chart(facts, experiment.locale, see_budget=True)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        event.remove(engine, "before_cursor_execute", count)
+        print(
+            f"all {len(experiments)} gathered together and rendered: {elapsed:.2f} s wall, "
+            f"{cpu:.2f} s CPU, {current[0]} queries in all"
+        )
         workspace = session.get(Workspace, 1)
         assert workspace is not None
         current[0] = 0

@@ -10,8 +10,9 @@ without budget figures unless the experiment opts in (``partners_see_budget``).
 The lab-wide digest goes to each lab coordinator by direct message, Monday 9:00 in the
 workspace's timezone: where each experiment stands, what is late, what is next.
 
-Gathering a digest takes a fixed number of queries whatever the experiment's size
-(``EXPERIMENT_QUERIES``, ``LAB_QUERIES``), so 500 digests cost 500 times one. A digest
+Gathering digests takes a fixed number of queries whatever the experiments' size and
+number (``EXPERIMENT_QUERIES``, ``LAB_QUERIES``): the 500 digests due on a Monday at 9:00
+are gathered together, in as many queries as one. A digest
 is good for a day (``VALID_FOR``): after a longer downtime it is dropped, not sent late.
 The chart is drawn only when the message is sent (``commands.services.charts``).
 """
@@ -168,15 +169,53 @@ class LabDigest:
 # -- gathering --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Period:
+    """The days an experiment's digest looks at, in its timezone."""
+
+    today: date
+    since: date
+    since_moment: datetime
+    horizon: date
+    horizon_end: datetime
+
+    @classmethod
+    def of(cls, experiment: Experiment, now: datetime) -> _Period:
+        tz = ZoneInfo(experiment.timezone)
+        today = now.astimezone(tz).date()
+        since = today - timedelta(days=7)
+        horizon = today + timedelta(days=AHEAD_DAYS)
+        return cls(
+            today=today,
+            since=since,
+            since_moment=datetime.combine(since, time(0), tz),
+            horizon=horizon,
+            horizon_end=datetime.combine(horizon + timedelta(days=1), time(0), tz),
+        )
+
+
 def experiment_digest(session: Session, experiment: Experiment, now: datetime) -> ExperimentDigest:
     """The facts of one experiment's digest, in ``EXPERIMENT_QUERIES`` queries."""
-    tz = ZoneInfo(experiment.timezone)
-    today = now.astimezone(tz).date()
-    since = today - timedelta(days=7)
-    since_moment = datetime.combine(since, time(0), tz)
-    horizon = today + timedelta(days=AHEAD_DAYS)
-    horizon_end = datetime.combine(horizon + timedelta(days=1), time(0), tz)
-    experiment_id = experiment.id
+    return experiment_digests(session, [experiment], now)[pk(experiment)]
+
+
+def experiment_digests(
+    session: Session, experiments: list[Experiment], now: datetime
+) -> dict[int, ExperimentDigest]:
+    """The facts of several experiments' digests, by experiment id, in
+    ``EXPERIMENT_QUERIES`` queries for them all: each query reads the widest period of
+    the experiments asked about, and each digest keeps what falls in its own."""
+    if not experiments:
+        return {}
+    periods = {pk(e): _Period.of(e, now) for e in experiments}
+    ids = list(periods)
+    widest = _Period(
+        today=max(p.today for p in periods.values()),
+        since=min(p.since for p in periods.values()),
+        since_moment=min(p.since_moment for p in periods.values()),
+        horizon=max(p.horizon for p in periods.values()),
+        horizon_end=max(p.horizon_end for p in periods.values()),
+    )
     # 1. the milestones that matter this week
     milestones: list[Any] = session.exec(
         outbox.select_columns(
@@ -189,69 +228,112 @@ def experiment_digest(session: Session, experiment: Experiment, now: datetime) -
             Milestone.done_at,
         )
         .where(
-            Milestone.experiment_id == experiment_id,
+            col(Milestone.experiment_id).in_(ids),
             col(Milestone.deleted_at).is_(None),
             or_(
-                and_(col(Milestone.status) == "open", col(Milestone.due_on) <= horizon),
-                and_(col(Milestone.status) == "done", col(Milestone.done_at) >= since_moment),
+                and_(col(Milestone.status) == "open", col(Milestone.due_on) <= widest.horizon),
+                and_(
+                    col(Milestone.status) == "done",
+                    col(Milestone.done_at) >= widest.since_moment,
+                ),
             ),
         )
         .order_by(col(Milestone.due_on), col(Milestone.id))
     ).all()
     # 2. their owners
     owners = _owners(session, [m.id for m in milestones])
-    items = [_milestone_item(m, owners, today) for m in milestones]
     # 3. the budget lines, 4. spent per line
     lines: list[Any] = session.exec(
-        outbox.select_columns(BudgetLine.id, BudgetLine.label, BudgetLine.planned_cents)
-        .where(BudgetLine.experiment_id == experiment_id, col(BudgetLine.deleted_at).is_(None))
+        outbox.select_columns(
+            BudgetLine.id, BudgetLine.experiment_id, BudgetLine.label, BudgetLine.planned_cents
+        )
+        .where(col(BudgetLine.experiment_id).in_(ids), col(BudgetLine.deleted_at).is_(None))
         .order_by(col(BudgetLine.position), col(BudgetLine.id))
     ).all()
-    spent_by_line: dict[int | None, int] = dict(
-        session.exec(
-            select(Expense.budget_line_id, func.sum(Expense.amount_cents))
-            .where(Expense.experiment_id == experiment_id, col(Expense.deleted_at).is_(None))
-            .group_by(col(Expense.budget_line_id))
-        ).all()
-    )
-    line_ids = {line.id for line in lines}
-    unassigned = sum(int(v or 0) for k, v in spent_by_line.items() if k not in line_ids)
+    spent: list[Any] = session.exec(
+        outbox.select_columns(
+            Expense.experiment_id, Expense.budget_line_id, func.sum(Expense.amount_cents)
+        )
+        .where(col(Expense.experiment_id).in_(ids), col(Expense.deleted_at).is_(None))
+        .group_by(col(Expense.experiment_id), col(Expense.budget_line_id))
+    ).all()
     # 5. the expenses of the week
-    labels = {line.id: line.label for line in lines}
-    expenses = [
-        ExpenseItem(e.spent_on, e.description, e.amount_cents, labels.get(e.budget_line_id, ""))
-        for e in session.exec(
-            outbox.select_columns(
-                Expense.spent_on, Expense.description, Expense.amount_cents, Expense.budget_line_id
-            )
-            .where(
-                Expense.experiment_id == experiment_id,
-                col(Expense.deleted_at).is_(None),
-                Expense.spent_on >= since,
-                Expense.spent_on < today,
-            )
-            .order_by(col(Expense.spent_on), col(Expense.id))
-        ).all()
-    ]
+    expenses: list[Any] = session.exec(
+        outbox.select_columns(
+            Expense.experiment_id,
+            Expense.spent_on,
+            Expense.description,
+            Expense.amount_cents,
+            Expense.budget_line_id,
+        )
+        .where(
+            col(Expense.experiment_id).in_(ids),
+            col(Expense.deleted_at).is_(None),
+            Expense.spent_on >= widest.since,
+            Expense.spent_on < widest.today,
+        )
+        .order_by(col(Expense.spent_on), col(Expense.id))
+    ).all()
     # 6. the meetings of the next two weeks, 7. their agenda
     meetings = upcoming_meetings(
-        session, [Meeting.experiment_id == experiment_id], now, horizon_end
+        session, [col(Meeting.experiment_id).in_(ids)], now, widest.horizon_end
     )
-    return ExperimentDigest(
-        experiment=experiment,
-        today=today,
-        since=since,
-        done=[m for m in items if m.status == "done"],
-        due_soon=[m for m in items if m.status == "open" and m.due_on >= today],
-        late=[m for m in items if m.status == "open" and m.due_on < today],
-        expenses=expenses,
-        lines=[
-            LineBurn(line.label, line.planned_cents, int(spent_by_line.get(line.id) or 0))
-            for line in lines
-        ],
-        unassigned=unassigned,
-        meetings=meetings,
-    )
+
+    lines_of: dict[int, list[Any]] = defaultdict(list)
+    for line in lines:
+        lines_of[line.experiment_id].append(line)
+    spent_of: dict[int, dict[int | None, int]] = defaultdict(dict)
+    for experiment_id, line_id, total in spent:
+        spent_of[experiment_id][line_id] = int(total or 0)
+    items_of: dict[int, list[MilestoneItem]] = defaultdict(list)
+    for m in milestones:
+        period = periods[m.experiment_id]
+        if m.status == "open" and m.due_on > period.horizon:
+            continue
+        if m.status == "done" and (m.done_at is None or m.done_at < period.since_moment):
+            continue
+        items_of[m.experiment_id].append(_milestone_item(m, owners, period.today))
+    expenses_of: dict[int, list[Any]] = defaultdict(list)
+    for e in expenses:
+        period = periods[e.experiment_id]
+        if period.since <= e.spent_on < period.today:
+            expenses_of[e.experiment_id].append(e)
+    meetings_of: dict[int, list[MeetingItem]] = defaultdict(list)
+    for meeting in meetings:
+        experiment_id = meeting.experiment_id
+        if experiment_id is not None and meeting.starts_at < periods[experiment_id].horizon_end:
+            meetings_of[experiment_id].append(meeting)
+
+    digests: dict[int, ExperimentDigest] = {}
+    for experiment in experiments:
+        experiment_id = pk(experiment)
+        period = periods[experiment_id]
+        own_lines = lines_of[experiment_id]
+        by_line = spent_of[experiment_id]
+        line_ids = {line.id for line in own_lines}
+        labels = {line.id: line.label for line in own_lines}
+        items = items_of[experiment_id]
+        digests[experiment_id] = ExperimentDigest(
+            experiment=experiment,
+            today=period.today,
+            since=period.since,
+            done=[m for m in items if m.status == "done"],
+            due_soon=[m for m in items if m.status == "open" and m.due_on >= period.today],
+            late=[m for m in items if m.status == "open" and m.due_on < period.today],
+            expenses=[
+                ExpenseItem(
+                    e.spent_on, e.description, e.amount_cents, labels.get(e.budget_line_id, "")
+                )
+                for e in expenses_of[experiment_id]
+            ],
+            lines=[
+                LineBurn(line.label, line.planned_cents, by_line.get(line.id, 0))
+                for line in own_lines
+            ],
+            unassigned=sum(v for k, v in by_line.items() if k not in line_ids),
+            meetings=meetings_of[experiment_id],
+        )
+    return digests
 
 
 def lab_digest(
@@ -560,9 +642,10 @@ def queue_digests(
         for key, binding in wanted:
             if key not in known:
                 fresh[binding.experiment_id].append((key, binding))
+        facts = experiment_digests(session, [due[i][0] for i in fresh], now)
         for experiment_id, targets in fresh.items():
             experiment, moment = due[experiment_id]
-            digest = experiment_digest(session, experiment, now)
+            digest = facts[experiment_id]
             for key, binding in targets:
                 see_budget = not binding.is_shared or experiment.partners_see_budget
                 queued += outbox.enqueue(

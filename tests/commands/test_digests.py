@@ -168,6 +168,40 @@ def test_a_digest_costs_the_same_queries_whatever_the_experiment_s_size(lab: Lab
     assert facts.unassigned == sum(100_00 + n for n in range(25))
 
 
+def test_digests_gathered_together_are_those_gathered_alone_in_as_many_queries(
+    lab: Lab,
+) -> None:
+    with lab.session() as session:
+        other = Experiment(
+            workspace_id=lab.workspace_id,
+            slug="montreal",
+            name="Budget participatif de Montréal",
+            timezone="America/Montreal",
+            created_at=MONDAY,
+        )
+        session.add(other)
+        session.commit()
+        other_id = other.id
+    assert other_id is not None
+    lab.add_milestone("Consultation", date(2026, 12, 10), experiment_id=other_id)
+    lab.add_milestone("Hors période", date(2026, 12, 20), experiment_id=other_id)
+    experiments = [lab.experiment()]
+    with lab.session() as session:
+        found = session.get(Experiment, other_id)
+        assert found is not None
+        experiments.append(found)
+        alone = {e.id: digests.experiment_digest(session, e, MONDAY) for e in experiments}
+        with counting(lab.engine) as statements:
+            together = digests.experiment_digests(session, experiments, MONDAY)
+    assert len(statements) == digests.EXPERIMENT_QUERIES
+    assert together == alone
+    montreal = together[other_id]
+    assert montreal.today == date(2026, 11, 30)
+    assert [m.title for m in montreal.due_soon] == ["Consultation"]
+    assert montreal.lines == []
+    assert montreal.meetings == []
+
+
 def test_recurring_meetings_with_an_occurrence_moved_and_one_cancelled(lab: Lab) -> None:
     with lab.session() as session:
         series = meeting(
