@@ -30,6 +30,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from bot.console import Console, ConsoleChat
 from bot.platforms.mattermost_client import MattermostChat
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 SCAN_JOB = "scan"
 SEND_JOB = "send"
 SCAN_EVERY = 60.0
+SCAN_ATTEMPTS = 3
 SEND_EVERY = 5.0
 
 Clock = Callable[[], datetime]
@@ -60,8 +62,17 @@ class Jobs:
     clock: Clock = utc_now
 
     def scan(self) -> ScanReport:
-        with session_scope(self.engine) as session:
-            report = scan(session, self.clock())
+        for attempt in range(1, SCAN_ATTEMPTS + 1):
+            try:
+                with session_scope(self.engine) as session:
+                    report = scan(session, self.clock())
+                break
+            except OperationalError as error:
+                # SQLite: a command wrote between the scan's reads and its writes. The
+                # scan queues by unique keys: running it again is safe.
+                if self.engine.dialect.name != "sqlite" or attempt == SCAN_ATTEMPTS:
+                    raise
+                log.warning("scan: %s; again (%s/%s)", error.orig, attempt, SCAN_ATTEMPTS)
         if report.queued:
             log.info("scan queued %s notification(s): %s", report.queued, report)
         return report

@@ -202,13 +202,24 @@ class Sender:
         now = self.clock()
         with self._lock:
             self._ready = {t: m for t, m in self._ready.items() if m > now}
+        platform_names = sorted(self.ports)
+        # Reads first, in a session of their own; then each write opens its transaction:
+        # on SQLite a transaction that reads before a write commits cannot write after it.
         with self._session() as session:
-            report.expired = outbox.drop_expired(session, now)
+            expired = outbox.has_expired(session, now)
+            due = outbox.has_due(session, now=now, platforms=platform_names, lease=self.lease)
+        if expired:
+            with self._session() as session:
+                report.expired = outbox.drop_expired(session, now)
+                session.commit()
+        if not due:
+            return report
+        with self._session() as session:
             rows = outbox.claim(
                 session,
                 now=now,
                 worker=self.worker,
-                platforms=sorted(self.ports),
+                platforms=platform_names,
                 limit=self.batch_size,
                 lease=self.lease,
             )
@@ -357,19 +368,21 @@ class Sender:
         now = self.clock()
         with self._session() as session:
             reason = outbox.skip_reason(session, row, now)
-            if reason is not None:
+            hold = outbox.hold_until(session, row, now) if reason is None else None
+            destination = outbox.destination(session, row)
+        if reason is not None:
+            with self._session() as session:
                 outbox.mark_dropped(session, row.id, now, reason)
                 session.commit()
-                log.info("dropped outbox row %s (%s): %s", row.id, row.key, reason)
-                return Outcome("dropped")
-            hold = outbox.hold_until(session, row, now)
-            if hold is not None:
+            log.info("dropped outbox row %s (%s): %s", row.id, row.key, reason)
+            return Outcome("dropped")
+        if hold is not None:
+            with self._session() as session:
                 outbox.mark_retry(
                     session, row.id, at=hold, error="outside working hours", count_attempt=False
                 )
                 session.commit()
-                return Outcome("held")
-            destination = outbox.destination(session, row)
+            return Outcome("held")
         if destination is None:
             return self._dead(row, "unknown person", self.max_attempts)
         try:

@@ -363,15 +363,7 @@ def claim(
     due> RETURNING``: the statement is the transaction's first write, so it runs alone
     (one writer at a time), and the guard (unclaimed, or its lease run out) is in its
     WHERE. The caller commits at once: the claim is what other workers see."""
-    due = and_(
-        *_unfinished(),
-        TABLE.c.not_before <= now,
-        or_(TABLE.c.next_attempt_at.is_(None), TABLE.c.next_attempt_at <= now),
-        or_(TABLE.c.claimed_at.is_(None), TABLE.c.claimed_at < now - lease),
-        TABLE.c.workspace_id.in_(
-            select(col(Workspace.id)).where(col(Workspace.platform).in_(platforms))
-        ),
-    )
+    due = _due(now=now, platforms=platforms, lease=lease)
     inner = select(TABLE.c.id).where(due).order_by(TABLE.c.not_before, TABLE.c.id).limit(limit)
     claimed = update(TABLE).values(claimed_at=now, claimed_by=worker).returning(*TABLE.c)
     if session.get_bind().dialect.name == "postgresql":
@@ -386,17 +378,46 @@ def claim(
     return sorted(rows, key=lambda r: (r.not_before, r.id))
 
 
+def _due(*, now: datetime, platforms: list[str], lease: timedelta) -> Any:
+    return and_(
+        *_unfinished(),
+        TABLE.c.not_before <= now,
+        or_(TABLE.c.next_attempt_at.is_(None), TABLE.c.next_attempt_at <= now),
+        or_(TABLE.c.claimed_at.is_(None), TABLE.c.claimed_at < now - lease),
+        TABLE.c.workspace_id.in_(
+            select(col(Workspace.id)).where(col(Workspace.platform).in_(platforms))
+        ),
+    )
+
+
+def has_due(session: Session, *, now: datetime, platforms: list[str], lease: timedelta) -> bool:
+    """Whether ``claim`` would find anything: a read, so an idle sender never takes
+    SQLite's write lock (a command's transaction that read before a write commits cannot
+    write after it)."""
+    found = session.exec(
+        select(TABLE.c.id).where(_due(now=now, platforms=platforms, lease=lease)).limit(1)
+    ).first()
+    return found is not None
+
+
+def has_expired(session: Session, now: datetime) -> bool:
+    """Whether ``drop_expired`` would drop anything (a read, as ``has_due``)."""
+    return session.exec(select(TABLE.c.id).where(*_expired(now)).limit(1)).first() is not None
+
+
+def _expired(now: datetime) -> tuple[Any, ...]:
+    return (
+        *_unfinished(),
+        TABLE.c.expires_at.is_not(None),
+        TABLE.c.expires_at <= now,
+        TABLE.c.claimed_at.is_(None),
+    )
+
+
 def drop_expired(session: Session, now: datetime) -> int:
     """Drop unsent rows past their ``expires_at`` that nobody is sending right now."""
     result = session.exec(
-        update(TABLE)
-        .where(
-            *_unfinished(),
-            TABLE.c.expires_at.is_not(None),
-            TABLE.c.expires_at <= now,
-            TABLE.c.claimed_at.is_(None),
-        )
-        .values(dropped_at=now, last_error="expired")
+        update(TABLE).where(*_expired(now)).values(dropped_at=now, last_error="expired")
     )
     return int(result.rowcount or 0)
 

@@ -27,7 +27,11 @@ from tests.conftest import NOW
 def client(database_url: str, demo_engine: object) -> Iterator[httpx.Client]:
     """The web app on the demo lab's database (``demo_engine`` seeded it), served by
     uvicorn on 127.0.0.1 and a port the system picked."""
-    app = create_app(Settings(database_url=database_url, public_url="https://coordo.example.org"))
+    app = create_app(
+        Settings(
+            database_url=database_url, public_url="https://coordo.example.org", scheduler=False
+        )
+    )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     # As uvicorn sets it on the sockets it opens itself: without it, a keep-alive client
     # waits 40 ms for the delayed ACK on every request.

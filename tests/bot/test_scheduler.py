@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import SQLModel
 
 from bot.console import Console, ConsoleChat
@@ -259,3 +259,31 @@ def test_without_the_scheduler_the_web_app_sends_nothing(
     assert fake_slack.calls.count("chat.postMessage") == 0
     assert len(lab.rows()) == 1  # no scan either
     assert lab.rows()[0].sent_at is None
+
+
+def test_on_sqlite_a_scan_that_meets_a_command_s_write_runs_again(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A command commits a write between the scan's reads and its inserts: SQLite refuses
+    the scan's write (its snapshot is stale); the scan runs again and queues once."""
+    engine = migrated(sqlite_url)
+    lab = build_lab(engine)
+    lab.add_milestone("Rendre le rapport", paris(2026, 12, 4).date())
+    other = make_engine(sqlite_url)
+    interfered: list[bool] = []
+
+    def meanwhile(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.startswith("INSERT INTO outbox_message") and not interfered:
+            interfered.append(True)
+            with other.begin() as write:
+                write.exec_driver_sql("UPDATE workspace SET name = 'Labo 93 bis'")
+
+    event.listen(engine, "before_cursor_execute", meanwhile)
+    now = paris(2026, 12, 3, 9, 30)
+    jobs = Jobs(engine, Sender(engine, {}), clock=lambda: now)
+    assert jobs.scan().milestone_pings == 1
+    assert interfered == [True]
+    assert "database is locked" in caplog.text
+    assert len(lab.rows("milestone")) == 1
+    other.dispose()
+    engine.dispose()

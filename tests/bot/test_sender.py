@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
 from bot.console import ConsoleChat
@@ -283,6 +283,21 @@ def test_expired_rows_are_dropped_not_sent(lab: Lab, fake_slack: FakeSlack, cloc
     gone = row(lab, "meeting:1:soon")
     assert (gone.dropped_at, gone.last_error) == (THURSDAY, "expired")
     assert fake_slack.messages == []
+
+
+def test_an_idle_sender_only_reads(lab: Lab, fake_slack: FakeSlack, clock: Clock) -> None:
+    """Nothing due, nothing written: on SQLite a write would take the lock a command in
+    the web app may be waiting on."""
+    lab.queue("later", not_before=THURSDAY + timedelta(hours=1))
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(lab.engine, "before_cursor_execute", listener)
+    try:
+        assert slack_sender(lab, fake_slack, clock).run_once().claimed == 0
+    finally:
+        event.remove(lab.engine, "before_cursor_execute", listener)
+    assert statements
+    assert not [s for s in statements if not s.lstrip().upper().startswith(("SELECT", "BEGIN"))]
 
 
 def test_rows_of_a_platform_without_a_client_are_left_alone(
