@@ -137,6 +137,8 @@ class _Pass:
     # Rate limits met per row, and the targets left for the next pass.
     limited: dict[int, int] = field(default_factory=dict)
     given_up: set[Target] = field(default_factory=set)
+    # Until when a platform asked each target to wait (429 Retry-After).
+    limited_until: dict[Target, datetime] = field(default_factory=dict)
 
 
 class Sender:
@@ -320,6 +322,7 @@ class Sender:
             if outcome.status == "rate_limited":
                 until = now + timedelta(seconds=outcome.wait)
                 self._ready[target] = max(until, self._ready.get(target, until))
+                state.limited_until[target] = until
                 if platform in TOKEN_WIDE_LIMITS:
                     self._platform_ready[platform] = until
             elif outcome.status == "sent" and self.pacing.get(platform):
@@ -332,13 +335,20 @@ class Sender:
 
     def _give_back(self, state: _Pass) -> None:
         """Rows claimed but not tried: back to the queue, with the moment their target
-        may be sent to again when it is still waiting."""
+        may be sent to again when it is still waiting. A sender that stops keeps only the
+        waits a platform asked for: its own spacing goes with it."""
         now = self.clock()
         waiting: dict[datetime | None, list[int]] = {}
         for target, queue in state.queues.items():
             if not queue:
                 continue
-            ready = self._ready_at(state, target)
+            if self.stopped:
+                limited = state.limited_until.get(target)
+                platform = state.platforms[target[0]][0]
+                moments = [limited, self._platform_ready.get(platform)]
+                ready = max((m for m in moments if m is not None), default=now)
+            else:
+                ready = self._ready_at(state, target)
             key = ready if ready > now else None
             waiting.setdefault(key, []).extend(r.id for r in queue)
             state.report.released += len(queue)

@@ -389,13 +389,21 @@ def test_a_stop_in_the_middle_of_sending_loses_nothing_and_sends_nothing_twice(
 ) -> None:
     keys = queue_many(lab, 24, channels=4)
     stopping = StopAfter(SlackChat(fake_slack.token, base_url=fake_slack.api_url), 5)
-    first = Sender(lab.engine, {"slack": stopping}, clock=clock, concurrency=3, pacing={})
+    first = Sender(
+        lab.engine,
+        {"slack": stopping},
+        clock=clock,
+        sleep=clock.sleep,
+        concurrency=3,
+        pacing={"slack": 1.05},
+    )
     stopping.sender = first
     report = first.run_once()
     assert 5 <= report.sent < 24
     assert report.released == 24 - report.sent
     unsent = [r for r in lab.rows() if r.sent_at is None]
     assert all(r.claimed_at is None for r in unsent)  # given back at once, not leased
+    assert all(r.next_attempt_at is None for r in unsent)  # due at once for the next one
     second = slack_sender(lab, fake_slack, clock, concurrency=3)
     assert second.run_until_idle().sent == 24 - report.sent
     assert delivered(fake_slack) == Counter(keys)
