@@ -23,11 +23,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bench.reminders_lab import NOW, build_lab
-from commands.services.scan import scan
-from models import Milestone, OutboxMessage
+from commands.services.digests import queue_digests
+from commands.services.scan import meeting_scan, queue_milestone_pings, scan
+from models import Experiment, Milestone, OutboxMessage
 from models.db import make_engine
 
 
@@ -83,6 +84,25 @@ def main() -> None:
         f"({statistics.median(cpus) * 1000:.0f} ms CPU here), best {min(steady) * 1000:.0f} ms, "
         f"worst {max(steady) * 1000:.0f} ms; outbox holds {rows} rows"
     )
+    with Session(engine) as session:
+        experiments = {
+            e.id: e
+            for e in session.exec(select(Experiment).where(col(Experiment.archived_at).is_(None)))
+        }
+        parts = [
+            ("milestone pings", lambda: queue_milestone_pings(session, NOW, experiments)),
+            ("digests", lambda: queue_digests(session, NOW, experiments)),
+        ]
+        meetings = meeting_scan()
+        if meetings is not None:
+            parts.append(("meetings' scan", lambda: meetings(session, NOW)))
+        shares = []
+        for name, part in parts:
+            cpu = time.process_time()
+            for _ in range(3):
+                part()
+            shares.append(f"{name} {(time.process_time() - cpu) / 3 * 1000:.0f} ms")
+    print(f"steady tick, CPU by part: {', '.join(shares)}")
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
