@@ -8,6 +8,7 @@ language; anything else propagates to the adapter's single error handler.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from commands.args import Args, closest, fold, parse_args
@@ -397,6 +398,24 @@ class Router:
         invocation: Invocation,
         run: Callable[[Callable[[str], Context]], Reply],
     ) -> Reply:
+        """Run once; on SQLite, again when another process's write got in between (the whole
+        transaction rolled back, so running it again is safe)."""
+        for attempt in range(LOCKED_RETRIES):
+            try:
+                return self._run_once(engine, invocation, run)
+            except OperationalError as error:
+                if not _sqlite_locked(error) or attempt == LOCKED_RETRIES - 1:
+                    raise
+                log.info("database locked, running %r again", invocation.command)
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _run_once(
+        self,
+        engine: Engine,
+        invocation: Invocation,
+        run: Callable[[Callable[[str], Context]], Reply],
+    ) -> Reply:
         batch = str(uuid.uuid4())
         with Session(engine, expire_on_commit=False) as session:
             locale = normalise_locale(invocation.locale)
@@ -428,6 +447,15 @@ class Router:
                 if invocation.request_key and _already_handled(session, invocation.request_key):
                     return Reply(text=message("core.duplicate_request", locale))
                 raise
+
+
+LOCKED_RETRIES = 3
+
+
+def _sqlite_locked(error: OperationalError) -> bool:
+    """SQLite refuses a deferred transaction's upgrade to a write when another connection
+    committed meanwhile ("database is locked"), without waiting for its busy timeout."""
+    return "database is locked" in str(error.orig)
 
 
 def error_reply(error: UserError, locale: str) -> Reply:

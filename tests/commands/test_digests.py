@@ -77,7 +77,7 @@ def counting(engine: Engine) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def count(*args: Any) -> None:
-        if args[2] != "BEGIN":
+        if not args[2].startswith("BEGIN"):
             statements.append(args[2])
 
     event.listen(engine, "before_cursor_execute", count)

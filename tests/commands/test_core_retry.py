@@ -1,0 +1,57 @@
+"""On SQLite, a command whose snapshot went stale (another process wrote between its read
+and its write) runs again, whole, instead of failing."""
+
+from dataclasses import replace
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel, select
+
+from commands.args import Args
+from commands.core import Context, Family, Router, Subcommand
+from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
+from commands.reply import Reply
+from models import Experiment, Workspace
+from models.db import make_engine
+from tests.conftest import NOW
+
+
+def test_a_command_overtaken_by_another_write_runs_again(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    engine = make_engine(url)
+    SQLModel.metadata.create_all(engine)
+    other = make_engine(url)  # another process's connection
+    runs: list[int] = []
+
+    def rename(ctx: Context, args: Args) -> Reply:
+        runs.append(1)
+        names = ctx.session.exec(select(Experiment.name)).all()  # read: snapshot taken
+        if len(runs) == 1:
+            with other.begin() as conn:  # someone else writes and commits meanwhile
+                conn.execute(text("UPDATE workspace SET name = 'renamed elsewhere'"))
+        ctx.session.add(Experiment(workspace_id=ctx.workspace_id, slug=f"e{len(names)}", name="E"))
+        ctx.session.flush()  # the write: refused on the stale snapshot the first time
+        return Reply(text="ok")
+
+    router = Router()
+    subcommands = (
+        Subcommand("go", {"go": ""}, rename),
+        Subcommand("hello", {"hello": ""}, lambda ctx, args: Reply(text="hello")),
+    )
+    router.add(Family("test", {"test": ""}, subcommands))
+    invocation = Invocation(
+        workspace=WorkspaceRef("console", "w"),
+        channel=ChannelInfo("c"),
+        user=UserRef("u", "u"),
+        command="test",
+        text="go",
+        now=NOW,
+    )
+    # Meet the workspace and the person first, so the command below starts by reading.
+    assert router.dispatch(engine, replace(invocation, text="hello")).text == "hello"
+
+    assert router.dispatch(engine, invocation).text == "ok"
+    assert len(runs) == 2
+    with Session(engine) as session:
+        assert session.exec(select(Experiment.slug)).all() == ["e0"]
+        assert session.exec(select(Workspace.name)).one() == "renamed elsewhere"
