@@ -111,13 +111,32 @@ def upcoming_occurrences(session: Session, now: datetime, horizon: timedelta) ->
 
 
 def scan_meetings(session: Session, now: datetime) -> int:
-    """Queue the meeting messages due at ``now``; returns how many were queued."""
-    queued = 0
+    """Queue the meeting messages due at ``now``; returns how many were queued.
+
+    A step whose channel message is queued already was queued whole, for every target, in
+    one scan: it is skipped before anything is rendered or looked up, so a steady tick
+    costs one query for all of them. (Someone invited after a step went out gets the next
+    step, and the invitation itself.)"""
+    due: list[tuple[Occurrence, list[Step]]] = []
     for occurrence in upcoming_occurrences(session, now, HORIZON):
         steps = due_steps(occurrence, now)
         if steps:
-            queued += _queue(session, occurrence, steps, now)
+            due.append((occurrence, steps))
+    done = outbox.queued_keys(
+        session, [f"{_key(occurrence)}:{step.name}" for occurrence, steps in due for step in steps]
+    )
+    queued = 0
+    for occurrence, steps in due:
+        fresh = [step for step in steps if f"{_key(occurrence)}:{step.name}" not in done]
+        if fresh:
+            queued += _queue(session, occurrence, fresh, now)
     return queued
+
+
+def _key(occurrence: Occurrence) -> str:
+    """The key prefix of one sitting's messages: ``meeting:<series or meeting>:<day>``."""
+    tz = ZoneInfo(occurrence.meeting.timezone)
+    return f"meeting:{occurrence.key_id}:{occurrence.start.astimezone(tz).date().isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -170,8 +189,7 @@ def _queue(session: Session, occurrence: Occurrence, steps: list[Step], now: dat
     base_locale = experiment.locale if experiment else workspace.locale
     tz = meeting.timezone
     items = [] if occurrence.virtual else [i.title for i in agenda(session, meeting)]
-    day = occurrence.start.astimezone(ZoneInfo(tz)).date()
-    key = f"meeting:{occurrence.key_id}:{day.isoformat()}"
+    key = _key(occurrence)
     reference = _reference(occurrence)
     channel_targets = [
         Target("channel", c, "" if n == 0 else f":~{c}", base_locale, tz)
