@@ -99,12 +99,6 @@ def test_bad_options_are_usage_errors(argv: list[str], capsys: pytest.CaptureFix
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    "parse_date_cli" not in (ROOT / "bot" / "__main__.py").read_text("utf-8")
-    if (ROOT / "bot" / "__main__.py").exists()
-    else True,
-    reason="parse-date is not wired into python -m bot yet",
-)
 def test_python_m_bot_parse_date() -> None:
     ok = subprocess.run(
         [sys.executable, "-m", "bot", "parse-date", "demain 14h", "--now", NOW],
