@@ -375,8 +375,13 @@ def edit(ctx: Context, args: Args) -> Reply:
         supplier=args.option("supplier"),
         receipt=args.option("receipt"),
     )
+    return _change_reply(ctx, "expense/edited", experiment, changed)
+
+
+def _change_reply(ctx: Context, template: str, experiment: Experiment, changed: object) -> Reply:
+    """A change to an expense, told to the team where everyone may see amounts."""
     return ctx.reply(
-        "expense/edited",
+        template,
         experiment,
         e=experiment,
         c=changed,
@@ -393,15 +398,7 @@ def delete(ctx: Context, args: Args) -> Reply:
     ctx.require(experiment, Role.COORDINATOR, Role.MEMBER)
     expense = service.get_expense(ctx, experiment, args.words[0])
     changed = service.delete_expense(ctx, experiment, expense)
-    return ctx.reply(
-        "expense/deleted",
-        experiment,
-        e=experiment,
-        c=changed,
-        visibility=service.team_visibility(ctx, experiment),
-        changed=True,
-        undo=True,
-    )
+    return _change_reply(ctx, "expense/deleted", experiment, changed)
 
 
 def show(ctx: Context, args: Args) -> Reply:

@@ -194,6 +194,18 @@ class _Period:
         )
 
 
+# What a digest shows of a milestone (plain rows, no ORM objects: hundreds per digest).
+MILESTONE_COLUMNS = (
+    Milestone.id,
+    Milestone.experiment_id,
+    Milestone.title,
+    Milestone.due_on,
+    Milestone.status,
+    Milestone.progress,
+    Milestone.done_at,
+)
+
+
 def experiment_digest(session: Session, experiment: Experiment, now: datetime) -> ExperimentDigest:
     """The facts of one experiment's digest, in ``EXPERIMENT_QUERIES`` queries."""
     return experiment_digests(session, [experiment], now)[pk(experiment)]
@@ -218,15 +230,7 @@ def experiment_digests(
     )
     # 1. the milestones that matter this week
     milestones: list[Any] = session.exec(
-        outbox.select_columns(
-            Milestone.id,
-            Milestone.experiment_id,
-            Milestone.title,
-            Milestone.due_on,
-            Milestone.status,
-            Milestone.progress,
-            Milestone.done_at,
-        )
+        outbox.select_columns(*MILESTONE_COLUMNS)
         .where(
             col(Milestone.experiment_id).in_(ids),
             col(Milestone.deleted_at).is_(None),
@@ -378,15 +382,7 @@ def lab_digest(
     )
     # 4. open milestones late or due within two weeks, 5. their owners
     milestones: list[Any] = session.exec(
-        outbox.select_columns(
-            Milestone.id,
-            Milestone.experiment_id,
-            Milestone.title,
-            Milestone.due_on,
-            Milestone.status,
-            Milestone.progress,
-            Milestone.done_at,
-        )
+        outbox.select_columns(*MILESTONE_COLUMNS)
         .where(
             col(Milestone.experiment_id).in_(ids),
             col(Milestone.deleted_at).is_(None),
