@@ -33,6 +33,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 from urllib.parse import urlencode
 
 from sqlalchemy import text
@@ -95,7 +96,7 @@ class Connection:
         self.writer = writer
 
     @classmethod
-    async def open(cls, host: str, port: int) -> Connection:
+    async def open(cls, host: str, port: int) -> Self:
         return cls(*await asyncio.open_connection(host, port))
 
     async def post_form(

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot import parse_date_cli
 from bot.console import Console, interactive_lines
-from bot.settings import Settings
+from bot.settings import Settings, configure_logging
 from commands.demo import DEMO_CHANNEL, DEMO_USER, seed_demo
 from commands.registry import build_router
 from models.db import make_engine, migrate
@@ -59,10 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(
-        level=getattr(logging, settings.log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings)
     if args.action == "parse-date":
         return int(args.handler(args))
     if args.action == "migrate":

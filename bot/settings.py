@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -39,3 +40,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [t.strip() for t in value.split(",") if t.strip()]
         return value
+
+
+def configure_logging(settings: Settings) -> None:
+    """``LOG_LEVEL`` for Coordo's loggers and the web server's access log alike (under
+    uvicorn, one line per request at INFO; ``WARNING`` silences it)."""
+    level = getattr(logging, settings.log_level.upper(), logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("uvicorn.access").setLevel(level)

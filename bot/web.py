@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.mattermost_app import MattermostApp
-from bot.settings import Settings
+from bot.settings import Settings, configure_logging
 from bot.slack_app import SlackApp, build_slack_app
 from commands.core import Router
 from commands.registry import build_router
@@ -89,7 +89,9 @@ def create_app(
     """The web app. Slack is served when its bot token is set: over HTTP at
     ``/slack/events`` with the signing secret, and through Socket Mode with the app-level
     token (``SLACK_APP_TOKEN``), which needs no public address."""
-    settings = settings or Settings()
+    if settings is None:  # run by uvicorn (the Procfile's web): the environment's settings
+        settings = Settings()
+        configure_logging(settings)
     engine = engine or make_engine(settings.database_url)
     router = router or build_router(settings.public_url)
     mattermost = MattermostApp(settings, engine, router)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, and_, exists, literal
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
@@ -110,6 +111,11 @@ class Context:
         self._bound_experiment: Experiment | None = None
         # A submitted form's ``Form.state``, as the form was opened with it.
         self.form_state = ""
+
+    def knows_binding(self, binding: ChannelBinding | None, experiment: Experiment | None) -> None:
+        """The channel's binding and its experiment, when they came with the arrival query."""
+        self._binding = binding
+        self._bound_experiment = experiment
 
     # -- where -------------------------------------------------------------------------
 
@@ -420,16 +426,20 @@ class Router:
         with Session(engine, expire_on_commit=False) as session:
             locale = normalise_locale(invocation.locale)
             try:
-                if invocation.request_key and _already_handled(session, invocation.request_key):
+                found = arrive(session, invocation)
+                if found is None:
                     return Reply(text=message("core.duplicate_request", locale))
-                workspace, person = identify(session, invocation)
+                workspace, person = found.workspace, found.person
 
                 def make_context(words_locale: str) -> Context:
                     nonlocal locale
                     locale = normalise_locale(
                         person.locale or words_locale or invocation.locale or workspace.locale
                     )
-                    return Context(session, invocation, workspace, person, locale, batch)
+                    ctx = Context(session, invocation, workspace, person, locale, batch)
+                    if found.binding_known:
+                        ctx.knows_binding(found.binding, found.experiment)
+                    return ctx
 
                 reply = run(make_context)
                 # Only a command that changed something must not run twice; a read may.
@@ -497,20 +507,55 @@ def _already_handled(session: Session, key: str) -> bool:
     )
 
 
-def identify(session: Session, invocation: Invocation) -> tuple[Workspace, Person]:
-    """The workspace and the person typing, in one query when both are known already."""
-    known = session.exec(
-        select(Workspace, Person)
+@dataclass
+class Arrival:
+    """Who typed a command, where, and whether it was handled already."""
+
+    workspace: Workspace
+    person: Person
+    # The channel's binding and its experiment, when the arrival query brought them.
+    binding_known: bool = False
+    binding: ChannelBinding | None = None
+    experiment: Experiment | None = None
+
+
+def arrive(session: Session, invocation: Invocation) -> Arrival | None:
+    """Everything a command starts from, in one query when the person is known already:
+    the workspace, the person, the channel's binding with its experiment. None when the
+    request was handled before (a retried delivery, a double click)."""
+    key = invocation.request_key
+    receipt = exists().where(col(RequestReceipt.key) == key) if key else literal(False)
+    handled = receipt.label("handled")
+    known = session.execute(
+        sa_select(Workspace, Person, ChannelBinding, Experiment, handled)
         .join(Person, col(Person.workspace_id) == Workspace.id)
+        .outerjoin(
+            ChannelBinding,
+            and_(
+                col(ChannelBinding.workspace_id) == Workspace.id,
+                col(ChannelBinding.channel_id) == invocation.channel.external_id,
+            ),
+        )
+        .outerjoin(Experiment, col(Experiment.id) == ChannelBinding.experiment_id)
         .where(
-            Workspace.platform == invocation.workspace.platform,
-            Workspace.external_id == invocation.workspace.external_id,
-            Person.external_id == invocation.user.external_id,
+            col(Workspace.platform) == invocation.workspace.platform,
+            col(Workspace.external_id) == invocation.workspace.external_id,
+            col(Person.external_id) == invocation.user.external_id,
         )
     ).first()
     if known is not None:
-        workspace, person = known
-        return workspace, ensure_person(session, workspace, invocation, person)
+        workspace, person, binding, experiment, handled_before = known
+        if handled_before:
+            return None
+        person = ensure_person(session, workspace, invocation, person)
+        return Arrival(workspace, person, True, binding, experiment)
+    if key and _already_handled(session, key):
+        return None
+    return Arrival(*identify(session, invocation))
+
+
+def identify(session: Session, invocation: Invocation) -> tuple[Workspace, Person]:
+    """The workspace and the person typing, met now or before."""
     workspace = ensure_workspace(session, invocation)
     return workspace, ensure_person(session, workspace, invocation)
 

@@ -52,6 +52,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # As many connections kept open as a web process runs commands at once (its worker
+    # threads), so a busy minute does not open and close connections (a server process
+    # each on PostgreSQL) for every request beyond the pool.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("pool_use_lifo", True)
     return create_engine(url, **kwargs)
 
 

@@ -323,9 +323,29 @@ def today_in(experiment: Experiment, now: datetime) -> date:
     return now.astimezone(ZoneInfo(experiment.timezone)).date()
 
 
+@dataclass
+class Spending:
+    """What ``budget_state`` is computed from: the lines, and per line (None: no line) the
+    cents spent and the count of expenses, with the first day anything was spent."""
+
+    lines: list[BudgetLine]
+    by_line: dict[int | None, tuple[int, int]]
+    first_day: date | None
+
+    def plus(self, line_id: int | None, cents: int, day: date) -> Spending:
+        """The spending once one more expense is logged."""
+        spent, count = self.by_line.get(line_id, (0, 0))
+        first = day if self.first_day is None else min(self.first_day, day)
+        return Spending(self.lines, {**self.by_line, line_id: (spent + cents, count + 1)}, first)
+
+
 def budget_state(ctx: Context, experiment: Experiment) -> BudgetState:
     """Planned, spent, remaining and projection per line and in total: two queries, the
     lines and one aggregate of the expenses grouped by line."""
+    return state_of(ctx, experiment, spending(ctx, experiment))
+
+
+def spending(ctx: Context, experiment: Experiment) -> Spending:
     session = ctx.session
     lines = budget_lines(ctx, experiment)
     rows = session.exec(
@@ -344,6 +364,11 @@ def budget_state(ctx: Context, experiment: Experiment) -> BudgetState:
         by_line[line_id] = (int(spent or 0), int(count))
         if first is not None and (first_day is None or first < first_day):
             first_day = first
+    return Spending(lines, by_line, first_day)
+
+
+def state_of(ctx: Context, experiment: Experiment, spent_so_far: Spending) -> BudgetState:
+    lines, by_line, first_day = spent_so_far.lines, spent_so_far.by_line, spent_so_far.first_day
     today = today_in(experiment, ctx.now)
     since = experiment.starts_on or first_day
     days_elapsed = (today - since).days + 1 if since is not None and since <= today else 0
@@ -606,7 +631,7 @@ def log_expense(
     receipt = check_receipt(receipt)
     line = find_line(ctx, experiment, line_text) if line_text else None
     day = spent_on(ctx, experiment, when)
-    before = budget_state(ctx, experiment)
+    so_far = spending(ctx, experiment)
     expense = Expense(
         experiment_id=pk(experiment),
         budget_line_id=line.id if line else None,
@@ -620,7 +645,9 @@ def log_expense(
         created_at=ctx.now,
     )
     ctx.record("create", expense, experiment_id=experiment.id)
-    after = budget_state(ctx, experiment)
+    # The state after follows from the one before: no second look at the expenses.
+    before = state_of(ctx, experiment, so_far)
+    after = state_of(ctx, experiment, so_far.plus(expense.budget_line_id, cents, day))
     told = alert(ctx, experiment, crossings(before, after))
     return Changed(expense, line, after, told)
 

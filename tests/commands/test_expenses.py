@@ -4,6 +4,7 @@ November 2026, 10:00 in Paris; camille coordinates, in ~bondy)."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +14,10 @@ from sqlmodel import Session, col, select
 
 from bot.console import Console
 from bot.text import markdown_to_text
+from commands.core import Context, ensure_person, ensure_workspace
+from commands.money import parse_amount
 from commands.reply import Reply, Visibility
+from commands.services import expenses
 from models import AuditEvent, BudgetLine, Expense, Experiment, OutboxMessage
 from tests.chat import converse, normalise
 
@@ -594,6 +598,38 @@ def test_budget_view_runs_a_fixed_number_of_queries(console: Console, demo_engin
     assert "Logistique : 3 170,00 €" in normalise(reply)
     assert len(statements) == len(few)
     assert sum("FROM expense" in s for s in statements) == 1
+
+
+def test_the_state_after_logging_is_the_state_the_database_then_holds(
+    console: Console, demo_engine: Engine
+) -> None:
+    """Logging works out the budget after from the budget before, without a second query:
+    it must agree with a fresh look, on a line, on no line, and on a day before any other
+    (which moves the start of the projection when the experiment has no start date)."""
+    with Session(demo_engine) as s:
+        invocation = console.invocation("depense", "")
+        workspace = ensure_workspace(s, invocation)
+        person = ensure_person(s, workspace, invocation)
+        ctx = Context(s, invocation, workspace, person, "fr", str(uuid.uuid4()))
+        experiment = ctx.experiment()
+        experiment.starts_on = None
+        for amount, line, when in [
+            ("120", "restauration", None),
+            ("35,50", None, None),
+            ("80", "logistique", "01/01/2026"),
+        ]:
+            changed = expenses.log_expense(
+                ctx,
+                experiment,
+                amount=parse_amount(amount),
+                amount_text=amount,
+                description="essai",
+                line_text=line,
+                when=when,
+            )
+            s.flush()
+            assert changed.state == expenses.budget_state(ctx, experiment)
+        assert changed.state.since == date(2026, 1, 1)
 
 
 # -- budget lines ---------------------------------------------------------------------
