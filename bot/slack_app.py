@@ -6,21 +6,26 @@ The pipeline of one HTTP request, and why it is shaped so:
 1. ``SlackApp.endpoint`` (async, on the event loop) reads the body and checks its signature
    and timestamp with ``slack_sdk``'s ``SignatureVerifier`` (401 otherwise), then its shape
    (400 for a body Slack would never send); both are microseconds of work.
-2. It hands the request to Bolt's ``App.dispatch`` **in a worker thread**. Bolt's own
-   Starlette adapter calls the synchronous ``dispatch`` on the event loop, where Bolt waits
-   for the ack in a loop of 10 ms sleeps: every request then holds the whole server for
-   at least 10 ms (the ~90 requests/s ceiling ``bench/slack_http.py`` measures). Here the
-   app runs with ``process_before_response=True``, so the listener runs in the calling
-   thread and returns the ack itself: no polling, and the event loop stays free.
+2. It hands the request to Bolt's ``App.dispatch`` **in one of the core's worker threads**.
+   Bolt's own Starlette adapter calls the synchronous ``dispatch`` on the event loop, where
+   Bolt waits for the ack in a loop of 10 ms sleeps: every request then holds the whole
+   server for at least 10 ms (the ~90 requests/s ceiling ``bench/slack_http.py``
+   measures). Here the app runs with ``process_before_response=True``, so the listener
+   runs in the calling thread and returns the ack itself: no polling, and the event loop
+   stays free.
 3. The listener builds the neutral ``Invocation`` and runs the core (synchronous, one
-   transaction) in the core's thread pool, waiting at most ``ack_budget`` seconds (2.5 by
-   default: Slack wants the ack within 3). A reply ready in time goes back in the ack; a
-   slower one gets "working on it" at once and its reply later through ``response_url``.
-   Further pages of a long reply and the files of a reply (``files_upload_v2``) always go
-   after the ack, from a background pool.
+   transaction) right there, in the same thread: one thread hop per request. The endpoint
+   keeps the time: after ``ack_budget`` seconds (2.5 by default: Slack wants the ack
+   within 3) it answers "working on it", and the listener, when its reply is ready, sends
+   it through ``response_url`` instead. Which of the two answers is settled once, under a
+   lock (``Handoff``), so a reply is never lost nor given twice. Further pages of a long
+   reply and the files of a reply (``files_upload_v2``) always go after the ack, from a
+   background pool.
 
 Socket Mode (``SLACK_APP_TOKEN``) feeds the same Bolt app, hence the same listeners, over a
-WebSocket; there is no signature to check there, the connection is authenticated.
+WebSocket; there is no signature to check there, the connection is authenticated. There the
+listener keeps the time itself: the core runs in the core's pool and the listener waits for
+it at most ``ack_budget`` seconds.
 
 Safety. A request is identified by a key the core stores once it has handled it
 (``RequestReceipt``): the ``trigger_id`` of a slash command, the view of a modal, and for a
@@ -32,6 +37,7 @@ Connect), acts inside that workspace as a partner and never reaches data of thei
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -53,7 +59,6 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 from sqlmodel import Session, select
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -454,9 +459,21 @@ class SlackAdapter:
         locale: str | None,
         what: str,
         late: Callable[[Reply], None],
+        context: BoltContext,
+        working: dict[str, Any] | None = None,
     ) -> Reply | None:
         """The core's reply if it comes within the ack budget; else None, and ``late``
-        gets the reply when it comes."""
+        gets the reply when it comes. ``working`` is the ack to give in the meantime."""
+        handoff = context.get(HANDOFF)
+        if isinstance(handoff, Handoff):
+            # Over HTTP the endpoint keeps the time: the work runs here, in this thread.
+            handoff.working = working
+            reply = self._guarded(work, locale, what)
+            if handoff.in_time():
+                return reply
+            log.info("Slack %s was slow: answering after the ack", what)
+            self._quietly(late, reply)
+            return None
         future = self.core.submit(self._guarded, work, locale, what)
         try:
             return future.result(timeout=self.ack_budget)
@@ -503,18 +520,19 @@ class SlackAdapter:
             _field(body, "response_url", required=False),
             locale,
         )
+        working = _response_body(
+            PlatformMessage(message("chat.working", locale)), Visibility.EPHEMERAL
+        )
         reply = self.within_budget(
             lambda: self.router.dispatch(self.engine, invocation),
             locale=invocation.locale,
             what=f"/{invocation.command}",
             late=lambda r: self.deliver(r, where),
+            context=context,
+            working=working,
         )
         if reply is None:
-            ack(
-                _response_body(
-                    PlatformMessage(message("chat.working", locale)), Visibility.EPHEMERAL
-                )
-            )
+            ack(working)
             return
         if reply.form is not None and trigger_id and self.open_form(reply, trigger_id, where):
             ack()
@@ -648,7 +666,9 @@ class SlackAdapter:
             else:
                 self.deliver(reply, where)
 
-        reply = self.within_budget(act, locale=invocation.locale, what=f"click {name}", late=answer)
+        reply = self.within_budget(
+            act, locale=invocation.locale, what=f"click {name}", late=answer, context=context
+        )
         if reply is not None and reply.form is not None:
             trigger_id = _field(body, "trigger_id", required=False)
             if trigger_id and self.open_form(reply, trigger_id, where):
@@ -700,6 +720,7 @@ class SlackAdapter:
             locale=invocation.locale,
             what=f"form {callback}",
             late=lambda r: self.deliver(r, where),
+            context=context,
         )
         if reply is None:
             ack()
@@ -813,6 +834,34 @@ class SlackAdapter:
 
 # -- the app -----------------------------------------------------------------------------------
 
+# The key of the request's ``Handoff`` in Bolt's context (HTTP requests only).
+HANDOFF = "coordo_handoff"
+
+
+class Handoff:
+    """Who gives an HTTP request its answer, settled once: the endpoint's response when the
+    listener's reply is ready within the ack budget, else the listener itself, later."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._late: bool | None = None
+        # What the endpoint acknowledges with if the budget runs out (set by the listener).
+        self.working: dict[str, Any] | None = None
+
+    def in_time(self) -> bool:
+        """The listener's claim, its reply ready: True if the response still waits for it."""
+        with self._lock:
+            if self._late is None:
+                self._late = False
+            return not self._late
+
+    def give_up(self) -> bool:
+        """The endpoint's claim, the budget spent: True if the listener is to answer later."""
+        with self._lock:
+            if self._late is None:
+                self._late = True
+            return self._late
+
 
 class SlackApp:
     """The Bolt app, its adapter, and the HTTP endpoint that serves it."""
@@ -846,12 +895,23 @@ class SlackApp:
             check_body(text, request.headers.get("content-type", ""))
         except MalformedRequest as e:
             return JSONResponse({"error": f"malformed request: {e}"}, 400)
+        handoff = Handoff()
         bolt_request = BoltRequest(
             body=text,
             query=request.url.query,
             headers={k: [v] for k, v in request.headers.items()},
+            context={HANDOFF: handoff},
         )
-        answer: BoltResponse = await run_in_threadpool(self.bolt.dispatch, bolt_request)
+        running = asyncio.get_running_loop().run_in_executor(
+            self.adapter.core, self.bolt.dispatch, bolt_request
+        )
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(running), self.adapter.ack_budget)
+        except TimeoutError:
+            if handoff.give_up():
+                # The listener answers later (response_url); Slack gets its ack now.
+                return JSONResponse(handoff.working) if handoff.working else Response()
+            answer = await running
         return Response(
             status_code=answer.status,
             content=answer.body,

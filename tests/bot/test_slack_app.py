@@ -5,6 +5,7 @@ database checked afterwards."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from bot.settings import Settings
-from bot.slack_app import SlackApp, build_slack_app, from_slack
+from bot.slack_app import Handoff, SlackApp, build_slack_app, from_slack
 from bot.web import create_app
 from commands.args import Args
 from commands.core import Context, Family, Router, Subcommand, words
@@ -527,6 +528,34 @@ def test_a_slow_command_is_acknowledged_at_once_and_answered_later(impatient_lab
     assert data["text"].startswith("⏳ C'est en cours")
     [late] = [c.body for c in lab.fake.calls.wait_for("response_url", 1)]
     assert late["text"] == "*Fini* après un long calcul"
+
+
+def test_a_reply_goes_either_in_the_ack_or_later_never_both_nor_neither() -> None:
+    in_time = Handoff()
+    assert in_time.in_time()
+    assert not in_time.give_up()
+    late = Handoff()
+    assert late.give_up()
+    assert not late.in_time()
+    # Racing: the listener's reply ready just as the endpoint's budget runs out.
+    for _ in range(300):
+        assert sorted(race(Handoff())) == [False, True]
+
+
+def race(handoff: Handoff) -> list[bool]:
+    claims: list[bool] = []
+    start = threading.Barrier(2)
+
+    def claim(side: str) -> None:
+        start.wait()
+        claims.append(handoff.in_time() if side == "listener" else handoff.give_up())
+
+    threads = [threading.Thread(target=claim, args=(s,)) for s in ("listener", "endpoint")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return claims
 
 
 def test_a_long_reply_is_paginated_within_slacks_limits(lab: Lab) -> None:
