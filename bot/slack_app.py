@@ -379,7 +379,9 @@ class SlackAdapter:
         directory: SlackDirectory | None = None,
         clock: Clock = _utc_now,
         ack_budget: float = ACK_BUDGET,
-        core_threads: int = 16,
+        # Enough to overlap waits on the database and Slack's API; more only contend for
+        # the one interpreter lock of the process.
+        core_threads: int = 8,
         background_threads: int = 4,
     ) -> None:
         self.engine = engine

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, literal
+from sqlalchemy import Engine, and_, bindparam, exists, literal
 from sqlalchemy import select as sa_select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from commands.args import Args, closest, fold, parse_args
@@ -404,11 +404,18 @@ class Router:
         invocation: Invocation,
         run: Callable[[Callable[[str], Context]], Reply],
     ) -> Reply:
-        """Run once; on SQLite, again when another process's write got in between (the whole
-        transaction rolled back, so running it again is safe)."""
+        """Run once; again when the whole transaction rolled back for a reason that running
+        it again cures: on SQLite, another process's write got in between; on a server, the
+        pooled connection turned out dead (the server restarted, or dropped it) before the
+        commit was sent. Pooled connections are not pinged before each use, which would cost
+        every command a round trip: a dead one fails its first statement instead."""
         for attempt in range(LOCKED_RETRIES):
             try:
                 return self._run_once(engine, invocation, run)
+            except _Disconnected as lost:
+                if attempt == LOCKED_RETRIES - 1:
+                    raise lost.error from None
+                log.warning("database connection lost, running %r again", invocation.command)
             except OperationalError as error:
                 if not _sqlite_locked(error) or attempt == LOCKED_RETRIES - 1:
                     raise
@@ -423,6 +430,7 @@ class Router:
         run: Callable[[Callable[[str], Context]], Reply],
     ) -> Reply:
         batch = str(uuid.uuid4())
+        committing = False
         with Session(engine, expire_on_commit=False) as session:
             locale = normalise_locale(invocation.locale)
             try:
@@ -447,6 +455,9 @@ class Router:
                     session.add(
                         RequestReceipt(key=invocation.request_key, created_at=invocation.now)
                     )
+                session.flush()
+                # From here a lost connection leaves the outcome unknown: never run again.
+                committing = True
                 session.commit()
                 return reply
             except UserError as error:
@@ -457,9 +468,21 @@ class Router:
                 if invocation.request_key and _already_handled(session, invocation.request_key):
                     return Reply(text=message("core.duplicate_request", locale))
                 raise
+            except DBAPIError as error:
+                if error.connection_invalidated and not committing:
+                    raise _Disconnected(error) from error
+                raise
 
 
 LOCKED_RETRIES = 3
+
+
+class _Disconnected(Exception):
+    """The connection died before the commit was sent: nothing was written."""
+
+    def __init__(self, error: DBAPIError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _sqlite_locked(error: OperationalError) -> bool:
@@ -519,29 +542,53 @@ class Arrival:
     experiment: Experiment | None = None
 
 
-def arrive(session: Session, invocation: Invocation) -> Arrival | None:
-    """Everything a command starts from, in one query when the person is known already:
-    the workspace, the person, the channel's binding with its experiment. None when the
-    request was handled before (a retried delivery, a double click)."""
-    key = invocation.request_key
-    receipt = exists().where(col(RequestReceipt.key) == key) if key else literal(False)
-    handled = receipt.label("handled")
-    known = session.execute(
-        sa_select(Workspace, Person, ChannelBinding, Experiment, handled)
+def _arrival_query(with_receipt: bool) -> Any:
+    """The arrival query, built once (it runs for every command): the workspace and the
+    person joined, the channel's binding and its experiment outer-joined, and whether the
+    request's key has a receipt."""
+    receipt = exists().where(col(RequestReceipt.key) == bindparam("key"))
+    return (
+        sa_select(
+            Workspace,
+            Person,
+            ChannelBinding,
+            Experiment,
+            (receipt if with_receipt else literal(False)).label("handled"),
+        )
         .join(Person, col(Person.workspace_id) == Workspace.id)
         .outerjoin(
             ChannelBinding,
             and_(
                 col(ChannelBinding.workspace_id) == Workspace.id,
-                col(ChannelBinding.channel_id) == invocation.channel.external_id,
+                col(ChannelBinding.channel_id) == bindparam("channel"),
             ),
         )
         .outerjoin(Experiment, col(Experiment.id) == ChannelBinding.experiment_id)
         .where(
-            col(Workspace.platform) == invocation.workspace.platform,
-            col(Workspace.external_id) == invocation.workspace.external_id,
-            col(Person.external_id) == invocation.user.external_id,
+            col(Workspace.platform) == bindparam("platform"),
+            col(Workspace.external_id) == bindparam("workspace"),
+            col(Person.external_id) == bindparam("user"),
         )
+    )
+
+
+_ARRIVAL = {True: _arrival_query(True), False: _arrival_query(False)}
+
+
+def arrive(session: Session, invocation: Invocation) -> Arrival | None:
+    """Everything a command starts from, in one query when the person is known already:
+    the workspace, the person, the channel's binding with its experiment. None when the
+    request was handled before (a retried delivery, a double click)."""
+    key = invocation.request_key
+    known = session.execute(
+        _ARRIVAL[bool(key)],
+        {
+            "key": key,
+            "channel": invocation.channel.external_id,
+            "platform": invocation.workspace.platform,
+            "workspace": invocation.workspace.external_id,
+            "user": invocation.user.external_id,
+        },
     ).first()
     if known is not None:
         workspace, person, binding, experiment, handled_before = known

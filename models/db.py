@@ -51,7 +51,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # command's reads and writes are one transaction.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping before each use (a round trip for every command): a connection the server
+    # dropped fails its first statement, the pool then replaces every connection as old,
+    # and the command runs again (``commands.core.Router``); connections are renewed
+    # every half hour besides.
+    kwargs.setdefault("pool_recycle", 1800)
     # As many connections kept open as a web process runs commands at once (its worker
     # threads), so a busy minute does not open and close connections (a server process
     # each on PostgreSQL) for every request beyond the pool.

@@ -1,10 +1,11 @@
-"""On SQLite, a command whose snapshot went stale (another process wrote between its read
-and its write) runs again, whole, instead of failing."""
+"""A command whose transaction rolled back for a reason that running it again cures runs
+again, whole, instead of failing: on SQLite, a snapshot gone stale (another process wrote
+between its read and its write); on either database, a pooled connection found dead."""
 
 from dataclasses import replace
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel, select
 
 from commands.args import Args
@@ -12,7 +13,7 @@ from commands.core import Context, Family, Router, Subcommand
 from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
 from commands.reply import Reply
 from models import Experiment, Workspace
-from models.db import make_engine
+from models.db import make_engine, normalise_url
 from tests.conftest import NOW
 
 
@@ -55,3 +56,50 @@ def test_a_command_overtaken_by_another_write_runs_again(tmp_path: Path) -> None
     with Session(engine) as session:
         assert session.exec(select(Experiment.slug)).all() == ["e0"]
         assert session.exec(select(Workspace.name)).one() == "renamed elsewhere"
+
+
+def test_a_command_on_a_connection_the_server_dropped_runs_again(
+    engine: Engine, database_url: str
+) -> None:
+    runs: list[int] = []
+
+    def create(ctx: Context, args: Args) -> Reply:
+        runs.append(1)
+        ctx.session.add(Experiment(workspace_id=ctx.workspace_id, slug="e", name="E"))
+        return Reply(text="created")
+
+    router = Router()
+    subcommands = (
+        Subcommand("go", {"go": ""}, create),
+        Subcommand("hello", {"hello": ""}, lambda ctx, args: Reply(text="hello")),
+    )
+    router.add(Family("test", {"test": ""}, subcommands))
+    invocation = Invocation(
+        workspace=WorkspaceRef("console", "w"),
+        channel=ChannelInfo("c"),
+        user=UserRef("u", "u"),
+        command="test",
+        text="go",
+        now=NOW,
+        request_key="test:go:1",
+    )
+    assert router.dispatch(engine, replace(invocation, text="hello")).text == "hello"
+    # The one pooled connection dies while it waits in the pool: the server ends its
+    # session (PostgreSQL), or the file's handle is closed under it (SQLite).
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        raw = conn.connection.dbapi_connection
+    if engine.dialect.name == "postgresql":
+        admin = make_engine(normalise_url(database_url))
+        with admin.begin() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        admin.dispose()
+    else:
+        assert raw is not None
+        raw.close()
+
+    assert router.dispatch(engine, invocation).text == "created"
+    assert len(runs) == 1  # the dead connection failed the first statement, before the handler
+    with Session(engine) as session:
+        assert session.exec(select(Experiment.slug)).all() == ["e"]
