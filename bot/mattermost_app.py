@@ -76,9 +76,10 @@ ACK_SECONDS = 2.5
 # How long what Mattermost says about a person (guest or not, locale) is trusted.
 USER_TTL_SECONDS = 300.0
 # Commands run at once per web process; the others wait their turn, first come first
-# served. Within the database pool (SQLAlchemy's default: 5 connections, 10 more on
-# demand), so a running command never waits for a connection.
-CORE_THREADS = 8
+# served. Enough to overlap the database's round trips, few enough not to fight over the
+# interpreter lock; well within the database pool, so a running command never waits for
+# a connection.
+CORE_THREADS = 4
 # A user look-up refused for a rate limit is tried again after at most this wait.
 USER_RETRY_WAIT = 1.0
 # Background deliveries still running at shutdown get this long to finish.
