@@ -21,11 +21,15 @@ Two load generators, each in this process, sharing the machine's cores with the 
   concurrent client, costing as little CPU as a Python client can;
 - ``httpx``: ``httpx.AsyncClient`` with a pool of as many keep-alive connections, the
   ordinary way to write such a client in Python. On this machine it caps the plain
-  endpoint near the "about 800 requests/s" that ``PROTOCOLS.md`` quotes for it.
+  endpoint near 1,000 requests/s at concurrency 10 (``PROTOCOLS.md`` quotes "about 800"
+  for it); at concurrency 50 its own pool is the bottleneck (the plain endpoint's p99
+  passes a second), so its figures there say little about the servers.
 
 The plain endpoint measures the client as much as the server: with the lean client it
-answers about ten times faster than with httpx, and every ratio to it moves with it.
-Both are printed; neither is hidden.
+answers about fifteen times faster than with httpx, and every ratio to it moves with it.
+Both are printed; neither is hidden. With several web processes, uvicorn's workers share
+one listening socket and whichever is awake first accepts: a handful of long-lived
+connections may all land on one process (httpx opens its ten together, and they do).
 
 Every request is signed with the signing secret and a fresh timestamp; Coordo and the
 bare Bolt app check every signature. The demo lab is moved to a Slack team whose people
