@@ -120,19 +120,22 @@ def milestone_titles(url: str, prefix: str) -> list[str]:
 
 
 def claimer(url: str) -> int:
-    """The process id of the worker holding unsent messages (``claimed_by`` is
-    ``host:pid:…``)."""
+    """The process id of a worker in the middle of sending: it has sent messages and holds
+    unsent ones (``claimed_by`` is ``host:pid:…``)."""
     deadline = monotonic() + 30
     while monotonic() < deadline:
+        rows = outbox_rows(url)
+        sent = {r.claimed_by.split(":")[1] for r in rows if r.claimed_by and r.sent_at}
         held = [
-            r.claimed_by
-            for r in outbox_rows(url)
+            r.claimed_by.split(":")[1]
+            for r in rows
             if r.claimed_by and r.sent_at is None and r.dropped_at is None
         ]
-        if held:
-            return int(held[0].split(":")[1])
+        busy = [pid for pid in held if pid in sent]
+        if busy:
+            return int(busy[0])
         sleep(0.05)
-    raise AssertionError("no worker holds unsent messages")
+    raise AssertionError("no worker is in the middle of sending")
 
 
 def send_command(root: str, mm: FakeMattermost, text: str, trigger: str) -> httpx.Response:
