@@ -10,6 +10,7 @@ the arrival query, an error message), the read (``/jalon liste``) and the write
 - ``web process``: the CPU time (user + system, from ``/proc``) Coordo's web process (the
   Procfile's ``web`` line, one worker) spent per request while serving ``--requests`` of
   them at concurrency 10 over lean keep-alive connections;
+- ``PostgreSQL``: the CPU time the database's processes spent per request meanwhile;
 - ``one thread``: the CPU time per request of the same Bolt app's ``dispatch``, called in
   a loop in this process, with no HTTP server and no other thread.
 
@@ -67,11 +68,32 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def in_web_process(url: str, fake: FakeSlack, requests: int, logs: Path) -> dict[str, float]:
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL process on this machine (server and backends)."""
+    seconds: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            seconds[int(stat.parent.name)] = cpu_seconds(int(stat.parent.name))
+    return seconds
+
+
+def postgres_spent(before: dict[int, float]) -> float:
+    """CPU seconds spent since ``before`` by the PostgreSQL processes alive both times."""
+    after = postgres_cpu()
+    return sum(after[pid] - before[pid] for pid in after.keys() & before.keys())
+
+
+def in_web_process(
+    url: str, fake: FakeSlack, requests: int, logs: Path
+) -> dict[str, tuple[float, float]]:
     env = {"SLACK_BOT_TOKEN": fake.token, "SLACK_SIGNING_SECRET": SECRET}
     env["SLACK_API_URL"] = fake.api_url
     settings = {"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "SCHEDULER": "false", **env}
-    costs: dict[str, float] = {}
+    costs: dict[str, tuple[float, float]] = {}
     with processes(logs) as procs:
         port = free_port()
         # One worker: ``exec`` makes the Procfile's uvicorn the process we started.
@@ -81,9 +103,12 @@ def in_web_process(url: str, fake: FakeSlack, requests: int, logs: Path) -> dict
         for name, line, check in COMMANDS:
             target = Target(name, port, line, check)
             asyncio.run(load(target, "lean", 300, 10, numbered))  # warm-up
-            before = cpu_seconds(web.pid)
+            before, database = cpu_seconds(web.pid), postgres_cpu()
             asyncio.run(load(target, "lean", requests, 10, numbered + 300))
-            costs[name] = (cpu_seconds(web.pid) - before) / requests
+            costs[name] = (
+                (cpu_seconds(web.pid) - before) / requests,
+                postgres_spent(database) / requests,
+            )
             numbered += requests + 300
             errors = sum(r[3] for r in target.results["lean", 10])
             if errors:
@@ -154,8 +179,9 @@ def main() -> None:
             if schema:
                 drop_schema(base, schema)
     for name, _line, _check in COMMANDS:
+        web, database = served[name]
         print(
-            f"  {name:<13} web process {served[name] * 1000:5.2f} ms  "
+            f"  {name:<13} web process {web * 1000:5.2f} ms  PostgreSQL {database * 1000:5.2f} ms  "
             f"one thread {alone[name] * 1000:5.2f} ms"
         )
 

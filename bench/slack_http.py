@@ -25,7 +25,8 @@ Two load generators, each in this process, sharing the machine's cores with the 
   for it); at concurrency 50 its own pool is the bottleneck (the plain endpoint's p99
   passes a second), so its figures there say little about the servers.
 
-The plain endpoint measures the client as much as the server: with the lean client it
+Each line ends with the CPU the load generator (this process) spent per request. The
+plain endpoint measures the client as much as the server: with the lean client it
 answers about fifteen times faster than with httpx, and every ratio to it moves with it.
 Both are printed; neither is hidden. With several web processes, uvicorn's workers share
 one listening socket and whichever is awake first accepts: a handful of long-lived
@@ -208,7 +209,7 @@ def floor_answered(status: int, content: bytes) -> bool:
     return status == 200
 
 
-Result = tuple[float, float, float, int, int]  # p50, p99, req/s, errors, slow
+Result = tuple[float, float, float, int, int, float]  # p50, p99, req/s, errors, slow, client CPU
 
 
 @dataclass
@@ -242,8 +243,10 @@ async def load(target: Target, client: str, requests: int, concurrency: int, fir
 
     async with senders(client, target.port, concurrency) as posts:
         started = time.perf_counter()
+        cpu = time.process_time()
         await asyncio.gather(*(one_client(post) for post in posts))
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu
     target.results.setdefault((client, concurrency), []).append(
         (
             statistics.median(latencies),
@@ -251,6 +254,7 @@ async def load(target: Target, client: str, requests: int, concurrency: int, fir
             len(latencies) / elapsed,
             errors,
             sum(1 for t in latencies if t > SLOW),
+            cpu / len(latencies),
         )
     )
 
@@ -373,10 +377,11 @@ def report(
                 rate = statistics.median(r[2] for r in runs)
                 errors = sum(r[3] for r in runs)
                 slow = sum(r[4] for r in runs)
+                client_cpu = statistics.median(r[5] for r in runs) * 1000
                 print(
                     f"  {target.name:<13} p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  "
                     f"{rate:6.0f} req/s ({rate / plain[concurrency]:4.0%} of plain)  "
-                    f"errors {errors}  over {SLOW:g} s {slow}"
+                    f"errors {errors}  over {SLOW:g} s {slow}  client CPU {client_cpu:.2f} ms"
                 )
 
 
