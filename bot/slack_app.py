@@ -475,7 +475,7 @@ class SlackAdapter:
             if handoff.in_time():
                 return reply
             log.info("Slack %s was slow: answering after the ack", what)
-            self._quietly(late, reply)
+            self.after_ack(late, reply)
             return None
         future = self.core.submit(self._guarded, work, locale, what)
         try:

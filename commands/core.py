@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, exists, literal
+from sqlalchemy import Engine, and_, bindparam, exists
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, col, select
@@ -409,15 +409,15 @@ class Router:
         pooled connection turned out dead (the server restarted, or dropped it) before the
         commit was sent. Pooled connections are not pinged before each use, which would cost
         every command a round trip: a dead one fails its first statement instead."""
-        for attempt in range(LOCKED_RETRIES):
+        for attempt in range(RUN_ATTEMPTS):
             try:
                 return self._run_once(engine, invocation, run)
             except _Disconnected as lost:
-                if attempt == LOCKED_RETRIES - 1:
+                if attempt == RUN_ATTEMPTS - 1:
                     raise lost.error from None
                 log.warning("database connection lost, running %r again", invocation.command)
             except OperationalError as error:
-                if not _sqlite_locked(error) or attempt == LOCKED_RETRIES - 1:
+                if not _sqlite_locked(error) or attempt == RUN_ATTEMPTS - 1:
                     raise
                 log.info("database locked, running %r again", invocation.command)
                 time.sleep(0.05 * (attempt + 1))
@@ -474,7 +474,7 @@ class Router:
                 raise
 
 
-LOCKED_RETRIES = 3
+RUN_ATTEMPTS = 3
 
 
 class _Disconnected(Exception):
@@ -542,18 +542,17 @@ class Arrival:
     experiment: Experiment | None = None
 
 
-def _arrival_query(with_receipt: bool) -> Any:
+def _arrival_query() -> Any:
     """The arrival query, built once (it runs for every command): the workspace and the
     person joined, the channel's binding and its experiment outer-joined, and whether the
-    request's key has a receipt."""
-    receipt = exists().where(col(RequestReceipt.key) == bindparam("key"))
+    request's key has a receipt (never, for a request without a key: NULL matches none)."""
     return (
         sa_select(
             Workspace,
             Person,
             ChannelBinding,
             Experiment,
-            (receipt if with_receipt else literal(False)).label("handled"),
+            exists().where(col(RequestReceipt.key) == bindparam("key")).label("handled"),
         )
         .join(Person, col(Person.workspace_id) == Workspace.id)
         .outerjoin(
@@ -572,7 +571,7 @@ def _arrival_query(with_receipt: bool) -> Any:
     )
 
 
-_ARRIVAL = {True: _arrival_query(True), False: _arrival_query(False)}
+_ARRIVAL = _arrival_query()
 
 
 def arrive(session: Session, invocation: Invocation) -> Arrival | None:
@@ -581,7 +580,7 @@ def arrive(session: Session, invocation: Invocation) -> Arrival | None:
     request was handled before (a retried delivery, a double click)."""
     key = invocation.request_key
     known = session.execute(
-        _ARRIVAL[bool(key)],
+        _ARRIVAL,
         {
             "key": key,
             "channel": invocation.channel.external_id,

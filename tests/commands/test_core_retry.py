@@ -9,12 +9,35 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel, select
 
 from commands.args import Args
-from commands.core import Context, Family, Router, Subcommand
+from commands.core import Context, Family, Handler, Router, Subcommand
 from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
 from commands.reply import Reply
 from models import Experiment, Workspace
 from models.db import make_engine, normalise_url
 from tests.conftest import NOW
+
+
+def router_with(go: Handler) -> Router:
+    """``/test go`` runs ``go``; ``/test hello`` only meets the workspace and the person."""
+    router = Router()
+    subcommands = (
+        Subcommand("go", {"go": ""}, go),
+        Subcommand("hello", {"hello": ""}, lambda ctx, args: Reply(text="hello")),
+    )
+    router.add(Family("test", {"test": ""}, subcommands))
+    return router
+
+
+def go(request_key: str | None = None) -> Invocation:
+    return Invocation(
+        workspace=WorkspaceRef("console", "w"),
+        channel=ChannelInfo("c"),
+        user=UserRef("u", "u"),
+        command="test",
+        text="go",
+        now=NOW,
+        request_key=request_key,
+    )
 
 
 def test_a_command_overtaken_by_another_write_runs_again(tmp_path: Path) -> None:
@@ -34,20 +57,8 @@ def test_a_command_overtaken_by_another_write_runs_again(tmp_path: Path) -> None
         ctx.session.flush()  # the write: refused on the stale snapshot the first time
         return Reply(text="ok")
 
-    router = Router()
-    subcommands = (
-        Subcommand("go", {"go": ""}, rename),
-        Subcommand("hello", {"hello": ""}, lambda ctx, args: Reply(text="hello")),
-    )
-    router.add(Family("test", {"test": ""}, subcommands))
-    invocation = Invocation(
-        workspace=WorkspaceRef("console", "w"),
-        channel=ChannelInfo("c"),
-        user=UserRef("u", "u"),
-        command="test",
-        text="go",
-        now=NOW,
-    )
+    router = router_with(rename)
+    invocation = go()
     # Meet the workspace and the person first, so the command below starts by reading.
     assert router.dispatch(engine, replace(invocation, text="hello")).text == "hello"
 
@@ -68,21 +79,8 @@ def test_a_command_on_a_connection_the_server_dropped_runs_again(
         ctx.session.add(Experiment(workspace_id=ctx.workspace_id, slug="e", name="E"))
         return Reply(text="created")
 
-    router = Router()
-    subcommands = (
-        Subcommand("go", {"go": ""}, create),
-        Subcommand("hello", {"hello": ""}, lambda ctx, args: Reply(text="hello")),
-    )
-    router.add(Family("test", {"test": ""}, subcommands))
-    invocation = Invocation(
-        workspace=WorkspaceRef("console", "w"),
-        channel=ChannelInfo("c"),
-        user=UserRef("u", "u"),
-        command="test",
-        text="go",
-        now=NOW,
-        request_key="test:go:1",
-    )
+    router = router_with(create)
+    invocation = go(request_key="test:go:1")
     assert router.dispatch(engine, replace(invocation, text="hello")).text == "hello"
     # The one pooled connection dies while it waits in the pool: the server ends its
     # session (PostgreSQL), or the file's handle is closed under it (SQLite).

@@ -13,6 +13,7 @@ import logging
 import math
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -209,7 +210,7 @@ def parse_query(raw: str) -> dict[str, str]:
     return dict(parse_qsl(raw, keep_blank_values=True))
 
 
-class FakeServer:
+class FakeServer(ABC):
     """Base of the fakes: subclasses implement ``route(request) -> (name, Response)``."""
 
     def __init__(self, *, clock: Clock = time.monotonic) -> None:
@@ -296,9 +297,9 @@ class FakeServer:
 
     # -- dispatch ----------------------------------------------------------------------
 
+    @abstractmethod
     def route(self, request: Request) -> tuple[str, Any, Response]:
-        """Return (call name, parsed body, response). Subclasses implement it."""
-        raise NotImplementedError
+        """Return (call name, parsed body, response)."""
 
     def dispatch(self, request: Request) -> Response:
         arrived = time.time()
