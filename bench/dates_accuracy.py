@@ -1,8 +1,14 @@
-"""Accuracy of bare dateparser and of Coordo's date parser on the test corpus, and the cost of a parse.
+"""Accuracy of bare dateparser and of Coordo's date parser on the test corpus, on the corpus of
+how people type dates, and the cost of a parse.
 
 Run from the repository root:
 
-    python bench/dates_accuracy.py
+    python bench/dates_accuracy.py [--show wrong,refused]
+
+The corpus of how people type (``tests/commands/dates_typed.py``) is scored three ways
+per language: correct (the expected value, or a refusal where one is expected), wrong (any
+other value, or a value where a refusal is expected) and refused (a refusal where a value
+was expected). ``--show`` lists the cases of the given kinds.
 
 Bare dateparser reads each case with ``dateparser.parse(text, languages=[lang])``,
 ``PREFER_DATES_FROM`` future (past for the date of something done), ``DATE_ORDER`` DMY in
@@ -13,6 +19,7 @@ finds nothing. It cannot give a range or a recurrence, so those count as wrong.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
@@ -25,6 +32,7 @@ import dateparser
 
 from commands.dates import find_when, parse_when
 from tests.commands.dates_corpus import BASE, CORPUS, Case, outcome
+from tests.commands.dates_typed import TYPED, verdict
 
 
 def bare_dateparser(case: Case) -> bool:
@@ -71,7 +79,38 @@ def timings(rounds: int) -> tuple[list[float], list[float]]:
     return parse_ms, find_ms
 
 
+def typed_figures(show: set[str]) -> None:
+    counts = Counter[tuple[str, str]]()
+    totals = Counter[str]()
+    listed: list[str] = []
+    for case in TYPED:
+        kind, got = verdict(case)
+        counts[case.lang, kind] += 1
+        totals[case.lang] += 1
+        if kind in show:
+            listed.append(
+                f"  {kind:8} {case.lang} {case.mode:8} {case.text!r}: {got} (expected {case.expected})"
+            )
+    print(
+        f"\ntyped corpus: {sum(totals.values())} phrasings ({totals['fr']} fr, {totals['en']} en)"
+    )
+    print(f"{'':12}{'correct':>10}{'wrong':>10}{'refused':>10}")
+    for lang in ("fr", "en"):
+        print(
+            f"{lang:12}"
+            + "".join(
+                f"{counts[lang, kind] / totals[lang]:>10.1%}"
+                for kind in ("correct", "wrong", "refused")
+            )
+        )
+    if listed:
+        print("\n".join(listed))
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--show", default="", help="list these kinds: wrong,refused,correct")
+    args = parser.parse_args()
     # warm-up: dateparser loads its language data on first use
     for case in CORPUS:
         outcome(case)
@@ -104,6 +143,8 @@ def main() -> int:
     if misses:
         print("Coordo's misses:")
         print("\n".join(misses))
+
+    typed_figures(set(filter(None, args.show.split(","))))
 
     parse_ms, find_ms = timings(rounds=5)
     print(
