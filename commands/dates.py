@@ -49,7 +49,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar
@@ -234,6 +234,10 @@ def _same(value: V, phrases: str) -> dict[str, V]:
     return {phrase.strip(): value for phrase in phrases.split("|")}
 
 
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 def _numbered(names: str, start: int) -> dict[str, int]:
     return {name: k for k, name in enumerate(names.split(), start)}
 
@@ -304,10 +308,22 @@ _UNIT = _Phrases(
 _REL_DAY = _Phrases(
     {
         **_same(0, "aujourd hui|aujourdhui|today"),
-        **_same(1, "demain|tomorrow"),
+        **_same(1, "demain|tomorrow|tmrw|tmr|tomorow|tommorow|tommorrow"),
         **_same(2, "apres demain|apresdemain|day after tomorrow|the day after tomorrow"),
         **_same(-1, "hier|yesterday"),
         **_same(-2, "avant hier|avanthier|day before yesterday|the day before yesterday"),
+    }
+)
+_MINUTE_AMOUNT = _Phrases(
+    {
+        **_same(30, "une demi heure|une demie heure|half an hour|a half hour|half a hour"),
+        **_same(15, "un quart d heure|a quarter of an hour|a quarter hour|quarter of an hour"),
+        **_same(
+            90,
+            "une heure et demie|une heure et demi|une heure trente|an hour and a half"
+            "|one hour and a half|one and a half hours|1h et demie|1 heure et demie",
+        ),
+        **_same(45, "trois quarts d heure|three quarters of an hour"),
     }
 )
 _REL_LEAD = _Phrases({**_same(1, "dans|in|d ici|sous|within"), "il y a": -1})
@@ -315,16 +331,19 @@ _REL_TAIL = _Phrases({**_same(1, "from now|from today|plus tard|later"), "ago": 
 
 _PART_OF_DAY = _Phrases(
     {
-        **_same(9, "matin|au matin|dans la matinee|en matinee|morning|in the morning"),
-        **_same(14, "apres midi|dans l apres midi|aprem|afternoon|in the afternoon"),
-        **_same(18, "soir|au soir|en fin de journee|en soiree|evening|in the evening"),
-        "night": 20,
+        **_same(9, "matin|au matin|le matin|dans la matinee|en matinee|morning|in the morning"),
+        **_same(
+            14,
+            "apres midi|l apres midi|dans l apres midi|aprem|l aprem|afternoon|in the afternoon",
+        ),
+        **_same(18, "soir|au soir|le soir|en fin de journee|en soiree|evening|in the evening"),
+        **_same(20, "night|at night"),
     }
 )
 _TODAY_PART = _Phrases(
     {
         **_same(9, "ce matin|this morning"),
-        **_same(14, "cet apres midi|this afternoon"),
+        **_same(14, "cet apres midi|cet aprem|this afternoon"),
         **_same(18, "ce soir|this evening"),
         "tonight": 20,
     }
@@ -332,7 +351,7 @@ _TODAY_PART = _Phrases(
 
 _WD_PREFIX = _Phrases(
     {
-        **_same("bare", "le|on|this coming|coming"),
+        **_same("bare", "le|on|the|this coming|coming"),
         **_same("this", "ce|this"),
         "next": "next",
         "last": "last",
@@ -341,6 +360,10 @@ _WD_PREFIX = _Phrases(
 )
 _WD_SUFFIX = _Phrases(
     {
+        **_same("next", "suivant|suivante"),
+        **_same("in_8", "after next|week"),
+        **_same("next_week", "of next week"),
+        **_same("this", "of this week"),
         **_same("next", "prochain|prochaine"),
         "qui vient": "bare",
         "en huit": "in_8",
@@ -392,9 +415,16 @@ _EDGE_SCOPE = _Phrases(
 )
 _NEXT_PERIOD = _Phrases(
     {
-        **_same("week", "la semaine prochaine|semaine prochaine|next week"),
-        **_same("month", "le mois prochain|mois prochain|next month"),
-        **_same("year", "l annee prochaine|annee prochaine|next year"),
+        **_same(("week", 1), "la semaine prochaine|semaine prochaine|next week"),
+        **_same(("month", 1), "le mois prochain|mois prochain|next month"),
+        **_same(
+            ("year", 1), "l annee prochaine|annee prochaine|l an prochain|an prochain|next year"
+        ),
+        **_same(("week", 2), "the week after next|la semaine d apres la semaine prochaine"),
+        # the start of the last period, as "next week" is the start of the next one
+        **_same(("week", -1), "la semaine derniere|semaine derniere|last week"),
+        **_same(("month", -1), "le mois dernier|mois dernier|last month"),
+        **_same(("year", -1), "l annee derniere|annee derniere|l an dernier|last year"),
     }
 )
 _VAGUE = _Phrases(
@@ -403,6 +433,12 @@ _VAGUE = _Phrases(
     )
 )
 _MONTH_ONLY_LEAD = _Phrases(_same(0, "en|in|courant|au mois de|au mois d|in the month of"))
+_IN_MONTH = _Phrases(
+    {
+        **_same(1, "du mois prochain|du mois suivant|of next month|next month"),
+        **_same(0, "de ce mois|de ce mois ci|du mois en cours|of this month|this month"),
+    }
+)
 _MONTH_SCOPE = _Phrases(
     {**_same(1, "mois prochain|mois suivant|next month"), **_same(0, "ce mois|this month")}
 )
@@ -414,30 +450,93 @@ _EVERY_MONTH = _Phrases(
     )
 )
 
-# Words around a date that change nothing: a deadline "avant vendredi" is due on Friday.
-_LEAD = _Phrases(
-    _same(
-        0,
-        "pour|pour :|d ici|by|due|due :|due on|for|jusqu au|jusqu a|until|au plus tard"
-        "|at the latest|des|avant|avant le|before|a partir de|starting",
-    )
+# Hedges keep the date or time they qualify: "vers 15h" is 15:00, "around the 15th" the 15th.
+_HEDGES = (
+    "vers|environ|a environ|aux alentours de|autour de|a peu pres|around|about|approximately"
+    "|roughly|at around|at about|at approximately|circa"
 )
-_SUFFIX = _Phrases(_same(0, "au plus tard|at the latest|dernier delai|latest"))
-_DATE_TIME_SEP = _Phrases(_same(0, ",|a|at|@|vers|around|-|des|on"))
-_TIME_LEAD = _Phrases(_same(0, "a|at|@|vers|around|des|about"))
+# Words around a date that change nothing: a deadline "avant vendredi" is due on Friday.
+# The value is 1 when the words end with an article ("avant le 15", "jusqu'au 15").
+_LEAD = _Phrases(
+    {
+        **_same(
+            0,
+            "pour|pour :|d ici|d ici a|by|due|due :|due on|for|jusqu a|until|au plus tard"
+            "|at the latest|des|avant|before|a partir de|starting|starting on|starting from"
+            "|no later than|not later than|deadline|deadline :|echeance|echeance :|" + _HEDGES,
+        ),
+        **_same(
+            1,
+            "avant le|jusqu au|a partir du|aux environs du|aux alentours du|autour du|vers le"
+            "|des le|pour le|d ici le|au plus tard le|echeance le",
+        ),
+    }
+)
+_SUFFIX = _Phrases(
+    _same(0, "au plus tard|at the latest|dernier delai|latest|environ|ish|a peu pres|or so")
+)
+_DATE_TIME_SEP = _Phrases(_same(0, ",|a|at|@|-|des|on|" + _HEDGES))
+# The value says whether a bare number after it is an hour ("at 3", "around 10").
+_TIME_LEAD = _Phrases(
+    {
+        **_same(False, "a|des|" + _HEDGES),
+        **_same(True, "at|@|around|about|at around|at about|approximately|roughly"),
+    }
+)
 _TIME_DATE_SEP = _Phrases(_same(0, ",|on"))
 _RANGE_LEAD = _Phrases({"de": "-", "from": "-", "entre": "et", "between": "and"})
 _RANGE_SEP = _Phrases(
     {**_same("-", "-"), **_same("a", "a|jusqu a|au"), **_same("to", "to|until|till")}
 )
 _MERIDIEM = _Phrases({**_same("am", "am|a m"), **_same("pm", "pm|p m")})
+# A part of the day after an hour, by its default hour (9 morning, 14 afternoon, 18 evening,
+# 20 night), which also names the hours it holds (``_PART_HOURS``).
 _HOUR_QUALIFIER = _Phrases(
     {
-        **_same("am", "du matin|in the morning"),
-        **_same("pm", "du soir|de l apres midi|in the afternoon|in the evening|at night"),
+        **_same(9, "du matin|du mat|in the morning"),
+        **_same(14, "de l apres midi|de l aprem|in the afternoon"),
+        **_same(18, "du soir|in the evening"),
+        "at night": 20,
     }
 )
-_MINUTE_WORDS = _Phrases({**_same(30, "et demie|et demi"), "et quart": 15, "moins le quart": -15})
+_PART_HOURS = {9: (0, 11), 14: (12, 19), 18: (17, 23), 20: (18, 23)}
+_MINUTE_WORDS = _Phrases(
+    {
+        **_same(30, "et demie|et demi"),
+        "et quart": 15,
+        **_same(-15, "moins le quart|moins quart"),
+    }
+)
+_MINUTE_NUMBER = _Phrases(
+    {
+        **_same(5, "cinq"),
+        **_same(10, "dix"),
+        **_same(15, "quinze"),
+        **_same(20, "vingt"),
+        **_same(30, "trente"),
+        **_same(40, "quarante"),
+        **_same(45, "quarante cinq"),
+        **_same(50, "cinquante"),
+    }
+)
+_HOUR_WORDS = _Phrases(
+    _numbered(
+        "une deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize",
+        1,
+    )
+    | {
+        "dix sept": 17,
+        "dix huit": 18,
+        "dix neuf": 19,
+        "vingt": 20,
+        "vingt et une": 21,
+        "vingt deux": 22,
+        "vingt trois": 23,
+    }
+)
+_CLOCK_AMOUNT = _Phrases({**_same(15, "a quarter|quarter"), **_same(30, "half|a half")})
+_CLOCK_DIRECTION = _Phrases({**_same(1, "past|after|from"), **_same(-1, "to|before")})
+_EXACTLY = _Phrases(_same(0, "pile|tapantes|tapant|precises|precise|sharp|on the dot"))
 _O_CLOCK = _Phrases(_same(0, "o clock"))
 
 _REC_LEAD = _Phrases(
@@ -478,6 +577,29 @@ class _Clock:
     default: bool = False  # from "matin", "soir": an explicit time wins
     meridiem: str | None = None  # "am"/"pm" when typed, for ranges like "2-4pm"
     bare: bool = False  # a bare number in a range ("14-16h")
+    loose: bool = False  # an hour said without "h" nor am/pm ("at 3"): 1 to 7 asks back
+    clash: bool = False  # the hour is not in the part of the day said ("ce soir à 2h")
+
+
+def _in_part_pair(clocks: tuple[_Clock, _Clock | None], part: int) -> tuple[_Clock, _Clock | None]:
+    start, end = clocks
+    if start.default:
+        return clocks
+    return _in_part(start, part), _in_part(end, part) if end else None
+
+
+def _in_part(clock: _Clock, part: int) -> _Clock:
+    """The hour read in a part of the day: "ce soir à 8h" is 20:00, "cet après-midi à 3h"
+    15:00; an hour outside it ("ce matin à 15h", "ce soir à 2h") is a clash."""
+    low, high = _PART_HOURS[part]
+    hour = clock.hour
+    if clock.midnight or clock.clash:
+        return replace(clock, clash=True)
+    if clock.meridiem is None and part != 9 and 1 <= hour <= 11 and not low <= hour <= high:
+        hour += 12
+    if not low <= hour <= high:
+        return replace(clock, clash=True)
+    return replace(clock, hour=hour, loose=False)
 
 
 @dataclass(frozen=True)
@@ -494,6 +616,7 @@ class _RelMinutes:
 class _WeekdaySpec:
     weekday: int
     how: str  # bare, next, this, last, in_8, in_15, next_week, last_week
+    weeks: int = 0  # weeks after it ("a week from friday")
 
 
 @dataclass(frozen=True)
@@ -512,12 +635,14 @@ class _Numeric:
     b: int
     year: int | None
     weekday: int | None
+    short_year: bool = False  # "15/01/27": read only when it names a year near now
 
 
 @dataclass(frozen=True)
 class _DayOnly:
     day: int
     weekday: int | None
+    month_offset: int | None = None  # "le 15 du mois prochain": 1
 
 
 @dataclass(frozen=True)
@@ -592,9 +717,14 @@ def _delta(unit: str, n: int) -> relativedelta:
 class _Grammar:
     """A recursive-descent reader over folded tokens; each rule returns (value, next index)."""
 
-    def __init__(self, toks: Sequence[_Tok]) -> None:
+    def __init__(self, toks: Sequence[_Tok], whole: bool = False) -> None:
         self.toks = toks
         self.n = len(toks)
+        # ``whole``: the text is all date (parse_when), so a part of the day alone ("soir")
+        # is a time; in a title ("Atelier du soir") it is not.
+        self.whole = whole
+        # where a lead ended with an article ("avant le 15"): a bare number there is a day
+        self.after_article: set[int] = set()
 
     # ---- small pieces
 
@@ -671,16 +801,72 @@ class _Grammar:
 
     # ---- times
 
-    def clock(self, i: int) -> _Hit[_Clock] | None:
+    def clock(self, i: int, loose: bool = False) -> _Hit[_Clock] | None:
+        """A time of day. ``loose``: a bare number may be an hour ("at 3", "at 10 30")."""
+        shifted = self._shifted_clock(i)
+        if shifted:
+            return shifted
+        hit = self._clock(i, loose)
+        if hit is None:
+            return None
+        clock, j = hit
+        return clock, self._opt(_EXACTLY, j)
+
+    def _shifted_clock(self, i: int) -> _Hit[_Clock] | None:
+        """ "a quarter past 3pm", "half past noon", "15 minutes from 1pm", "quarter to 5pm"."""
+        amount = _CLOCK_AMOUNT.match(self.toks, i)
+        if amount:
+            minutes, j = amount
+        else:
+            count = self._num(i)
+            unit = _UNIT.match(self.toks, count[1]) if count else None
+            if count is None or unit is None or unit[0] != "minutes":
+                return None
+            minutes, j = count[0], unit[1]
+        direction = _CLOCK_DIRECTION.match(self.toks, j)
+        if direction is None:
+            return None
+        inner = self._clock(direction[1], loose=True)
+        if inner is None:
+            return None
+        base, k = inner
+        if base.midnight or base.clash:
+            return None
+        total = base.hour * 60 + base.minute + direction[0] * minutes
+        if not 0 <= total < 24 * 60:
+            return None
+        return replace(base, hour=total // 60, minute=total % 60), k
+
+    def _minutes_after(self, j: int) -> _Hit[int] | None:
+        """Minutes said after the hour: "et demie", "moins le quart", "moins 10", "trente"."""
+        extra = _MINUTE_WORDS.match(self.toks, j)
+        if extra:
+            return extra
+        if self._text(j) == "moins":
+            num = self._num(j + 1)
+            if num and 0 < num[0] < 60 and not self._glued(j + 2):
+                return -num[0], num[1]
+        return None
+
+    def _clock(self, i: int, loose: bool = False) -> _Hit[_Clock] | None:
         word = self._text(i)
-        if word in ("midi", "noon"):
+        if word in ("midi", "noon", "midday"):
             clock, j = _Clock(12, 0), i + 1
-            extra = _MINUTE_WORDS.match(self.toks, j)
-            if extra and extra[0] > 0:
-                clock, j = _Clock(12, extra[0]), extra[1]
+            extra = self._minutes_after(j) or _MINUTE_NUMBER.match(self.toks, j)
+            if extra:
+                clock, j = _Clock(12 + (extra[0] < 0) * -1, extra[0] % 60), extra[1]
             return clock, j
         if word in ("minuit", "midnight"):
             return _Clock(0, 0, midnight=True), i + 1
+        words = _HOUR_WORDS.match(self.toks, i)
+        if words and self._text(words[1]) in ("heures", "heure"):
+            hour, j = words[0], words[1] + 1
+            said = _MINUTE_NUMBER.match(self.toks, j) or self._minutes_after(j)
+            clock = _Clock(hour, 0, loose=hour < 13)
+            if said:
+                total = hour * 60 + said[0]
+                clock, j = replace(clock, hour=total // 60, minute=total % 60), said[1]
+            return self._qualified(clock, j)
         hit = self._num(i)
         if not hit:
             return None
@@ -691,12 +877,12 @@ class _Grammar:
             style = "h"
             j += 1
             mins = self._num(j)
-            # "14h30", "14 h 30"; but in "14h 15 janvier" the 15 is a day
+            # "14h30", "14 h 30", "14 heures 30"; but in "14h 15 janvier" the 15 is a day
             if (
                 mins
                 and len(self.toks[j].text) == 2
-                and self._text(j - 1) == "h"
                 and (self._glued(j) or not _MONTH_SHORT.match(self.toks, j + 1))
+                and (self._text(j - 1) == "h" or not self._glued(j))
             ):
                 minute, j = mins[0], mins[1]
         elif self._text(j) == ":" and self._glued(j) and self._glued(j + 1):
@@ -711,29 +897,48 @@ class _Grammar:
             if not _MERIDIEM.match(self.toks, mins[1]):
                 return None  # "12.01" is a date
             style, minute, j = ".", mins[0], mins[1]
+        elif loose:
+            # "at 10 30", "at 3 15 pm"
+            mins = self._num(j)
+            if (
+                mins
+                and len(self.toks[j].text) == 2
+                and mins[0] < 60
+                and not _MONTH_SHORT.match(self.toks, mins[1])
+                and self._text(mins[1]) not in ("h", ":", "-", "/", ".")
+            ):
+                minute, j = mins[0], mins[1]
         meridiem = _MERIDIEM.match(self.toks, j)
         if meridiem:
-            style = style or "am/pm"
             marker, j = meridiem
             if not 1 <= hour <= 12:
                 return _Clock(99, minute or 0), j  # "14pm": impossible
             hour = hour % 12 + (12 if marker == "pm" else 0)
             return _Clock(hour, minute or 0, meridiem=marker), j
         if not style:
-            return None
+            o_clock = _O_CLOCK.match(self.toks, j)
+            if o_clock:
+                return self._qualified(_Clock(hour, minute or 0, loose=True), o_clock[1])
+            if not loose:
+                return None
+            return self._qualified(_Clock(hour, minute or 0, loose=True), j)
+        clock = _Clock(hour, minute or 0)
         if minute is None:
-            extra = _MINUTE_WORDS.match(self.toks, j)
+            extra = self._minutes_after(j)
             if extra:
-                minute, j = extra[0], extra[1]
-                if minute < 0:
-                    hour, minute = hour - 1, 60 + minute
+                total = hour * 60 + extra[0]
+                clock, j = replace(clock, hour=total // 60 % 24, minute=total % 60), extra[1]
+        return self._qualified(clock, j)
+
+    def _qualified(self, clock: _Clock, j: int) -> _Hit[_Clock]:
+        """ "8h du soir", "3 heures de l'après-midi", "7 in the morning", "10 o'clock"."""
         qualifier = _HOUR_QUALIFIER.match(self.toks, j)
         if qualifier:
-            marker, j = qualifier
-            if marker == "pm" and 1 <= hour < 12:
-                hour += 12
+            part, j = qualifier
+            clock = _in_part(clock, part)
+            clock = replace(clock, meridiem="am" if part == 9 else "pm")
         j = self._opt(_O_CLOCK, j)
-        return _Clock(hour, minute or 0, meridiem=qualifier[0] if qualifier else None), j
+        return clock, j
 
     def _range_end(self, i: int, allow_bare: bool) -> _Hit[_Clock] | None:
         hit = self.clock(i)
@@ -775,11 +980,13 @@ class _Grammar:
     def time_part(self, i: int) -> _Hit[tuple[_Clock, _Clock | None]] | None:
         """ "14h", "à 9h30", "de 14h à 16h", "10:00-11:30", "2-4pm"."""
         best: _Hit[tuple[_Clock, _Clock | None]] | None = None
-        for j in {i, self._opt(_TIME_LEAD, i)}:
+        lead = _TIME_LEAD.match(self.toks, i)
+        starts = [(i, False), (lead[1], lead[0])] if lead else [(i, False)]
+        for j, loose in starts:
             rng = self.time_range(j)
             if rng and (best is None or rng[1] > best[1]):
                 best = (rng[0][0], rng[0][1]), rng[1]
-            one = self.clock(j)
+            one = self.clock(j, loose)
             if one and (best is None or one[1] > best[1]):
                 best = (one[0], None), one[1]
         return best
@@ -796,6 +1003,9 @@ class _Grammar:
         """ "dans 3 jours", "in 2 weeks", "il y a 3 jours", "3 days ago", "dans 2h30"."""
         lead = _REL_LEAD.match(self.toks, i)
         sign, j = lead if lead else (0, i)
+        amount = _MINUTE_AMOUNT.match(self.toks, j)
+        if amount and sign:  # "dans une demi-heure", "in an hour and a half"
+            return _RelMinutes(sign * amount[0]), amount[1]
         count = self._count(j)
         if count is None:
             return None
@@ -822,11 +1032,19 @@ class _Grammar:
         return _RelDays(_delta(unit, sign * n)), j
 
     def weekday(self, i: int) -> _Hit[_DateSpec] | None:
+        later = self._weeks_from(i)
+        if later:
+            return later
         prefix = _WD_PREFIX.match(self.toks, i)
         how_before, j = prefix if prefix else ("bare", i)
         hit = _WEEKDAY.match(self.toks, j)
         if hit is None:
-            return None
+            # "next fri", "thurs 10am"; "sun" or "sat" alone is no date
+            hit = _WEEKDAY_SHORT.match(self.toks, j)
+            if hit is None or not (
+                how_before not in ("bare",) or self.time_part(self._opt(_DATE_TIME_SEP, hit[1]))
+            ):
+                return None
         wd, j = hit
         suffix = _WD_SUFFIX.match(self.toks, j)
         how = how_before
@@ -835,6 +1053,24 @@ class _Grammar:
                 return None
             how, j = suffix
         return _WeekdaySpec(wd, how), j
+
+    def _weeks_from(self, i: int) -> _Hit[_DateSpec] | None:
+        """ "3 fridays from now" (the third one to come), "a week from friday"."""
+        count = self._count(i)
+        if count is None:
+            return None
+        n, j = count
+        plural = _WEEKDAY_PLURAL.match(self.toks, j)
+        if plural and self.toks[j].text.endswith("s") and n >= 1:
+            tail = _REL_TAIL.match(self.toks, plural[1])
+            if tail and tail[0] == 1:
+                return _WeekdaySpec(plural[0], "bare", n - 1), tail[1]
+        unit = _UNIT.match(self.toks, j)
+        if unit and unit[0] == "weeks" and self._text(unit[1]) in ("from", "on", "after"):
+            wd = _WEEKDAY.match(self.toks, unit[1] + 1)
+            if wd:
+                return _WeekdaySpec(wd[0], "bare", n), wd[1]
+        return None
 
     def day_month(self, i: int) -> _Hit[_DateSpec] | None:
         """ "le 1er mars", "mardi 8 décembre 2026", "Dec 15", "Tuesday, December 8th, 2026"."""
@@ -865,6 +1101,8 @@ class _Grammar:
         year = self._year4(k)
         if year:
             return _DayMonth(spec.day, spec.month, year[0], spec.weekday), year[1]
+        if self._text(j) in ("prochain", "next"):
+            return spec, j + 1  # "le 15 décembre prochain": a date without a year is the next
         return spec, j
 
     def numeric(self, i: int) -> _Hit[_DateSpec] | None:
@@ -889,33 +1127,44 @@ class _Grammar:
                 a, b = int(first), int(self.toks[j + 2].text)
                 k = j + 3
                 year: int | None = None
+                short_year = False
                 if self._sym(k, sep) and self._glued(k + 1):
                     y = self._num(k + 1, 4)
                     if y and len(self.toks[k + 1].text) in (2, 4):
-                        year = y[0] + (2000 if y[0] < 100 else 0)
+                        short_year = y[0] < 100
+                        year = y[0] + (2000 if short_year else 0)
                         k = y[1]
                 if sep == "-" and year is None:
                     return None  # "14-16" is a range of hours
                 if sep == "." and year is None and _MERIDIEM.match(self.toks, k):
                     return None
-                return _Numeric(a, b, year, wd), k
+                return _Numeric(a, b, year, wd, short_year), k
         return None
 
     def day_only(self, i: int) -> _Hit[_DateSpec] | None:
         """ "le 15", "the 15th", "mardi 8", "Tuesday the 8th"."""
         j = self._article(i)
-        wd, k = self._weekday_prefix(j, short=False)
-        if wd is None and j == i:
-            return None
+        wd, k = self._weekday_prefix(j, short=True)
         if wd is not None:
             k = self._article(k)
         day = self._day_number(k)
         if day is None or (day[0] == 1 and self._text(k) in ("premier", "first") and wd is None):
             return None
-        if self._text(day[1]) in ("h", ":", "heures", "heure", "am", "pm", "-", "to", "a"):
+        if self._text(day[1]) in ("h", ":", "heures", "heure", "am", "pm", "-", "to"):
             return None  # "le 14h", "Monday 9-11am": hours, not a day
         if self._text(k - 1) == "the" and day[1] == k + 1 and self.toks[k].kind == "num":
             return None  # "the 2 drafts"; "the 2nd" is a day
+        # "15th at 2pm": without an article, a day by its suffix, when a time follows
+        if (
+            wd is None
+            and j == i
+            and i not in self.after_article
+            and (day[1] == k + 1 or self._time_after_date(day[1]) is None)
+        ):
+            return None
+        scope = _IN_MONTH.match(self.toks, day[1])
+        if scope:
+            return _DayOnly(day[0], wd, scope[0]), scope[1]
         return _DayOnly(day[0], wd), day[1]
 
     def nth_weekday(self, i: int) -> _Hit[_DateSpec] | None:
@@ -946,8 +1195,8 @@ class _Grammar:
 
     def edge(self, i: int) -> _Hit[_DateSpec] | None:
         """ "fin du mois", "début janvier", "mi-mars", "end of next month", "fin 2027"."""
-        if self._text(i) in ("la", "the"):
-            i += 1  # "d'ici la fin du mois", "by the end of the month"
+        if self._text(i) in ("la", "the", "en"):
+            i += 1  # "d'ici la fin du mois", "by the end of the month", "en fin de mois"
         where = _EDGE.match(self.toks, i)
         if where is None:
             return None
@@ -973,7 +1222,8 @@ class _Grammar:
     def next_period(self, i: int) -> _Hit[_DateSpec] | None:
         hit = _NEXT_PERIOD.match(self.toks, i)
         if hit:
-            return _Edge("start", hit[0], 1), hit[1]
+            (scope, offset), j = hit
+            return _Edge("start", scope, offset), j
         return None
 
     def imprecise(self, i: int) -> _Hit[_DateSpec] | None:
@@ -1018,18 +1268,21 @@ class _Grammar:
 
     # ---- whole expressions
 
-    def _time_after_date(self, j: int) -> _Hit[tuple[_Clock, _Clock | None]] | None:
+    def _time_after_date(
+        self, j: int, part: int | None = None
+    ) -> _Hit[tuple[_Clock, _Clock | None]] | None:
+        """The time after a date; ``part``: the part of the day said before it ("ce soir")."""
         best: _Hit[tuple[_Clock, _Clock | None]] | None = None
         for k in {j, self._opt(_DATE_TIME_SEP, j)}:
             t = self.time_part(k)
             if t and (best is None or t[1] > best[1]):
                 best = t
-        part = _PART_OF_DAY.match(self.toks, j)
-        if part and (best is None or part[1] > best[1]):
-            best = (_Clock(part[0], 0, default=True), None), part[1]
+        said = _PART_OF_DAY.match(self.toks, j)
+        if said and (best is None or said[1] > best[1]):
+            best = (_Clock(said[0], 0, default=True), None), said[1]
         # "demain matin à 10h": the explicit time wins over the part of the day
-        if part and best and best[1] == part[1]:
-            later = self._time_after_date(part[1])
+        if said and best and best[1] == said[1]:
+            later = self._time_after_date(said[1], said[0])
             if later:
                 best = later
         # "2026-12-15T14:00"
@@ -1037,6 +1290,8 @@ class _Grammar:
             t = self.time_part(j + 1)
             if t and (best is None or t[1] > best[1]):
                 best = t
+        if best and part is not None:
+            best = _in_part_pair(best[0], part), best[1]
         return best
 
     def core(self, i: int) -> _Hit[_Expr] | None:
@@ -1046,11 +1301,19 @@ class _Grammar:
             (spec, default_clock), j = d
             best = _Expr(spec, default_clock), j
             if not isinstance(spec, _RelMinutes | _Imprecise):
-                t = self._time_after_date(j)
+                part = default_clock.hour if default_clock else None
+                t = self._time_after_date(j, part)
                 if t:
                     (clock, end), k = t
                     best = _Expr(spec, clock, end), k
         t = self.time_part(i)
+        num = self._num(i)
+        if (
+            t is None
+            and num
+            and (_REL_DAY.match(self.toks, num[1]) or _TODAY_PART.match(self.toks, num[1]))
+        ):
+            t = (_Clock(num[0], 0, loose=True), None), num[1]  # "9 tomorrow", "8 tonight"
         if t:
             (clock, end), j = t
             if best is None or j > best[1]:
@@ -1058,9 +1321,15 @@ class _Grammar:
             k = self._opt(_TIME_DATE_SEP, j)
             d = self.date(k)
             if d:
-                (spec, _), k = d
+                (spec, default_clock), k = d
+                if default_clock is not None:  # "8h ce soir", "3 this afternoon"
+                    clock, end = _in_part_pair((clock, end), default_clock.hour)
                 if not isinstance(spec, _RelMinutes | _Imprecise) and (best is None or k > best[1]):
                     best = _Expr(spec, clock, end), k
+        if best is None and self.whole:
+            said = _PART_OF_DAY.match(self.toks, i)  # "soir", "in the afternoon"
+            if said:
+                best = _Expr(None, _Clock(said[0], 0, default=True)), said[1]
         return best
 
     def _weekday_list(self, i: int) -> _Hit[tuple[int, ...]] | None:
@@ -1193,6 +1462,8 @@ class _Grammar:
     def expression(self, i: int) -> _Hit[_Expr] | None:
         best: _Hit[_Expr] | None = None
         lead = _LEAD.match(self.toks, i)
+        if lead and lead[0] == 1:
+            self.after_article.add(lead[1])
         for j in (i, lead[1]) if lead else (i,):
             for rule in (self.core, self.recurrence):
                 hit = rule(j)
@@ -1301,6 +1572,9 @@ def _day_month(ctx: _Context, day: int, month: int, year: int | None, weekday: i
 
 
 def _numeric(ctx: _Context, spec: _Numeric) -> date:
+    if spec.short_year and spec.year is not None and abs(spec.year - ctx.today.year) > 10:
+        # "31/10/74": 1974 or 2074? Coordo reads two digits only for a year near now
+        raise DateError("dates.short_year", text=ctx.text, year=spec.year % 100)
     if ctx.lang == "fr":
         return _day_month(ctx, spec.a, spec.b, spec.year, spec.weekday)
     # English: day first or month first; ask back when both readings exist
@@ -1324,6 +1598,10 @@ def _numeric(ctx: _Context, spec: _Numeric) -> date:
 def _day_only(ctx: _Context, spec: _DayOnly) -> date:
     if not 1 <= spec.day <= 31:
         raise DateError("dates.impossible", text=ctx.text)
+    if spec.month_offset is not None:
+        month = ctx.today.replace(day=1) + relativedelta(months=spec.month_offset)
+        d = _valid_date(ctx, month.year, month.month, spec.day)
+        return _check_weekday(ctx, d, spec.weekday)
     step = -1 if ctx.past else 1
     first = ctx.today.replace(day=1)
     for k in range(13):
@@ -1337,6 +1615,10 @@ def _day_only(ctx: _Context, spec: _DayOnly) -> date:
 
 
 def _weekday(ctx: _Context, spec: _WeekdaySpec) -> date:
+    return _weekday_base(ctx, spec) + timedelta(weeks=spec.weeks)
+
+
+def _weekday_base(ctx: _Context, spec: _WeekdaySpec) -> date:
     today = ctx.today
     monday = today - timedelta(days=today.weekday())
     after = today + timedelta(days=(spec.weekday - today.weekday() - 1) % 7 + 1)
@@ -1461,6 +1743,16 @@ def _resolve_date(ctx: _Context, spec: _DateSpec) -> date:
 
 
 def _clock_time(ctx: _Context, clock: _Clock) -> time:
+    if clock.clash:
+        raise DateError("dates.clash", text=ctx.text)
+    if clock.loose and 0 <= clock.hour <= 7:
+        # "at 3": 3:00 or 15:00? Nothing says; ask back
+        raise DateError(
+            "dates.which_hour",
+            text=ctx.text,
+            morning=f"{clock.hour:02d}:{clock.minute:02d}",
+            afternoon=f"{clock.hour + 12:02d}:{clock.minute:02d}",
+        )
     if not (0 <= clock.hour <= 23 and 0 <= clock.minute <= 59):
         raise DateError("dates.impossible", text=ctx.text)
     return time(clock.hour, clock.minute)
@@ -1594,9 +1886,13 @@ def _fallback_parser(languages: tuple[str, ...], past: bool, base: datetime) -> 
     return DateDataParser(languages=list(languages), use_given_order=True, settings=settings)
 
 
-def _fallback(ctx: _Context) -> When | None:
-    if not 3 <= len(ctx.text) <= 80:
-        return None  # "a" is no date; a paragraph is not one either
+def _fallback(ctx: _Context, toks: Sequence[_Tok]) -> When | None:
+    """What dateparser reads in a text the grammar does not, kept only when it agrees with
+    every part of the text (``_agrees``); None otherwise."""
+    if not 3 <= len(ctx.text) <= 80 or len(toks) < 2:
+        return None  # "a", "sun", "may" alone are no date; a paragraph is not one either
+    if not _may_be_a_date(toks):
+        return None  # a word or a number no date holds: not worth asking dateparser
     languages = ("fr", "en") if ctx.lang == "fr" else ("en", "fr")
     base = _now_minute(ctx).replace(tzinfo=None)
     data = _fallback_parser(languages, ctx.past, base).get_date_data(ctx.text)
@@ -1607,12 +1903,115 @@ def _fallback(ctx: _Context) -> When | None:
     if found.tzinfo is not None:
         found = found.astimezone(ctx.zone).replace(tzinfo=None)
     has_time = "time" in parts
+    if not _agrees(toks, found, has_time):
+        logger.debug("date %r: the fallback's %s drops or contradicts a part", ctx.text, found)
+        return None
     logger.debug("date %r read by the fallback parser as %s", ctx.text, found)
     start = _at(
         ctx, found.date(), found.time().replace(second=0, microsecond=0) if has_time else time()
     )
     _check_mode(ctx, start, has_time)
     return When(start=start, has_time=has_time)
+
+
+# Words that say a time was meant: the answer must have one, in the part of the day said.
+_TIME_WORDS = frozenset(
+    _words(
+        "h heure heures am pm midi noon midday minuit midnight matin mat soir apres aprem morning"
+        " afternoon evening night tonight clock quarter half demi demie quart minute minutes min"
+        " mins mn hour hours hr hrs"
+    )
+)
+_PART_WORDS = {
+    **dict.fromkeys(("matin", "mat", "morning"), 9),
+    **dict.fromkeys(("apres", "aprem", "afternoon"), 14),
+    **dict.fromkeys(("soir", "evening"), 18),
+    **dict.fromkeys(("night", "tonight"), 20),
+}
+_UNIT_WORDS = frozenset(_UNIT.words() | {"fortnight", "fortnights", "quinzaine"})
+_SIGN_WORDS = frozenset(_words("dans in within sous ici ago from later tard il"))
+_NUMBER_WORDS = frozenset((_COUNT_WORDS.words() | _HOUR_WORDS.words()) - {"a", "an", "of"})
+
+
+@lru_cache(maxsize=1)
+def _known_words() -> frozenset[str]:
+    """Every word of Coordo's date vocabulary, and the few more dateparser is asked for."""
+    words: set[str] = {"fortnight", "fortnights", "quinzaine", "t", "z", "utc"}
+    for value in globals().values():
+        if isinstance(value, _Phrases):
+            words |= value.words()
+    return frozenset(words)
+
+
+def _may_be_a_date(toks: Sequence[_Tok]) -> bool:
+    """Whether a text holds only date words, and numbers that can be parts of a date."""
+    known = _known_words()
+    for k, tok in enumerate(toks):
+        after = toks[k + 1].text if k + 1 < len(toks) else None
+        if tok.kind == "word":
+            if tok.text not in known:
+                return False
+            if tok.text in _NUMBER_WORDS and after not in _UNIT_WORDS:
+                return False  # "deux trois", "one two": numbers, not a date
+        elif tok.kind == "num":
+            if tok.glued and k and toks[k - 1].kind == "word" and toks[k - 1].text not in "ht":
+                return False  # "A4", "T2", "S50": a code
+        elif tok.text not in ":/.-,":
+            return False  # "15%", "$12", "H+2"
+    counted = any(
+        tok.kind in ("num", "word") and k + 1 < len(toks) and toks[k + 1].text in _UNIT_WORDS
+        for k, tok in enumerate(toks)
+    )
+    # "5 min": five minutes from when?
+    return not counted or any(tok.text in _SIGN_WORDS for tok in toks)
+
+
+def _agrees(toks: Sequence[_Tok], found: datetime, has_time: bool) -> bool:
+    """Whether an answer keeps every part of the text: each weekday and month named, each
+    number (a day, month, year, hour, minute or a count), the time said and its part of
+    the day; and whether it adds no time that was not said."""
+    texts = [tok.text for tok in toks]
+    said_time = any(t in _TIME_WORDS for t in texts) or any(
+        t == ":" and 0 < k < len(toks) - 1 and toks[k - 1].kind == toks[k + 1].kind == "num"
+        for k, t in enumerate(texts)
+    )
+    if said_time != has_time:
+        return False
+    values = {found.year, found.year % 100, found.month, found.day}
+    if has_time:
+        values |= {found.hour, found.hour % 12 or 12, found.minute, found.second}
+    for k, tok in enumerate(toks):
+        after = texts[k + 1] if k + 1 < len(toks) else None
+        if tok.kind == "num" and after not in _UNIT_WORDS and int(tok.text) not in values:
+            return False
+        weekday = _WEEKDAY_SHORT.match(toks, k)
+        month = _MONTH_SHORT.match(toks, k)
+        if weekday and weekday[0] != found.weekday() and not (month and month[0] == found.month):
+            return False
+        if month and month[0] != found.month and not (weekday and weekday[0] == found.weekday()):
+            return False
+        if has_time and tok.text in _PART_WORDS:
+            low, high = _PART_HOURS[_PART_WORDS[tok.text]]
+            if not low <= found.hour <= high:
+                return False
+    if has_time and "pm" in texts and found.hour < 12:
+        return False
+    return not (has_time and "am" in texts and found.hour >= 12)
+
+
+def _read_part(doc: _Text, grammar: _Grammar) -> tuple[str, str] | None:
+    """The longest part of the text the grammar reads, and the rest, for a refusal that says
+    what was read ("je lis « samedi 16 », mais pas « vers l'aube »")."""
+    best: tuple[int, int] | None = None
+    for i in range(len(doc.toks)):
+        hit = grammar.expression(i)
+        if hit and (best is None or hit[1] - i > best[1] - best[0]):
+            best = i, hit[1]
+    if best is None:
+        return None
+    a, b = doc.span(*best)
+    rest = _rest(doc.text, a, b)
+    return (doc.text[a:b], rest) if rest else None
 
 
 # --------------------------------------------------------------------------- entry points
@@ -1650,15 +2049,18 @@ def parse_when(
     doc = _Text(stripped)
     if not doc.toks:
         raise DateError("dates.unparseable", text=stripped)
-    grammar = _Grammar(doc.toks)
+    grammar = _Grammar(doc.toks, whole=True)
     hit = grammar.expression(0)
     if hit and hit[1] == len(doc.toks):
         return _resolve(ctx, hit[0])
     if len(doc.toks) <= 2 and _MONTH.match(doc.toks, 0):
         raise DateError("dates.imprecise", text=stripped)  # "mars", "march 2027"
-    when = _fallback(ctx)
+    when = _fallback(ctx, doc.toks)
     if when is not None:
         return when
+    read = _read_part(doc, grammar)
+    if read is not None:
+        raise DateError("dates.partial", text=stripped, read=read[0], unread=read[1])
     raise DateError("dates.unparseable", text=stripped)
 
 

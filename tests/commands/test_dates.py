@@ -22,6 +22,7 @@ from tests.commands.dates_corpus import (
     find_outcome,
     outcome,
 )
+from tests.commands.dates_typed import TYPED, verdict
 
 ERROR_KEYS = {
     "unparseable",
@@ -33,7 +34,13 @@ ERROR_KEYS = {
     "ambiguous",
     "imprecise",
     "bad_range",
+    "partial",
+    "clash",
+    "which_hour",
+    "short_year",
 }
+# refusals of the rule that nothing typed is dropped or contradicted (FAMILIES holds them)
+NEW_KEYS = {"partial", "clash", "which_hour", "short_year"}
 
 
 def render(error: DateError, lang: str) -> str:
@@ -50,8 +57,9 @@ def test_the_corpus_is_large_and_covers_both_languages() -> None:
     assert sum(c.lang == "en" for c in CORPUS) >= 50
     assert len({c.now for c in CORPUS}) >= 5
     assert {c.expected for c in CORPUS if c.expected.startswith("!")} >= {
-        f"!dates.{key}" for key in ERROR_KEYS - {"missing"}
+        f"!dates.{key}" for key in ERROR_KEYS - {"missing", *NEW_KEYS}
     }
+    assert {c.expected for c in FAMILIES} >= {f"!dates.{key}" for key in NEW_KEYS - {"partial"}}
 
 
 @pytest.mark.parametrize(
@@ -277,7 +285,7 @@ def test_modes() -> None:
 
 def _every_error() -> list[tuple[str, DateError]]:
     errors = []
-    for case in CORPUS:
+    for case in [*CORPUS, *TYPED]:
         if case.expected.startswith("!"):
             try:
                 parse_when(case.text, now=case.now, lang=case.lang, mode=case.mode)
@@ -366,3 +374,147 @@ def test_describe_notation() -> None:
     assert describe(when) == (
         "RRULE:FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0 @ 2026-11-30 09:00-10:00"
     )
+
+
+# ---- what people type: every family is read, or refused by the rule
+
+SATURDAY_16 = datetime(2027, 1, 10, 10, 0, tzinfo=PARIS)  # a Sunday; the 16th is a Saturday
+
+FAMILIES = [
+    # a day, "à" and an hour
+    Case("samedi 16 à 18h", "fr", "2027-01-16 18:00", SATURDAY_16),
+    Case("vendredi 15 à 16h", "fr", "2027-01-15 16:00", SATURDAY_16),
+    Case("le 15 à 9h", "fr", "2026-12-15 09:00"),
+    Case("le 15", "fr", "2026-12-15"),
+    Case("Wednesday the 16th at 6pm", "en", "2026-12-16 18:00"),
+    Case("15th at 2pm", "en", "2026-12-15 14:00"),
+    # an hour with a part of the day
+    Case("8 heures ce soir", "fr", "2026-11-24 20:00"),
+    Case("à 3 heures cet après-midi", "fr", "2026-11-24 15:00"),
+    Case("vendredi soir à 8h", "fr", "2026-11-27 20:00"),
+    Case("this afternoon at 3:20", "en", "2026-11-24 15:20"),
+    Case("tonight at 11", "en", "2026-11-24 23:00"),
+    Case("tomorrow afternoon at 5", "en", "2026-11-25 17:00"),
+    Case("9 tomorrow", "en", "2026-11-25 09:00"),
+    Case("matin", "fr", "2026-11-25 09:00"),
+    Case("après-midi", "fr", "2026-11-24 14:00"),
+    Case("soir", "fr", "2026-11-24 18:00"),
+    Case("ce soir à 2h", "fr", "!dates.clash"),
+    Case("thursday morning at 3pm", "en", "!dates.clash"),
+    Case("tomorrow at 3", "en", "!dates.which_hour"),
+    # clock idioms
+    Case("midi moins le quart", "fr", "2026-11-24 11:45"),
+    Case("3h du mat", "fr", "2026-11-25 03:00"),
+    Case("15h moins 10", "fr", "2026-11-24 14:50"),
+    Case("seize heures trente", "fr", "2026-11-24 16:30"),
+    Case("a quarter past 3pm", "en", "2026-11-24 15:15"),
+    Case("half past 3 pm", "en", "2026-11-24 15:30"),
+    Case("quarter to 5pm", "en", "2026-11-24 16:45"),
+    Case("midday", "en", "2026-11-24 12:00"),
+    Case("in half an hour", "en", "2026-11-24 10:30"),
+    Case("dans un quart d'heure", "fr", "2026-11-24 10:15"),
+    Case("15 minutes from 1pm", "en", "2026-11-24 13:15"),
+    Case("at 3 15 pm", "en", "2026-11-24 15:15"),
+    Case("at 10 30", "en", "2026-11-24 10:30"),
+    Case("at 3 15", "en", "!dates.which_hour"),
+    Case("14h pile", "fr", "2026-11-24 14:00"),
+    # week arithmetic
+    Case("mardi suivant", "fr", "2026-12-01"),
+    Case("mardi en quinze", "fr", "2026-12-15"),
+    Case("wednesday of next week", "en", "2026-12-02"),
+    Case("3 fridays from now", "en", "2026-12-11"),
+    Case("a week from friday", "en", "2026-12-04"),
+    Case("the week after next", "en", "2026-12-07"),
+    Case("la semaine dernière", "fr", "2026-11-16", mode="done"),
+    Case("last week", "en", "2026-11-16", mode="done"),
+    Case("last week", "en", "!dates.past"),
+    # hedges
+    Case("vers 15h", "fr", "2026-11-24 15:00"),
+    Case("environ 15h", "fr", "2026-11-24 15:00"),
+    Case("à environ 15 heures", "fr", "2026-11-24 15:00"),
+    Case("around 3pm", "en", "2026-11-24 15:00"),
+    Case("about 3pm", "en", "2026-11-24 15:00"),
+    Case("around the 15th", "en", "2026-12-15"),
+    Case("vers l'aube", "fr", "!dates.unparseable"),
+    # a weekday that contradicts the date
+    Case("Thu 15th", "en", "!dates.weekday_mismatch"),
+    Case("jeudi 15", "fr", "!dates.weekday_mismatch"),
+    Case("Thursday the 17th", "en", "2026-12-17"),
+    # two-digit years
+    Case("31/10/74", "fr", "!dates.short_year"),
+    Case("10/31/74", "en", "!dates.short_year"),
+    Case("15/01/27", "fr", "2027-01-15"),
+    # deadline words
+    Case("avant le 15", "fr", "2026-12-15"),
+    Case("jusqu'au 15 décembre", "fr", "2026-12-15"),
+    Case("no later than Dec 15", "en", "2026-12-15"),
+    # not dates
+    Case("deux trois", "fr", "!dates.unparseable"),
+    Case("A4 A5", "fr", "!dates.unparseable"),
+    Case("two three", "en", "!dates.unparseable"),
+    Case("sun", "en", "!dates.unparseable"),
+    Case("5 min", "en", "!dates.unparseable"),
+]
+
+
+@pytest.mark.parametrize("case", FAMILIES, ids=[f"{c.lang}-{c.text}" for c in FAMILIES])
+def test_family(case: Case) -> None:
+    assert outcome(case) == case.expected
+
+
+@pytest.mark.parametrize("case", TYPED, ids=[f"{c.lang}-{c.mode}-{c.text}" for c in TYPED])
+def test_no_typed_phrasing_gets_a_wrong_date(case: Case) -> None:
+    kind, got = verdict(case)
+    assert kind != "wrong", (case.text, got, case.expected)
+
+
+def test_the_typed_corpus_holds_300_phrasings_a_language_beyond_the_test_cases() -> None:
+    tested = {(c.text.lower(), c.lang) for c in [*CORPUS, *FAMILIES]}
+    for lang in ("fr", "en"):
+        beyond = {c.text.lower() for c in TYPED if c.lang == lang} - {
+            text for text, case_lang in tested if case_lang == lang
+        }
+        assert len(beyond) >= 300, (lang, len(beyond))
+
+
+def test_a_refusal_says_what_was_read_and_what_was_not() -> None:
+    with pytest.raises(DateError) as caught:
+        parse_when("samedi vers l'aube", now=BASE)
+    assert caught.value.key == "dates.partial"
+    assert caught.value.params["read"] == "samedi"
+    assert caught.value.params["unread"] == "vers l'aube"
+    assert "je lis « samedi », mais pas « vers l'aube »" in render(caught.value, "fr")
+    assert 'I read "samedi" but not "vers l\'aube"' in render(caught.value, "en")
+
+
+def test_a_milestone_title_does_not_keep_the_deadline_words() -> None:
+    for text, lang, title, day in [
+        ("Rendre le rapport avant le 15", "fr", "Rendre le rapport", 15),
+        ("Rendre le rapport jusqu'au 15 décembre", "fr", "Rendre le rapport", 15),
+        ("Send the report no later than Dec 15", "en", "Send the report", 15),
+        ("Bilan vers 15h demain", "fr", "Bilan", 25),
+    ]:
+        when, rest = find_when(text, now=BASE, lang=lang)
+        assert (rest, when.start.day) == (title, day), text
+
+
+def test_a_part_of_the_day_alone_is_no_date_in_a_title() -> None:
+    with pytest.raises(DateError, match=r"dates\.missing"):
+        find_when("Réunion du matin", now=BASE)
+    when, rest = find_when("Atelier du soir vendredi", now=BASE)
+    assert (when.date(), rest) == (date(2026, 11, 27), "Atelier du soir")
+
+
+def test_the_hour_in_a_part_of_the_day() -> None:
+    for text, hour in [
+        ("ce soir à 5h", 17),
+        ("ce soir à 11h", 23),
+        ("cet après-midi à 12h", 12),
+        ("cet après-midi à 7h", 19),
+        ("demain matin à 11h", 11),
+        ("tonight at 6", 18),
+    ]:
+        assert parse_when(text, now=BASE, lang="en").start.hour == hour, text
+    for text in ("ce soir à 4h", "cet après-midi à 8h", "ce matin à 12h", "tonight at 1"):
+        with pytest.raises(DateError, match=r"dates\.clash"):
+            parse_when(text, now=BASE)
