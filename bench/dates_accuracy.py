@@ -61,7 +61,7 @@ def percentile(values: list[float], q: float) -> float:
 def timings(rounds: int) -> tuple[list[float], list[float]]:
     parse_ms: list[float] = []
     for _ in range(rounds):
-        for case in CORPUS:
+        for case in [*CORPUS, *TYPED]:
             start = time.perf_counter()
             outcome(case)
             parse_ms.append((time.perf_counter() - start) * 1000)
@@ -115,6 +115,8 @@ def main() -> int:
     for case in CORPUS:
         outcome(case)
         bare_dateparser(case)
+    for case in TYPED:
+        outcome(case)
     parse_when("in a fortnight", now=BASE, lang="en")
 
     coordo_right = Counter[str]()
@@ -148,7 +150,7 @@ def main() -> int:
 
     parse_ms, find_ms = timings(rounds=5)
     print(
-        f"parse_when, one parse after warm-up ({len(parse_ms)} runs): "
+        f"parse_when, one parse after warm-up, both corpora ({len(parse_ms)} runs): "
         f"p50 {statistics.median(parse_ms):.3f} ms, p99 {percentile(parse_ms, 99):.3f} ms, "
         f"max {max(parse_ms):.3f} ms"
     )

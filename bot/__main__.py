@@ -1,4 +1,8 @@
-"""The command line: ``python -m bot console|serve|worker|migrate|parse-date``."""
+"""The command line: ``python -m bot console|serve|worker|migrate|parse-date``.
+
+Each action imports what it needs when it runs: ``parse-date`` reads a date without the
+database, the settings or the chat platforms, and starts at once.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,12 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-
-from sqlmodel import Session
+from typing import TYPE_CHECKING
 
 from bot import parse_date_cli
-from bot.console import Console, interactive_lines
-from bot.settings import Settings, configure_logging
-from commands.demo import DEMO_CHANNEL, DEMO_USER, seed_demo
-from commands.registry import build_router
-from models.db import make_engine, migrate
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 log = logging.getLogger("bot")
 
@@ -58,10 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings()
-    configure_logging(settings)
     if args.action == "parse-date":
         return int(args.handler(args))
+    from bot.settings import Settings, configure_logging
+    from models.db import make_engine, migrate
+
+    settings = Settings()
+    configure_logging(settings)
     if args.action == "migrate":
         migrate(make_engine(settings.database_url))
         return 0
@@ -79,6 +83,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_console(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlmodel import Session
+
+    from bot.console import Console, interactive_lines
+    from commands.demo import DEMO_CHANNEL, DEMO_USER, seed_demo
+    from commands.registry import build_router
+    from models.db import make_engine, migrate
+
     # The console is for people: keep library chatter out of their way.
     logging.getLogger().setLevel(logging.WARNING)
     engine = make_engine(args.db or settings.database_url)

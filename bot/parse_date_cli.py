@@ -12,8 +12,6 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jinja2 import Environment, StrictUndefined
-
 from commands.dates import DateError, Mode, When, parse_when
 from commands.messages import SUPPORTED_LOCALES, raw_message
 
@@ -79,6 +77,8 @@ def format_when(when: When) -> list[str]:
 
 
 def render_error(error: DateError, lang: str) -> str:
+    from jinja2 import Environment, StrictUndefined  # only to say why a date was refused
+
     env = Environment(undefined=StrictUndefined, autoescape=False)
     return env.from_string(raw_message(error.key, lang)).render(**error.params)
 

@@ -302,13 +302,14 @@ _UNIT = _Phrases(
         **_same("months", "mois|month|months"),
         **_same("years", "an|ans|annee|annees|year|years"),
         **_same("hours", "heure|heures|h|hour|hours|hr|hrs"),
+        **_same("fortnights", "fortnight|fortnights"),
         **_same("minutes", "minute|minutes|min|mins|mn"),
     }
 )
 _REL_DAY = _Phrases(
     {
         **_same(0, "aujourd hui|aujourdhui|today"),
-        **_same(1, "demain|tomorrow|tmrw|tmr|tomorow|tommorow|tommorrow"),
+        **_same(1, "demain|a demain|tomorrow|tmrw|tmr|tomorow|tommorow|tommorrow"),
         **_same(2, "apres demain|apresdemain|day after tomorrow|the day after tomorrow"),
         **_same(-1, "hier|yesterday"),
         **_same(-2, "avant hier|avanthier|day before yesterday|the day before yesterday"),
@@ -336,14 +337,19 @@ _PART_OF_DAY = _Phrases(
             14,
             "apres midi|l apres midi|dans l apres midi|aprem|l aprem|afternoon|in the afternoon",
         ),
-        **_same(18, "soir|au soir|le soir|en fin de journee|en soiree|evening|in the evening"),
+        **_same(
+            18,
+            "soir|au soir|le soir|en fin de journee|fin de journee|en soiree|evening|in the evening",
+        ),
         **_same(20, "night|at night"),
     }
 )
+_LAST_NIGHT = _Phrases({"last night": 20})
 _TODAY_PART = _Phrases(
     {
         **_same(9, "ce matin|this morning"),
         **_same(14, "cet apres midi|cet aprem|this afternoon"),
+        "ce midi": 12,
         **_same(18, "ce soir|this evening"),
         "tonight": 20,
     }
@@ -499,7 +505,7 @@ _HOUR_QUALIFIER = _Phrases(
         "at night": 20,
     }
 )
-_PART_HOURS = {9: (0, 11), 14: (12, 19), 18: (17, 23), 20: (18, 23)}
+_PART_HOURS = {9: (0, 11), 12: (11, 14), 14: (12, 19), 18: (17, 23), 20: (18, 23)}
 _MINUTE_WORDS = _Phrases(
     {
         **_same(30, "et demie|et demi"),
@@ -532,6 +538,21 @@ _HOUR_WORDS = _Phrases(
         "vingt et une": 21,
         "vingt deux": 22,
         "vingt trois": 23,
+    }
+)
+_HOUR_WORDS_EN = _Phrases(
+    _numbered("one two three four five six seven eight nine ten eleven twelve", 1)
+)
+_MINUTE_WORDS_EN = _Phrases(
+    {
+        **_same(5, "oh five"),
+        **_same(10, "ten"),
+        **_same(15, "fifteen"),
+        **_same(20, "twenty"),
+        **_same(30, "thirty"),
+        **_same(40, "forty"),
+        **_same(45, "forty five"),
+        **_same(50, "fifty"),
     }
 )
 _CLOCK_AMOUNT = _Phrases({**_same(15, "a quarter|quarter"), **_same(30, "half|a half")})
@@ -668,6 +689,14 @@ class _Imprecise:
     pass
 
 
+@dataclass(frozen=True)
+class _Agreed:
+    """A weekday said with a date ("jeudi prochain 3 décembre"): both must be the same day."""
+
+    weekday: _WeekdaySpec
+    date: _DayMonth | _Numeric | _DayOnly
+
+
 _DateSpec = (
     _RelDays
     | _RelMinutes
@@ -678,6 +707,7 @@ _DateSpec = (
     | _NthWeekday
     | _Edge
     | _Imprecise
+    | _Agreed
 )
 
 
@@ -702,6 +732,8 @@ _Hit = tuple[V, int]
 
 def _delta(unit: str, n: int) -> relativedelta:
     match unit:
+        case "fortnights":
+            return relativedelta(weeks=2 * n)
         case "days":
             return relativedelta(days=n)
         case "weeks":
@@ -858,6 +890,20 @@ class _Grammar:
             return clock, j
         if word in ("minuit", "midnight"):
             return _Clock(0, 0, midnight=True), i + 1
+        english = _HOUR_WORDS_EN.match(self.toks, i)
+        if english:
+            hour, j = english
+            said = _MINUTE_WORDS_EN.match(self.toks, j)
+            past = said[0] if said else 0
+            j = said[1] if said else j
+            meridiem = _MERIDIEM.match(self.toks, j)
+            if meridiem:
+                hour = hour % 12 + (12 if meridiem[0] == "pm" else 0)
+                return _Clock(hour, past, meridiem=meridiem[0]), meridiem[1]
+            o_clock = _O_CLOCK.match(self.toks, j)
+            if o_clock or loose:
+                return self._qualified(_Clock(hour, past, loose=True), j)
+            return None
         words = _HOUR_WORDS.match(self.toks, i)
         if words and self._text(words[1]) in ("heures", "heure"):
             hour, j = words[0], words[1] + 1
@@ -890,6 +936,10 @@ class _Grammar:
             if not mins or len(self.toks[j + 1].text) != 2:
                 return None
             style, minute, j = ":", mins[0], mins[1]
+            if self._text(j) == ":" and self._glued(j) and self._glued(j + 1):
+                seconds = self._num(j + 1)  # "14:30:00": the seconds are dropped
+                if seconds and len(self.toks[j + 1].text) == 2 and seconds[0] == 0:
+                    j = seconds[1]
         elif self._text(j) == "." and self._glued(j) and self._glued(j + 1):
             mins = self._num(j + 1)
             if not mins or len(self.toks[j + 1].text) != 2:
@@ -922,7 +972,9 @@ class _Grammar:
             if not loose:
                 return None
             return self._qualified(_Clock(hour, minute or 0, loose=True), j)
-        clock = _Clock(hour, minute or 0)
+        # "2 heures" said in words is 2:00 or 14:00; "2h" is 2:00
+        spelled = style == "h" and self._text(i + 1) in ("heure", "heures")
+        clock = _Clock(hour, minute or 0, loose=spelled and hour < 13)
         if minute is None:
             extra = self._minutes_after(j)
             if extra:
@@ -1054,6 +1106,24 @@ class _Grammar:
             how, j = suffix
         return _WeekdaySpec(wd, how), j
 
+    def _agreed(self, i: int) -> _Hit[_DateSpec] | None:
+        """ "jeudi prochain 3 décembre", "next Tuesday, December 8", "next Monday the 7th"."""
+        hit = self.weekday(i)
+        if hit is None:
+            return None
+        spec, j = hit
+        if not isinstance(spec, _WeekdaySpec) or spec.how == "bare":
+            return None
+        j = j + 1 if self._text(j) == "," else j
+        best: _Hit[_DateSpec] | None = None
+        for rule in (self.day_month, self.numeric, self.day_only):
+            said = rule(j)
+            if said and (best is None or said[1] > best[1]):
+                best = said
+        if best is None or not isinstance(best[0], _DayMonth | _Numeric | _DayOnly):
+            return None
+        return _Agreed(spec, best[0]), best[1]
+
     def _weeks_from(self, i: int) -> _Hit[_DateSpec] | None:
         """ "3 fridays from now" (the third one to come), "a week from friday"."""
         count = self._count(i)
@@ -1066,10 +1136,14 @@ class _Grammar:
             if tail and tail[0] == 1:
                 return _WeekdaySpec(plural[0], "bare", n - 1), tail[1]
         unit = _UNIT.match(self.toks, j)
-        if unit and unit[0] == "weeks" and self._text(unit[1]) in ("from", "on", "after"):
+        if unit and self._text(unit[1]) in ("from", "on", "after"):
             wd = _WEEKDAY.match(self.toks, unit[1] + 1)
-            if wd:
+            if wd and unit[0] == "weeks":
                 return _WeekdaySpec(wd[0], "bare", n), wd[1]
+            day = _REL_DAY.match(self.toks, unit[1] + 1)
+            if day and unit[0] in ("days", "weeks", "fortnights", "months"):
+                # "a week from tomorrow", "3 days from today"
+                return _RelDays(relativedelta(days=day[0]) + _delta(unit[0], n)), day[1]
         return None
 
     def day_month(self, i: int) -> _Hit[_DateSpec] | None:
@@ -1249,10 +1323,13 @@ class _Grammar:
                 (_RelDays(relativedelta()), _Clock(today_part[0], 0, default=True)),
                 today_part[1],
             )
+        elif night := _LAST_NIGHT.match(self.toks, i):
+            best = (_RelDays(relativedelta(days=-1)), _Clock(night[0], 0, default=True)), night[1]
         for rule in (
             self.rel_day,
             self.relative,
             self.weekday,
+            self._agreed,
             self.day_month,
             self.numeric,
             self.day_only,
@@ -1577,17 +1654,23 @@ def _numeric(ctx: _Context, spec: _Numeric) -> date:
         raise DateError("dates.short_year", text=ctx.text, year=spec.year % 100)
     if ctx.lang == "fr":
         return _day_month(ctx, spec.a, spec.b, spec.year, spec.weekday)
-    # English: day first or month first; ask back when both readings exist
+    # English: day first or month first; ask back when both readings exist, unless the
+    # weekday typed holds for one of them only ("Sat 12/5" is Saturday 5 December)
     readings: list[date] = []
     for day, month in ((spec.a, spec.b), (spec.b, spec.a)):
         try:
-            readings.append(_day_month(ctx, day, month, spec.year, spec.weekday))
+            readings.append(_day_month(ctx, day, month, spec.year, None))
         except DateError as error:
             if error.key != "dates.impossible":
                 raise
     unique = sorted(set(readings))
     if not unique:
         raise DateError("dates.impossible", text=ctx.text)
+    if spec.weekday is not None:
+        holding = [d for d in unique if d.weekday() == spec.weekday]
+        if not holding:
+            return _check_weekday(ctx, unique[0], spec.weekday)
+        unique = holding
     if len(unique) > 1:
         raise DateError(
             "dates.ambiguous", text=ctx.text, readings=[_date_params(d) for d in unique]
@@ -1739,6 +1822,15 @@ def _resolve_date(ctx: _Context, spec: _DateSpec) -> date:
             return _edge(ctx, spec)
         case _Imprecise():
             raise DateError("dates.imprecise", text=ctx.text)
+        case _Agreed(weekday, said):
+            first, second = _weekday(ctx, weekday), _resolve_date(ctx, said)
+            if first != second:
+                raise DateError(
+                    "dates.ambiguous",
+                    text=ctx.text,
+                    readings=[_date_params(first), _date_params(second)],
+                )
+            return first
     raise AssertionError(spec)  # pragma: no cover
 
 
@@ -1928,7 +2020,9 @@ _PART_WORDS = {
     **dict.fromkeys(("soir", "evening"), 18),
     **dict.fromkeys(("night", "tonight"), 20),
 }
-_UNIT_WORDS = frozenset(_UNIT.words() | {"fortnight", "fortnights", "quinzaine"})
+# Two dates to choose from, or a recurrence: dateparser would return one date of them.
+_NO_FALLBACK = frozenset(_words("ou or every each chaque tous toutes les weekly daily monthly"))
+_UNIT_WORDS = frozenset(_UNIT.words())
 _SIGN_WORDS = frozenset(_words("dans in within sous ici ago from later tard il"))
 _NUMBER_WORDS = frozenset((_COUNT_WORDS.words() | _HOUR_WORDS.words()) - {"a", "an", "of"})
 
@@ -1936,7 +2030,7 @@ _NUMBER_WORDS = frozenset((_COUNT_WORDS.words() | _HOUR_WORDS.words()) - {"a", "
 @lru_cache(maxsize=1)
 def _known_words() -> frozenset[str]:
     """Every word of Coordo's date vocabulary, and the few more dateparser is asked for."""
-    words: set[str] = {"fortnight", "fortnights", "quinzaine", "t", "z", "utc"}
+    words: set[str] = {"t", "z", "utc"}
     for value in globals().values():
         if isinstance(value, _Phrases):
             words |= value.words()
@@ -1946,16 +2040,33 @@ def _known_words() -> frozenset[str]:
 def _may_be_a_date(toks: Sequence[_Tok]) -> bool:
     """Whether a text holds only date words, and numbers that can be parts of a date."""
     known = _known_words()
+    texts = [tok.text for tok in toks]
+    for k in range(len(toks) - 2):
+        if (
+            toks[k].kind == toks[k + 2].kind == "num"
+            and texts[k + 1] == "-"
+            and not (k + 4 < len(toks) and texts[k + 3] == "-")
+            and not (k >= 2 and texts[k - 1] == "-")
+        ):
+            return False  # "thursday 2-4": hours from 2 to 4, not 4 February
     for k, tok in enumerate(toks):
         after = toks[k + 1].text if k + 1 < len(toks) else None
         if tok.kind == "word":
-            if tok.text not in known:
+            if tok.text not in known or tok.text in _NO_FALLBACK:
                 return False
             if tok.text in _NUMBER_WORDS and after not in _UNIT_WORDS:
                 return False  # "deux trois", "one two": numbers, not a date
         elif tok.kind == "num":
-            if tok.glued and k and toks[k - 1].kind == "word" and toks[k - 1].text not in "ht":
-                return False  # "A4", "T2", "S50": a code
+            before = toks[k - 1] if k else None
+            if (
+                tok.glued
+                and before is not None
+                and before.kind == "word"
+                and not (before.text in ("h", "t") and k > 1 and toks[k - 2].kind == "num")
+            ):
+                return False  # "A4", "T2", "S50": a code; "14h30", "15T14:00" are times
+            if before is not None and before.text in _UNIT_WORDS:
+                return False  # "semaine 50", "week 50": a number, not a date
         elif tok.text not in ":/.-,":
             return False  # "15%", "$12", "H+2"
     counted = any(

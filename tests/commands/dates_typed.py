@@ -425,6 +425,48 @@ S50 | !
 Q1 | !
 T1 2027 | !
 H+2 | !
+# ---- more of the same, typed differently
+lundi 14h30 | 2026-11-30 14:30
+lundi 30 novembre à 14h | 2026-11-30 14:00
+30/11 à 14h30 | 2026-11-30 14:30
+demain 9h-10h | 2026-11-25 09:00-10:00
+vendredi de 9 à 11h | 2026-11-27 09:00-11:00
+jeudi 14-16h | 2026-11-26 14:00-16:00
+jeudi 26 à 16h | 2026-11-26 16:00
+lundi 7 à 16h | 2026-12-07 16:00
+jeudi 26/11 à 16h | 2026-11-26 16:00
+jeudi 14 à 16h | !
+le 1er | 2026-12-01
+1er décembre à 10h | 2026-12-01 10:00
+jeudi matin vers 10h | 2026-11-26 10:00
+jeudi en fin de matinée | !
+demain en fin d'après-midi | !
+demain à la première heure | !
+midi demain | 2026-11-25 12:00
+mercredi prochain à midi | 2026-12-02 12:00
+vendredi 27/11 14h | 2026-11-27 14:00
+dans la semaine | !
+d'ici vendredi 18h | 2026-11-27 18:00
+lundi 07/12 | 2026-12-07
+12/7 | 2027-07-12
+0h30 | 2026-11-25 00:30
+24h | !
+à 8 heures | 2026-11-25 08:00
+à huit heures | 2026-11-25 08:00
+à neuf heures et demie | 2026-11-25 09:30
+à deux heures | !
+2 heures | !
+le 2 à 14h | 2026-12-02 14:00
+dimanche 29 à 10h | 2026-11-29 10:00
+samedi 5/12 à 10h | 2026-12-05 10:00
+jeudi prochain 3 décembre | 2026-12-03
+mardi prochain 8 décembre | !
+d'ici ce soir | 2026-11-24 18:00
+ce midi | 2026-11-24 12:00
+à 14h30 le 15 | 2026-12-15 14:30
+14h le 15/12 | 2026-12-15 14:00
+le 15 en fin de journée | 2026-12-15 18:00
+fin de journée | 2026-11-24 18:00
 """
 
 _FR_DONE = """
@@ -809,6 +851,45 @@ Catch-22 | !
 COVID-19 | !
 Windows 10 | !
 iPhone 15 | !
+# ---- more of the same, typed differently
+Mon 2:30pm | 2026-11-30 14:30
+Monday, November 30 at 2pm | 2026-11-30 14:00
+11/30 at 2:30pm | 2026-11-30 14:30
+tomorrow 9-10am | 2026-11-25 09:00-10:00
+from 9 to 11am | 2026-11-25 09:00-11:00
+thursday 2-4 | !
+Monday 7th at 4pm | 2026-12-07 16:00
+next Monday the 7th | !
+the 1st | 2026-12-01
+Dec 1st at 10 | 2026-12-01 10:00
+thursday morning around 10 | 2026-11-26 10:00
+tomorrow first thing | !
+tomorrow at 12:30 | 2026-11-25 12:30
+Fri 11/27 2pm | 2026-11-27 14:00
+Mon 12/7 | !
+7/12 | !
+at 8 | 2026-11-25 08:00
+at eight | 2026-11-25 08:00
+at nine thirty | 2026-11-25 09:30
+nine am | 2026-11-25 09:00
+two pm | 2026-11-24 14:00
+at 2 | !
+2 hours | !
+Sunday the 29th at 10am | 2026-11-29 10:00
+Sat 12/5 at 10am | 2026-12-05 10:00
+next Thursday Dec 3 | 2026-12-03
+end of day | !
+EOD | !
+by tonight | 2026-11-24 20:00
+at 2:30pm on the 15th | 2026-12-15 14:30
+2pm on 12/15 | 2026-12-15 14:00
+the 15th in the evening | 2026-12-15 18:00
+tomorrow lunchtime | !
+3 weeks from today | 2026-12-15
+a fortnight from today | 2026-12-08
+a week today | !
+the monday after next | 2026-12-07
+last day of next month | 2026-12-31
 """
 
 _EN_DONE = """
