@@ -8,7 +8,10 @@ their arguments.
 Coordo's own grammar reads the forms people type in a lab's chat, because a general
 parser gets several of them wrong or not at all ("demain 14h" at midnight, "vendredi
 prochain", "fin du mois", recurrences). Whatever the grammar does not know, in
-``parse_when`` only, goes to dateparser, with its result checked the same way.
+``parse_when`` only, goes to dateparser, and only when it is made of date words; its
+answer is kept only when it keeps every part of the text (``_agrees``: each weekday,
+month and number, the time and its part of the day), else the text is refused with what
+the grammar could read of it (``dates.partial``).
 ``find_when`` uses the grammar alone: a general parser finds dates in ordinary words
 ("a", "sun", "now") and would eat titles.
 
@@ -27,7 +30,12 @@ other reading is caught at once):
   15th; "fin de la semaine" is Friday. "la semaine prochaine" / "next week" is next
   Monday, "le mois prochain" the 1st of next month.
 - A time alone ("14h") is the next such time: today if still ahead, else tomorrow.
-  "matin" is 9:00, "midi" 12:00, "après-midi" 14:00, "soir" 18:00.
+  "matin" is 9:00, "midi" 12:00, "après-midi" 14:00, "soir" 18:00, alone or after a date.
+- A part of the day moves the hour into it ("ce soir à 8h" is 20:00) and an hour outside
+  it is refused ("ce soir à 2h"). A bare hour ("at 3", "2 heures") from 0 to 7 asks back
+  (morning or afternoon?); "3h" with an "h" is the 24-hour clock.
+- Hedges ("vers", "environ", "around") keep what they hedge. A weekday said with a date
+  must be that date's. A two-digit year is read within ten years of now.
 - "dans 15 jours" counts 15 days (not two weeks); "dans 2 heures" keeps the time.
 - "pour", "d'ici", "avant", "by", "before" and "au plus tard" around a date change
   nothing: a deadline "avant vendredi" is due on Friday.
@@ -372,8 +380,8 @@ _WD_SUFFIX = _Phrases(
         **_same("this", "of this week"),
         **_same("next", "prochain|prochaine"),
         "qui vient": "bare",
-        "en huit": "in_8",
-        "en quinze": "in_15",
+        **_same("in_8", "en huit|en 8"),
+        **_same("in_15", "en quinze|en 15"),
         **_same("last", "dernier|passe"),
         **_same(
             "next_week",
@@ -2014,6 +2022,7 @@ _TIME_WORDS = frozenset(
         " mins mn hour hours hr hrs"
     )
 )
+_AT_WORDS = frozenset(_words("a at @ vers around about"))
 _PART_WORDS = {
     **dict.fromkeys(("matin", "mat", "morning"), 9),
     **dict.fromkeys(("apres", "aprem", "afternoon"), 14),
@@ -2082,9 +2091,18 @@ def _agrees(toks: Sequence[_Tok], found: datetime, has_time: bool) -> bool:
     number (a day, month, year, hour, minute or a count), the time said and its part of
     the day; and whether it adds no time that was not said."""
     texts = [tok.text for tok in toks]
-    said_time = any(t in _TIME_WORDS for t in texts) or any(
-        t == ":" and 0 < k < len(toks) - 1 and toks[k - 1].kind == toks[k + 1].kind == "num"
-        for k, t in enumerate(texts)
+    said_time = (
+        any(t in _TIME_WORDS for t in texts)
+        or any(
+            0 < k < len(toks) - 1
+            and toks[k + 1].kind == "num"
+            and (
+                (t == ":" and toks[k - 1].kind == "num")  # "14:30"
+                or t in _AT_WORDS  # "at 10 30", "à 9", "vers 15"
+            )
+            for k, t in enumerate(texts)
+        )
+        or (len(toks) > 1 and texts[0] in _AT_WORDS and toks[1].kind == "num")
     )
     if said_time != has_time:
         return False

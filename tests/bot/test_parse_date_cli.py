@@ -117,3 +117,22 @@ def test_python_m_bot_parse_date() -> None:
     )
     assert refused.returncode == 2
     assert '"31/02" is not on the calendar' in refused.stderr
+
+
+@pytest.mark.slow
+def test_parse_date_loads_only_what_it_needs() -> None:
+    """No database, settings, web or chat library: a fresh process answers at once."""
+    code = (
+        "import sys\n"
+        "from bot.__main__ import main\n"
+        f"code = main(['parse-date', 'samedi vers l aube', '--now', '{NOW}'])\n"
+        "heavy = ['sqlalchemy', 'sqlmodel', 'alembic', 'pydantic', 'pydantic_settings',\n"
+        "         'dateparser', 'slack_bolt', 'httpx', 'starlette', 'apscheduler',\n"
+        "         'commands.core', 'models']\n"
+        "print(code, sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout == "2 []\n"
+    assert "samedi" in out.stderr

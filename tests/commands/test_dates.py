@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -7,7 +8,16 @@ import pytest
 from dateutil.rrule import rrulestr
 from jinja2 import Environment, StrictUndefined
 
-from commands.dates import DateError, When, find_when, parse_when
+from commands.dates import (
+    DateError,
+    When,
+    _agrees,
+    _may_be_a_date,
+    _Text,
+    _Tok,
+    find_when,
+    parse_when,
+)
 from commands.errors import UserError
 from commands.messages import SUPPORTED_LOCALES, message_keys, raw_message
 from tests.commands.dates_corpus import (
@@ -518,3 +528,70 @@ def test_the_hour_in_a_part_of_the_day() -> None:
     for text in ("ce soir à 4h", "cet après-midi à 8h", "ce matin à 12h", "tonight at 1"):
         with pytest.raises(DateError, match=r"dates\.clash"):
             parse_when(text, now=BASE)
+
+
+# ---- the general parser's answers are checked against the text
+
+
+def _tokens(text: str) -> list[_Tok]:
+    return _Text(text).toks
+
+
+@pytest.mark.parametrize(
+    ("text", "found", "has_time", "kept"),
+    [
+        ("le 15 janvier 2027 à 14:30:00", datetime(2027, 1, 15, 14, 30), True, True),
+        ("in a fortnight", datetime(2026, 12, 8), False, True),
+        # a time said and dropped
+        ("this morning at 8", datetime(2026, 11, 24), False, False),
+        ("at 10 30", datetime(2027, 10, 30), False, False),
+        # a time added that was not said
+        ("15 décembre", datetime(2026, 12, 15, 14, 0), True, False),
+        # a weekday or a month contradicted
+        ("jeudi 15 décembre", datetime(2026, 12, 15), False, False),
+        ("15 mars", datetime(2027, 4, 15), False, False),
+        # a number that is in no part of the answer
+        ("jeudi 3", datetime(2026, 12, 10), False, False),
+        # the part of the day or am/pm contradicted
+        ("ce soir 8h", datetime(2026, 11, 24, 8, 0), True, False),
+        ("3pm", datetime(2026, 11, 24, 3, 0), True, False),
+        ("9am", datetime(2026, 11, 24, 21, 0), True, False),
+    ],
+)
+def test_an_answer_that_drops_or_contradicts_a_part_is_not_kept(
+    text: str, found: datetime, has_time: bool, kept: bool
+) -> None:
+    assert _agrees(_tokens(text), found, has_time) is kept
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("in a fortnight", True),
+        ("2026-12-15T14:00:00", True),
+        ("deux trois", False),
+        ("one two", False),
+        ("A4 A5", False),
+        ("T1 2027", False),
+        ("semaine 50", False),
+        ("5 min", False),
+        ("thursday 2-4", False),
+        ("lundi ou mardi", False),
+        ("every morning", False),
+        ("15%", False),
+        ("vers l'aube", False),
+    ],
+)
+def test_the_general_parser_is_asked_only_about_date_words(text: str, asked: bool) -> None:
+    assert _may_be_a_date(_tokens(text)) is asked
+
+
+def test_wrong_answers_of_the_general_parser_are_refused(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # dateparser reads "tomorrow 15" as tomorrow at the current time: the 15 is lost
+    caplog.set_level(logging.DEBUG, logger="commands.dates")
+    with pytest.raises(DateError) as caught:
+        parse_when("tomorrow 15", now=BASE, lang="en")
+    assert (caught.value.key, caught.value.params["unread"]) == ("dates.partial", "15")
+    assert "drops or contradicts a part" in caplog.text
