@@ -715,9 +715,12 @@ def set_nature(ctx: Context, experiment: Experiment, line: BudgetLine, account: 
         select(LineNature).where(LineNature.budget_line_id == line.id)
     ).first()
     if nature is None:
+        usual = usual_account(line)
+        if usual == account:
+            raise UserError("expenses.line_unchanged", label=line.label)
         nature = LineNature(budget_line_id=pk(line), account=account)
         ctx.record("create", nature, experiment_id=experiment.id)
-        return None
+        return usual
     old = nature.account
     if old == account:
         raise UserError("expenses.line_unchanged", label=line.label)
