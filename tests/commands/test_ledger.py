@@ -232,7 +232,8 @@ def test_suppliers_are_matched_and_an_invoice_is_entered_once(
     assert entry(demo_engine, 15).supplier_id == supplier.id
     with Session(demo_engine) as s:
         last = s.exec(select(Expense).order_by(col(Expense.id).desc())).first()
-        assert last is not None and last.supplier == "Boulangerie"
+        assert last is not None
+        assert last.supplier == "Boulangerie"
     assert entry(demo_engine, last.id or 0).supplier_id is None
 
 
