@@ -131,18 +131,21 @@ def after_log(
     *,
     status: str = "paid",
 ) -> Reply:
-    """The ledger entry of an expense just logged, and a line about it in the reply."""
+    """The ledger entry of an expense just logged, and a line about it in the reply. An
+    expense logged as before (paid, nothing said of VAT or invoice) needs none: without
+    an entry an expense is paid on its day by its author."""
+    if status == "paid" and typed.empty:
+        return reply
     entry = service.attach(ctx, experiment, changed.expense, typed, status=status)
-    if status != "paid" or not typed.empty:
-        note = ctx.render(
-            "ledger/logged_note",
-            experiment,
-            e=experiment,
-            x=changed.expense,
-            entry=entry,
-            recoverable=service.vat_recoverable(ctx, experiment),
-        )
-        reply.text = f"{reply.text}\n{note}".strip()
+    note = ctx.render(
+        "ledger/logged_note",
+        experiment,
+        e=experiment,
+        x=changed.expense,
+        entry=entry,
+        recoverable=service.vat_recoverable(ctx, experiment),
+    )
+    reply.text = f"{reply.text}\n{note}".strip()
     return reply
 
 

@@ -129,6 +129,7 @@ def compute(
     by_funder: dict[int, int] = {pk(f): 0 for f in shares.funders}
     report = Report(experiment, funder, period, recoverable, locale)
     me = pk(funder)
+    step_words = {step: message(f"ledger.step_{step}", locale) for step in ledger.STEPS}
     for row in ledger.ledger_rows(ctx, experiment, period):
         if row.status not in ledger.REALISED:
             continue
@@ -153,7 +154,7 @@ def compute(
                         row.invoice_number,
                         row.invoice_date,
                         row.paid_on,
-                        message(f"ledger.step_{row.status}", locale),
+                        step_words[row.status],
                         row.ht,
                         row.vat,
                         row.ttc,
