@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from commands import ledger
 from commands.args import Args, closest, fold, mention_from_text, tokenize
 from commands.core import Context, Family, Router, Subcommand, find_person, words
 from commands.dates import parse_when
@@ -44,6 +45,8 @@ EDIT_OPTIONS = {
     "libelle": "description",
     "libellé": "description",
 }
+# The ledger's options when logging (``tva:``, ``ht:``, ``facture:``…; see commands.ledger).
+LOG_OPTIONS = {**LOG_OPTIONS, **ledger.LOG_OPTIONS}
 LIST_OPTIONS = {
     "poste": "line",
     "line": "line",
@@ -310,8 +313,10 @@ def _spoken_amount(ctx: Context, args: Args) -> None:
     )
 
 
-def log(ctx: Context, args: Args) -> Reply:
-    """``/depense <amount> <description> [poste:…] [date:…] [fournisseur:…] [justificatif:…]``"""
+def log(ctx: Context, args: Args, status: str = "paid") -> Reply:
+    """``/depense <amount> <description> [poste:…] [date:…] [fournisseur:…] [justificatif:…]``
+    (and the ledger's ``tva:``, ``ht:``, ``facture:``…)"""
+    typed = ledger.typed_input(args)
     _check_lengths(args)
     if not args.words:
         raise UserError("expenses.usage")
@@ -335,7 +340,7 @@ def log(ctx: Context, args: Args) -> Reply:
         supplier=args.option("supplier") or "",
         receipt=args.option("receipt") or "",
     )
-    return ctx.reply(
+    reply = ctx.reply(
         "expense/logged",
         experiment,
         e=experiment,
@@ -345,6 +350,7 @@ def log(ctx: Context, args: Args) -> Reply:
         changed=True,
         undo=True,
     )
+    return ledger.after_log(ctx, experiment, changed, typed, reply, status=status)
 
 
 def edit(ctx: Context, args: Args) -> Reply:
@@ -698,6 +704,7 @@ def family() -> Family:
             Subcommand("lines", words(["postes"], ["lines"]), lines),
             Subcommand("line", words(["poste"], ["line"]), line),
             Subcommand("export", words(["exporter"], [], ["export"]), export),
+            *ledger.subcommands(LOG_OPTIONS),
         ),
         default=Subcommand("log", {}, log, LOG_OPTIONS),
         empty=Subcommand("form", {}, empty),

@@ -4,19 +4,32 @@ from models.audit import AuditEvent
 from models.base import Platform, Role, pk
 from models.budget import BudgetLine, Expense
 from models.lab import ChannelBinding, Experiment, Membership, Person, Workspace
+from models.ledger import (
+    Allocation,
+    ExperimentFinance,
+    Funder,
+    LedgerEntry,
+    LineNature,
+    Supplier,
+)
 from models.meetings import AgendaItem, Decision, Invitation, Meeting
 from models.milestones import Milestone, MilestoneOwner
 from models.outbox import NotificationPreference, OutboxMessage, RequestReceipt
 
 __all__ = [
     "AgendaItem",
+    "Allocation",
     "AuditEvent",
     "BudgetLine",
     "ChannelBinding",
     "Decision",
     "Expense",
     "Experiment",
+    "ExperimentFinance",
+    "Funder",
     "Invitation",
+    "LedgerEntry",
+    "LineNature",
     "Meeting",
     "Membership",
     "Milestone",
@@ -27,6 +40,7 @@ __all__ = [
     "Platform",
     "RequestReceipt",
     "Role",
+    "Supplier",
     "Workspace",
     "pk",
 ]

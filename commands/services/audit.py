@@ -19,19 +19,25 @@ from sqlmodel import Session, SQLModel, col, select
 from commands.errors import NotFound, PermissionDenied
 from models import (
     AgendaItem,
+    Allocation,
     AuditEvent,
     BudgetLine,
     ChannelBinding,
     Decision,
     Expense,
     Experiment,
+    ExperimentFinance,
+    Funder,
     Invitation,
+    LedgerEntry,
+    LineNature,
     Meeting,
     Membership,
     Milestone,
     MilestoneOwner,
     NotificationPreference,
     Person,
+    Supplier,
 )
 
 # Entities people change, by table name. Undoing the creation of one of them sets its
@@ -53,6 +59,13 @@ ENTITIES: dict[str, type[SQLModel]] = {
         Invitation,
         Decision,
         NotificationPreference,
+        # The finance ledger (commands.services.ledger).
+        ExperimentFinance,
+        Supplier,
+        LedgerEntry,
+        Funder,
+        Allocation,
+        LineNature,
     )
 }
 SOFT_DELETE = ("deleted_at", "removed_at", "archived_at")

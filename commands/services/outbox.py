@@ -626,6 +626,12 @@ def skip_reason(session: Session, row: Claimed, now: datetime) -> str | None:
             and datetime.fromisoformat(starts_at) != meeting.starts_at
         ):
             return "meeting moved"
+    if "invoice" in ref:
+        from commands.services import payment_clock
+
+        reason = payment_clock.skip_reason(session, ref)
+        if reason is not None:
+            return reason
     if row.experiment_id is not None:
         experiment = session.get(Experiment, row.experiment_id)
         if experiment is not None and experiment.archived_at is not None:

@@ -36,7 +36,7 @@ from sqlmodel import Session, col, select
 from commands.messages import normalise_locale
 from commands.render import message, render
 from commands.reply import Button, Reply
-from commands.services import digests, outbox
+from commands.services import digests, outbox, payment_clock
 from models import Experiment, Milestone, MilestoneOwner, Person
 
 log = logging.getLogger(__name__)
@@ -55,11 +55,16 @@ class ScanReport:
     lab_digests: int = 0
     # None when the meetings' scan is not installed.
     meeting_reminders: int | None = None
+    invoice_pings: int = 0
 
     @property
     def queued(self) -> int:
         return (
-            self.milestone_pings + self.digests + self.lab_digests + (self.meeting_reminders or 0)
+            self.milestone_pings
+            + self.digests
+            + self.lab_digests
+            + (self.meeting_reminders or 0)
+            + self.invoice_pings
         )
 
 
@@ -72,6 +77,7 @@ def scan(session: Session, now: datetime) -> ScanReport:
     report = ScanReport()
     report.milestone_pings = queue_milestone_pings(session, now, experiments)
     report.digests, report.lab_digests = digests.queue_digests(session, now, experiments)
+    report.invoice_pings = payment_clock.queue_invoice_pings(session, now, experiments)
     meetings = meeting_scan()
     if meetings is not None:
         report.meeting_reminders = meetings(session, now)
