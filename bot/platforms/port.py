@@ -56,6 +56,8 @@ class PlatformMessage:
     text: str
     blocks: list[dict[str, Any]] | None = None
     attachments: list[dict[str, Any]] | None = None
+    # The whole event content, for a platform whose message is one JSON object (Matrix).
+    content: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
