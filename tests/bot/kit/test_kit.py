@@ -14,6 +14,7 @@ from bot.kit.directory import Directory, LookupFailed
 from bot.kit.inbound import InboundCommand, read_command
 from bot.kit.keys import KEY_LIMIT, click_key, delivery_key
 from bot.platforms.port import Capabilities, PlatformChannel, PlatformUser, TransientError
+from commands.invocation import Invocation
 from commands.registry import build_router
 from commands.reply import Button, File, Form, FormField, Reply, Visibility
 from models import Role
@@ -147,7 +148,7 @@ def test_the_directory_never_guesses_who_someone_is() -> None:
 
 
 def test_an_inbound_command_makes_guests_and_outsiders_partners() -> None:
-    def invocation(user: PlatformUser) -> object:
+    def invocation(user: PlatformUser) -> Invocation:
         return InboundCommand(
             platform="matrix",
             workspace_id="lab.fr",
@@ -162,6 +163,8 @@ def test_an_inbound_command_makes_guests_and_outsiders_partners() -> None:
 
     outsider = invocation(PlatformUser("@pat:mairie.fr", "pat", False, is_external=True))
     member = invocation(PlatformUser("@marie:lab.fr", "marie", False))
-    assert outsider.role == Role.PARTNER and outsider.user.is_guest  # type: ignore[attr-defined]
-    assert member.role is None and not member.user.is_guest  # type: ignore[attr-defined]
-    assert member.request_key == "matrix:lab.fr:$event"  # type: ignore[attr-defined]
+    assert outsider.role == Role.PARTNER
+    assert outsider.user.is_guest
+    assert member.role is None
+    assert not member.user.is_guest
+    assert member.request_key == "matrix:lab.fr:$event"
