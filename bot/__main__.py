@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,12 +76,41 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "serve":
         from bot.web import serve
 
-        return serve(settings)
+        with matrix_connector(settings):
+            return serve(settings)
     if args.action == "worker":
         from bot.scheduler import run_worker
 
-        return run_worker(settings, once=args.once)
+        if args.once:
+            return run_worker(settings, once=True)
+        with matrix_connector(settings):
+            return run_worker(settings, once=args.once)
     return 2
+
+
+@contextmanager
+def matrix_connector(settings: Settings) -> Iterator[None]:
+    """The Matrix connector, when Matrix is set, for the life of ``serve`` or ``worker``:
+    it syncs, answers the commands and delivers the Matrix workspace's outbox."""
+    if not settings.matrix_homeserver or not settings.matrix_connector:
+        yield
+        return
+    from bot.matrix.connector import from_settings
+
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    connector = from_settings(settings, engine, build_router(settings.public_url))
+    if connector is None:
+        log.error("MATRIX_HOMESERVER is set but MATRIX_USER_ID is not: Matrix stays off")
+        yield
+        return
+    connector.start()
+    log.info("Matrix connector started as %s", settings.matrix_user_id)
+    try:
+        yield
+    finally:
+        connector.stop()
+        engine.dispose()
 
 
 def run_console(args: argparse.Namespace, settings: Settings) -> int:

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.platforms.port import PlatformMessage
+from bot.platforms.port import Capabilities, PlatformMessage
 from bot.text import reply_to_text
 from commands.core import Router, apology, ensure_person, ensure_workspace
 from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
@@ -46,6 +46,7 @@ class ConsoleChat:
     console's workspace knows them; files are written to ``files_dir``."""
 
     platform = "console"
+    capabilities = Capabilities()
 
     def __init__(self, files_dir: Path) -> None:
         self.files_dir = files_dir

@@ -203,7 +203,7 @@ def jobs_from_settings(settings: Settings, engine: Engine | None = None) -> Jobs
 def run_worker(settings: Settings, *, once: bool = False) -> int:
     """``python -m bot worker``: the scan and the sender, until SIGTERM or Ctrl-C."""
     jobs = jobs_from_settings(settings)
-    if not jobs.sender.ports:
+    if not jobs.sender.ports and not settings.matrix_homeserver:
         log.error(
             "no chat platform configured: set SLACK_BOT_TOKEN, or MATTERMOST_URL and "
             "MATTERMOST_BOT_TOKEN; the worker would queue messages it cannot send"

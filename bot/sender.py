@@ -431,7 +431,7 @@ class Sender:
         could not go (the message itself went)."""
         files = list(reply.files)
         spec = row.chart
-        if spec is not None and getattr(port, "accepts_files", True):
+        if spec is not None and port.capabilities.files:
             chart = self.draw_chart(spec)
             if chart is not None:
                 files.append(chart)

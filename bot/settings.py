@@ -31,10 +31,25 @@ class Settings(BaseSettings):
     # One token per slash command configured in Mattermost, comma-separated.
     mattermost_command_tokens: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Matrix (and Tchap): the bot's account, by access token or by a password used once (the
+    # token and device it gets are kept in the data folder, with the encryption keys).
+    matrix_homeserver: str | None = None
+    matrix_user_id: str | None = None
+    matrix_access_token: str | None = None
+    matrix_password: str | None = None
+    matrix_data_dir: Path = Path("matrix-data")
+    # People (``@pat:example.org``) or whole homeservers (``partner.example.org``) whose
+    # users are partners; users of another homeserver than the bot's always are.
+    matrix_partners: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Seconds between two requests of the bot (Tchap asks for about one a second).
+    matrix_pacing: float = 1.0
+    # Run the Matrix connector in this process (serve and worker do when Matrix is set).
+    matrix_connector: bool = True
+
     # Run the scheduler in this process (serve and console do, for a small lab).
     scheduler: bool = True
 
-    @field_validator("mattermost_command_tokens", mode="before")
+    @field_validator("mattermost_command_tokens", "matrix_partners", mode="before")
     @classmethod
     def _split_tokens(cls, value: object) -> object:
         if isinstance(value, str):

@@ -22,6 +22,7 @@ from typing import Any, Self
 import httpx
 
 from bot.platforms.port import (
+    Capabilities,
     ChatError,
     ChatPort,
     PermanentError,
@@ -49,6 +50,7 @@ class MattermostChat(ChatPort):
     """Send to one Mattermost server as its Coordo bot account."""
 
     platform = "mattermost"
+    capabilities = Capabilities()
 
     def __init__(
         self,

@@ -25,6 +25,26 @@ PlatformName = Literal["slack", "mattermost"]
 
 
 @dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a platform can show, declared by its port, so that what all platforms share
+    (``bot.kit.delivery``, the outbox sender) asks instead of guessing:
+
+    - ``ephemeral``: a message only one person in a channel sees (Slack, Mattermost);
+      without it a private reply goes to a direct conversation, with a note in the thread;
+    - ``files``: files (exports, charts) can be posted;
+    - ``threads``: replies can go in the thread of the command;
+    - ``buttons``: native buttons; without them, reactions or numbered replies;
+    - ``forms``: native forms (modals, dialogs); without them, a usage message.
+    """
+
+    ephemeral: bool = True
+    files: bool = True
+    threads: bool = False
+    buttons: bool = True
+    forms: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class PlatformMessage:
     """A message rendered for one platform, ready to send.
 
@@ -36,6 +56,8 @@ class PlatformMessage:
     text: str
     blocks: list[dict[str, Any]] | None = None
     attachments: list[dict[str, Any]] | None = None
+    # The whole event content, for a platform whose message is one JSON object (Matrix).
+    content: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +153,7 @@ class ChatPort(Protocol):
     """
 
     platform: str
+    capabilities: Capabilities
 
     def post(self, channel_id: str, message: PlatformMessage) -> str:
         """Post in a channel; return the platform's message id."""
@@ -181,6 +204,7 @@ class RecordingChat:
     """
 
     platform: str = "slack"
+    capabilities: Capabilities = field(default_factory=Capabilities)
     messages: list[SentMessage] = field(default_factory=list)
     files: list[SentFile] = field(default_factory=list)
     fail_with: list[ChatError] = field(default_factory=list)

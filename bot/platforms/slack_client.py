@@ -33,6 +33,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.webhook import WebhookClient
 
 from bot.platforms.port import (
+    Capabilities,
     ChatError,
     ChatPort,
     PermanentError,
@@ -64,6 +65,7 @@ class SlackChat(ChatPort):
     """Send to one Slack workspace with a bot token (``xoxb-…``)."""
 
     platform = "slack"
+    capabilities = Capabilities()
 
     def __init__(
         self,
