@@ -34,6 +34,7 @@ from commands.render import render
 from commands.reply import Reply, Visibility
 from commands.services import audit, outbox
 from commands.services.audit import snapshot
+from commands.services.budget import BudgetState, Gauge, PlannedLine, compute
 from models import (
     AuditEvent,
     BudgetLine,
@@ -264,61 +265,6 @@ def _checked_label(label: str) -> str:
 # -- the budget's state ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Gauge:
-    """Planned and spent on one line (``line`` None: the total, or expenses on no line),
-    and what the current pace leads to by the experiment's end."""
-
-    line: BudgetLine | None
-    planned_cents: int
-    spent_cents: int
-    count: int
-    projected_cents: int | None = None
-
-    @property
-    def remaining_cents(self) -> int:
-        return self.planned_cents - self.spent_cents
-
-    @property
-    def fraction(self) -> float | None:
-        return self.spent_cents / self.planned_cents if self.planned_cents > 0 else None
-
-    @property
-    def projected_fraction(self) -> float | None:
-        if self.projected_cents is None or self.planned_cents <= 0:
-            return None
-        return self.projected_cents / self.planned_cents
-
-    @property
-    def label(self) -> str:
-        return self.line.label if self.line is not None else ""
-
-
-@dataclass(frozen=True)
-class BudgetState:
-    experiment: Experiment
-    today: date
-    lines: list[Gauge]
-    unassigned: Gauge | None
-    total: Gauge
-    lines_planned_cents: int
-    # The pace: what was spent per day since the start, and the days left to the end.
-    since: date | None = None
-    days_elapsed: int = 0
-    days_left: int | None = None
-
-    @property
-    def per_month_cents(self) -> int | None:
-        if self.days_elapsed <= 0:
-            return None
-        return round(self.total.spent_cents * 30 / self.days_elapsed)
-
-    def gauge_of(self, line_id: int | None) -> Gauge | None:
-        if line_id is None:
-            return self.unassigned
-        return next((g for g in self.lines if g.line is not None and g.line.id == line_id), None)
-
-
 def today_in(experiment: Experiment, now: datetime) -> date:
     return now.astimezone(ZoneInfo(experiment.timezone)).date()
 
@@ -368,51 +314,14 @@ def spending(ctx: Context, experiment: Experiment) -> Spending:
 
 
 def state_of(ctx: Context, experiment: Experiment, spent_so_far: Spending) -> BudgetState:
-    lines, by_line, first_day = spent_so_far.lines, spent_so_far.by_line, spent_so_far.first_day
-    today = today_in(experiment, ctx.now)
-    since = experiment.starts_on or first_day
-    days_elapsed = (today - since).days + 1 if since is not None and since <= today else 0
-    days_left: int | None = None
-    if experiment.ends_on is not None and days_elapsed > 0:
-        days_left = max(0, (experiment.ends_on - today).days)
-
-    def project(spent: int) -> int | None:
-        if days_left is None:
-            return None
-        return spent + round(spent * days_left / days_elapsed)
-
-    known = {line.id for line in lines}
-    gauges = []
-    for line in lines:
-        spent, count = by_line.get(line.id, (0, 0))
-        gauges.append(Gauge(line, line.planned_cents, spent, count, project(spent)))
-    # Expenses on no line, or on a line removed since, count in the total.
-    loose = [v for k, v in by_line.items() if k not in known]
-    unassigned = None
-    if loose:
-        spent = sum(v[0] for v in loose)
-        unassigned = Gauge(None, 0, spent, sum(v[1] for v in loose), project(spent))
-    lines_planned = sum(line.planned_cents for line in lines)
-    total_spent = sum(v[0] for v in by_line.values())
-    total = Gauge(
-        None,
-        experiment.budget_envelope_cents
-        if experiment.budget_envelope_cents is not None
-        else lines_planned,
-        total_spent,
-        sum(v[1] for v in by_line.values()),
-        project(total_spent),
-    )
-    return BudgetState(
-        experiment=experiment,
-        today=today,
-        lines=gauges,
-        unassigned=unassigned,
-        total=total,
-        lines_planned_cents=lines_planned,
-        since=since,
-        days_elapsed=days_elapsed,
-        days_left=days_left,
+    return compute(
+        envelope_cents=experiment.budget_envelope_cents,
+        lines=list(spent_so_far.lines),
+        by_line=spent_so_far.by_line,
+        first_day=spent_so_far.first_day,
+        starts_on=experiment.starts_on,
+        ends_on=experiment.ends_on,
+        today=today_in(experiment, ctx.now),
     )
 
 
@@ -423,7 +332,7 @@ def state_of(ctx: Context, experiment: Experiment, spent_so_far: Spending) -> Bu
 class Crossing:
     """A line (or the total, ``line`` None) went past ``threshold`` percent of its plan."""
 
-    line: BudgetLine | None
+    line: PlannedLine | None
     threshold: int
     gauge: Gauge
 
@@ -462,7 +371,7 @@ def alert(ctx: Context, experiment: Experiment, found: list[Crossing]) -> list[C
     told: list[Crossing] = []
     for crossing in found:
         queued = False
-        what = f"line:{pk(crossing.line)}" if crossing.line is not None else "total"
+        what = f"line:{crossing.line.id}" if crossing.line is not None else "total"
         key = f"budget:{pk(experiment)}:{what}:{crossing.threshold}"
         params: dict[str, Any] = {
             "e": experiment,
@@ -540,7 +449,9 @@ class Changed:
     @property
     def gauge(self) -> Gauge:
         gauge = self.state.gauge_of(self.line.id if self.line else None)
-        return gauge if gauge is not None else self.state.total
+        if gauge is None:  # no line, and nothing spent or planned outside the lines
+            return Gauge(None, self.state.unallocated_planned_cents, 0, 0)
+        return gauge
 
 
 def check_amount(experiment: Experiment, amount: Amount, typed: str) -> int:

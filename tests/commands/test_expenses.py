@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -140,10 +140,16 @@ def test_an_expense_may_have_no_line(console: Console, demo_engine: Engine) -> N
         """
         > /depense 12 € timbres
         Poste : sans poste
-        Sans poste : 12,00 € dépensés
+        _Non réparti_ : rien de prévu hors postes · 12,00 € dépensés sans poste (1) · reste -12,00 €
+        Total : 14 122,00 € dépensés sur 45 000,00 € (31 %) `███░░░░░░░` · reste 30 878,00 €
         > /depense budget
-        _Sans poste_ : 12,00 € dépensés (1)
+        _Non réparti_ : rien de prévu hors postes · 12,00 € dépensés sans poste (1) · reste -12,00 €
         Total : 14 122,00 € dépensés sur 45 000,00 €
+        > /labo reglages budget:50000
+        > /depense budget
+        _Non réparti_ : 5 000,00 € prévus hors postes · 12,00 € dépensés sans poste (1) · reste 4 988,00 €
+        Total : 14 122,00 € dépensés sur 50 000,00 € (28 %) `███░░░░░░░` · reste 35 878,00 €
+        Enveloppe 50 000,00 € ; les postes en prévoient 45 000,00 €, 5 000,00 € non réparti.
         """,
     )
     assert last_expense(demo_engine).budget_line_id is None
@@ -552,31 +558,69 @@ def test_budget_view_planned_spent_remaining_bar_and_projection(console: Console
         """
         > /depense budget
         Budget — Budget participatif de Bondy au mardi 24 novembre 2026
-        Logistique : 2 270,00 € dépensés sur 12 000,00 € (19 %) `██░░░░░░░░` · reste 9 730,00 € · projection 6 536,03 € (54 %)
-        Communication : 4 300,00 € dépensés sur 8 000,00 € (54 %) `█████░░░░░` · reste 3 700,00 € · projection 12 381,03 € (155 %) ⚠️
+        Logistique : 2 270,00 € dépensés sur 12 000,00 € (19 %) `██░░░░░░░░` · reste 9 730,00 €
+        Communication : 4 300,00 € dépensés sur 8 000,00 € (54 %) `█████░░░░░` · reste 3 700,00 €
         Restauration : 640,00 € dépensés sur 5 000,00 € (13 %)
         Animation : 6 900,00 € dépensés sur 15 000,00 € (46 %)
         Études : 0,00 € dépensés sur 5 000,00 € (0 %) `░░░░░░░░░░`
         Total : 14 110,00 € dépensés sur 45 000,00 € (31 %) `███░░░░░░░` · reste 30 890,00 €
-        Rythme : 3 649,14 € par mois depuis le samedi 1 août 2026. À ce rythme, 40 627,07 € dépensés à la fin, le mercredi 30 juin 2027 (90 % du budget), il resterait 4 372,93 €.
+        Projection : 40 627,07 € dépensés à la fin, le mercredi 30 juin 2027 (90 % du budget), il resterait 4 372,93 €.
+        _Méthode : 14 110,00 € dépensés en 116 jours depuis le samedi 1 août 2026 (3 649,14 € par mois), même rythme sur les 218 jours restants._
         > /expense budget exp:montreuil-ac
         Budget — Assemblée citoyenne de Montreuil on Tuesday 24 November 2026
         Indemnités des citoyens tirés au sort: €3,600.00 spent of €11,000.00 (33%)
         Total: €11,180.00 spent of €50,000.00 (22%)
         """,
     )
+    assert "projection" not in normalise(console.handle("/depense budget")).split("Total")[0]
 
 
-def test_budget_view_with_an_envelope_other_than_the_lines(console: Console) -> None:
+def test_a_projection_only_once_the_pace_means_something(empty_console: Console) -> None:
+    """A new experiment, one large expense, mid-period, near the end, after the end date."""
+    console = empty_console
+    console.fixed_now = datetime(2026, 9, 2, 10, 0, tzinfo=UTC)
     converse(
         console,
         """
-        > /labo reglages budget:50000
+        > /labo creer essai "Essai" debut:01/09/2026 fin:30/06/2027 budget:15000
+        > /labo lier essai
         > /depense budget
-        Total : 14 110,00 € dépensés sur 50 000,00 €
-        Enveloppe 50 000,00 € ; les postes en prévoient 45 000,00 €.
+        Projection : trop tôt pour une projection (2 j et 0 dépense ; il en faut 30 j et 5).
+        > /depense 9 000 € mobilier
+        > /depense budget
+        Total : 9 000,00 € dépensés sur 15 000,00 € (60 %)
+        Projection : trop tôt pour une projection (2 j et 1 dépense ; il en faut 30 j et 5).
         """,
     )
+    # Seven weeks on, still the one expense: a pace of one is no pace.
+    console.fixed_now = datetime(2026, 10, 20, 10, 0, tzinfo=UTC)
+    reply = normalise(console.handle("/depense budget"))
+    assert "trop tôt pour une projection (50 j et 1 dépense" in reply
+    assert "Méthode" not in reply
+    for n in range(4):
+        console.handle(f"/depense 500 € fournitures {n}")
+    converse(
+        console,
+        """
+        > /depense budget
+        Total : 11 000,00 € dépensés sur 15 000,00 € (73 %)
+        Projection : 66 660,00 € dépensés à la fin, le mercredi 30 juin 2027 (444 % du budget) : ⚠️ dépassement de 51 660,00 €.
+        _Méthode : 11 000,00 € dépensés en 50 jours depuis le mardi 1 septembre 2026 (6 600,00 € par mois), même rythme sur les 253 jours restants._
+        """,
+    )
+    console.fixed_now = datetime(2027, 6, 25, 10, 0, tzinfo=UTC)
+    converse(
+        console,
+        """
+        > /expense budget
+        Projection: €11,184.56 spent by the end, on Wednesday 30 June 2027 (75% of the budget), leaving €3,815.44.
+        _Method: €11,000.00 spent in 298 days since Tuesday 1 September 2026 (€1,107.38 a month), the same pace over the 5 days left._
+        """,
+    )
+    console.fixed_now = datetime(2027, 7, 5, 10, 0, tzinfo=UTC)
+    reply = normalise(console.handle("/depense budget"))
+    assert "Période terminée le mercredi 30 juin 2027 : pas de projection." in reply
+    assert "Projection" not in reply
 
 
 def test_budget_view_runs_a_fixed_number_of_queries(console: Console, demo_engine: Engine) -> None:
