@@ -42,6 +42,7 @@ from models import (
     Expense,
     Experiment,
     Membership,
+    OutboxMessage,
     Person,
     Role,
     pk,
@@ -338,6 +339,8 @@ class Crossing:
 
 
 def crossings(before: BudgetState, after: BudgetState) -> list[Crossing]:
+    """Each line (and the total) that went past a threshold, once, at the highest one
+    passed: an expense that takes a line from 70 % to 413 % crossed 100 %, not 80 % too."""
     found: list[Crossing] = []
     pairs: list[tuple[Gauge | None, Gauge]] = [
         (before.gauge_of(g.line.id if g.line else None), g) for g in after.lines
@@ -348,19 +351,45 @@ def crossings(before: BudgetState, after: BudgetState) -> list[Crossing]:
         if planned <= 0:
             continue
         was = old.spent_cents if old is not None and old.planned_cents == planned else 0
-        for threshold in THRESHOLDS:
-            limit = threshold * planned
-            if was * 100 < limit <= new.spent_cents * 100:
-                found.append(Crossing(new.line, threshold, new))
+        passed = [t for t in THRESHOLDS if was * 100 < t * planned <= new.spent_cents * 100]
+        if passed:
+            found.append(Crossing(new.line, max(passed), new))
     return found
 
 
+def _what(crossing: Crossing) -> str:
+    return f"line:{crossing.line.id}" if crossing.line is not None else "total"
+
+
+def told_before(ctx: Context, experiment: Experiment) -> dict[str, int]:
+    """The highest threshold already told, per line (``line:12``) and for the total.
+
+    An alert's key names what it told: ``budget:3:line:12:100+total:80``, with
+    ``:person:<id>`` for a coordinator's copy."""
+    prefix = f"budget:{pk(experiment)}:"
+    keys = ctx.session.exec(
+        select(OutboxMessage.key).where(col(OutboxMessage.key).startswith(prefix))
+    ).all()
+    told: dict[str, int] = {}
+    for key in keys:
+        body = re.sub(r":person:\d+$", "", key.removeprefix(prefix))
+        for part in body.split("+"):
+            what, _, threshold = part.rpartition(":")
+            if threshold.isdigit():
+                told[what] = max(told.get(what, 0), int(threshold))
+    return told
+
+
 def alert(ctx: Context, experiment: Experiment, found: list[Crossing]) -> list[Crossing]:
-    """Queue the alerts of these crossings: one message per threshold to the team's channel
-    and one to each coordinator, each under its own key so it is told once (a line that
-    dips under a threshold and crosses it again is not told again). Returns the crossings
-    told now."""
+    """Queue one message to the team's channel and one to each coordinator for what these
+    crossings tell that was not told before (a line that dips under a threshold and
+    crosses it again is not told again; nor is 80 % once 100 % was). Returns the
+    crossings told now."""
     if not found:
+        return []
+    told = told_before(ctx, experiment)
+    new = [c for c in found if told.get(_what(c), 0) < c.threshold]
+    if not new:
         return []
     session = ctx.session
     channel = session.exec(
@@ -368,46 +397,37 @@ def alert(ctx: Context, experiment: Experiment, found: list[Crossing]) -> list[C
         .where(ChannelBinding.experiment_id == experiment.id, ChannelBinding.is_shared == False)  # noqa: E712
         .order_by(col(ChannelBinding.id))
     ).first()
-    told: list[Crossing] = []
-    for crossing in found:
-        queued = False
-        what = f"line:{crossing.line.id}" if crossing.line is not None else "total"
-        key = f"budget:{pk(experiment)}:{what}:{crossing.threshold}"
-        params: dict[str, Any] = {
-            "e": experiment,
-            "c": crossing,
-            "g": crossing.gauge,
-        }
-        if channel is not None:
-            text = render("expense/alert", experiment.locale, experiment.timezone, **params)
-            queued |= outbox.enqueue(
-                session,
-                key=key,
-                workspace_id=ctx.workspace_id,
-                kind="budget_alert",
-                target_kind="channel",
-                target_id=channel.channel_id,
-                reply=Reply(text=text, visibility=Visibility.CHANNEL),
-                not_before=ctx.now,
-                experiment=experiment,
-            )
-        for person in coordinators(ctx, experiment):
-            locale = normalise_locale(person.locale or experiment.locale)
-            text = render("expense/alert", locale, person.timezone or experiment.timezone, **params)
-            queued |= outbox.enqueue(
-                session,
-                key=f"{key}:person:{pk(person)}",
-                workspace_id=ctx.workspace_id,
-                kind="budget_alert",
-                target_kind="person",
-                target_id=str(pk(person)),
-                reply=Reply(text=text, visibility=Visibility.EPHEMERAL),
-                not_before=ctx.now,
-                experiment=experiment,
-            )
-        if queued:
-            told.append(crossing)
-    return told
+    key = f"budget:{pk(experiment)}:" + "+".join(f"{_what(c)}:{c.threshold}" for c in new)
+    params: dict[str, Any] = {"e": experiment, "crossings": new}
+    queued = False
+    if channel is not None:
+        text = render("expense/alert", experiment.locale, experiment.timezone, **params)
+        queued |= outbox.enqueue(
+            session,
+            key=key,
+            workspace_id=ctx.workspace_id,
+            kind="budget_alert",
+            target_kind="channel",
+            target_id=channel.channel_id,
+            reply=Reply(text=text, visibility=Visibility.CHANNEL),
+            not_before=ctx.now,
+            experiment=experiment,
+        )
+    for person in coordinators(ctx, experiment):
+        locale = normalise_locale(person.locale or experiment.locale)
+        text = render("expense/alert", locale, person.timezone or experiment.timezone, **params)
+        queued |= outbox.enqueue(
+            session,
+            key=f"{key}:person:{pk(person)}",
+            workspace_id=ctx.workspace_id,
+            kind="budget_alert",
+            target_kind="person",
+            target_id=str(pk(person)),
+            reply=Reply(text=text, visibility=Visibility.EPHEMERAL),
+            not_before=ctx.now,
+            experiment=experiment,
+        )
+    return new if queued else []
 
 
 def coordinators(ctx: Context, experiment: Experiment) -> list[Person]:

@@ -762,7 +762,7 @@ def test_crossing_80_and_100_percent_of_a_line_is_told_once(
         Restauration : 3 940,00 € dépensés sur 5 000,00 € (79 %)
         > /depense 100 € boissons poste:restauration
         Restauration : 4 040,00 € dépensés sur 5 000,00 € (81 %)
-        ⚠️ Le poste Restauration a atteint 80 % de son prévu : 4 040,00 € sur 5 000,00 €. L'équipe et les coordinateurs sont prévenus.
+        ⚠️ Le poste Restauration a passé 80 % de son prévu : 4 040,00 € sur 5 000,00 €, soit 81 %. L'équipe et les coordinateurs sont prévenus.
         """,
     )
     rows = outbox(demo_engine)
@@ -771,10 +771,10 @@ def test_crossing_80_and_100_percent_of_a_line_is_told_once(
         (f"budget:{bondy}:line:{catering}:80:person:1", "person", "1", "budget_alert"),
     ]
     channel_text = normalise(markdown_to_text(Reply.from_payload(rows[0].payload).text))
-    assert "Budget participatif de Bondy : le poste Restauration a atteint 80 % de son prévu" in (
-        channel_text
+    assert (
+        "Budget participatif de Bondy : le poste Restauration a passé 80 % de son prévu : "
+        "4 040,00 € dépensés sur 5 000,00 €, soit 81 %." in channel_text
     )
-    assert "Restauration : 4 040,00 € dépensés sur 5 000,00 € (81 %)" in channel_text
     # Still above 80%, below 100%: nothing new. Undone and logged again: told once.
     console.handle("/depense 10 € glaçons poste:restauration")
     console.handle("/depense annuler")
@@ -794,7 +794,7 @@ def test_crossing_80_and_100_percent_of_a_line_is_told_once(
         """
         > /depense modifier 18 montant:1 100
         Restauration : 5 040,00 € dépensés sur 5 000,00 € (101 %) `██████████` · reste -40,00 €
-        ⚠️ Le poste Restauration a atteint 100 % de son prévu
+        ⚠️ Le poste Restauration a passé 100 % de son prévu : 5 040,00 € sur 5 000,00 €, soit 101 %.
         """,
     )
     assert [r.key for r in outbox(demo_engine)][2:] == [
@@ -803,16 +803,18 @@ def test_crossing_80_and_100_percent_of_a_line_is_told_once(
     ]
 
 
-def test_crossing_the_total_is_told_to_the_team_and_each_coordinator(
+def test_one_expense_past_several_thresholds_is_one_message_per_person(
     console: Console, demo_engine: Engine
 ) -> None:
+    """A line from 27 % to 172 % and the total past 80 %: one message each for the team and
+    each coordinator, naming the highest threshold crossed and the figure."""
     converse(
         console,
         """
         :channel montreuil
         > /expense 29 000 EUR second session line:facilitation
-        ⚠️ The line Animation has reached 80% of its plan
-        ⚠️ The total budget has reached 80% of its plan: €40,180.00 of €50,000.00. The team and the coordinators are told.
+        ⚠️ The line Animation has passed 100% of its plan: €34,400.00 of €20,000.00, that is 172%.
+        ⚠️ The total budget has passed 80% of its plan: €40,180.00 of €50,000.00, that is 80%. The team and the coordinators are told.
         """,
     )
     with Session(demo_engine) as s:
@@ -823,22 +825,24 @@ def test_crossing_the_total_is_told_to_the_team_and_each_coordinator(
             )
         ).one()
     rows = outbox(demo_engine)
-    keys = sorted(r.key for r in rows)
-    base = f"budget:{montreuil.id}"
+    base = f"budget:{montreuil.id}:line:{animation.id}:100+total:80"
     # camille (the lab's coordinator, id 1) and sophie (the experiment's, id 4).
-    assert keys == sorted(
-        [
-            f"{base}:line:{animation.id}:80",
-            f"{base}:line:{animation.id}:100",
-            f"{base}:total:80",
-            *(f"{base}:line:{animation.id}:{t}:person:{p}" for t in (80, 100) for p in (1, 4)),
-            *(f"{base}:total:80:person:{p}" for p in (1, 4)),
-        ]
-    )
+    assert sorted(r.key for r in rows) == [base, f"{base}:person:1", f"{base}:person:4"]
     channel_rows = [r for r in rows if r.target_kind == "channel"]
     assert {r.target_id for r in channel_rows} == {"montreuil"}
+    text = normalise(markdown_to_text(Reply.from_payload(channel_rows[0].payload).text))
+    assert "Animation a passé 80" not in text
+    assert (
+        "Assemblée citoyenne de Montreuil : le poste Animation a passé 100 % de son prévu : "
+        "34 400,00 € dépensés sur 20 000,00 €, soit 172 % ; le budget total a passé 80 % de son "
+        "prévu : 40 180,00 € dépensés sur 50 000,00 €, soit 80 %." in text
+    )
     # Messages wait for working hours: it is Tuesday 10:00, so they may go now.
     assert all(r.not_before.isoformat().startswith("2026-11-24T09:00") for r in rows)
+    # Undone and back under 80 %, then past 80 % again: 100 % was told, 80 % is not news.
+    console.handle("/expense undo exp:montreuil-ac")
+    console.handle("/expense 9 000 EUR third session line:facilitation exp:montreuil-ac")
+    assert len(outbox(demo_engine)) == 3
 
 
 def test_alerts_never_go_to_a_channel_shared_with_partners(
@@ -857,8 +861,8 @@ def test_an_alert_to_a_person_speaks_their_language(console: Console, demo_engin
         r.target_kind: markdown_to_text(Reply.from_payload(r.payload).text)
         for r in outbox(demo_engine)
     }
-    assert "the line Restauration has reached 80% of its plan" in by_target["person"]
-    assert "le poste Restauration a atteint 80" in normalise(by_target["channel"])
+    assert "the line Restauration has passed 80% of its plan" in by_target["person"]
+    assert "le poste Restauration a passé 80" in normalise(by_target["channel"])
 
 
 # -- the form -------------------------------------------------------------------------
