@@ -18,6 +18,7 @@ from commands.dates import parse_when
 from commands.errors import UserError
 from commands.lab import undo_batch
 from commands.money import parse_amount, split_amount
+from commands.render import message, render
 from commands.reply import File, Form, FormField, Reply
 from commands.services import audit
 from commands.services import expenses as service
@@ -565,26 +566,38 @@ def export(ctx: Context, args: Args) -> Reply:
     bounds = period.bounds if period else None
     count = service.export_count(ctx, experiment, bounds)
     period_words = ctx.render("expense/period", experiment, period=period)
+    # The file follows the finance department's convention: the experiment's language.
+    locale = experiment.locale
+    file_period = render("expense/period", locale, experiment.timezone, period=period)
     # openpyxl costs a tenth of a second to import: only exports pay for it.
     from commands.services import exports
 
     spec = exports.ExportSpec(
-        locale=ctx.locale,
+        locale=locale,
         currency=experiment.currency,
         title=experiment.name,
-        period=period_words,
+        period=file_period,
+        heading=message(
+            "expenses.export_heading",
+            locale,
+            title=experiment.name,
+            period=file_period,
+            day=today.strftime("%d/%m/%Y") if locale == "fr" else today.isoformat(),
+        ),
     )
     rows = service.export_rows(ctx, experiment, bounds)
     if kind == "csv":
         content = exports.expenses_csv(rows, spec)
         mime = "text/csv"
     else:
-        summary = service.period_state(ctx, experiment, bounds)
-        content = exports.expenses_xlsx(
-            rows, summary, spec, unassigned=ctx.message("expenses.unassigned")
-        )
+        state = service.budget_state(ctx, experiment)
+        in_period = service.period_spending(ctx, experiment, bounds) if bounds else None
+        label = message("expenses.unassigned", locale)
+        summary = exports.summary_rows(state, in_period, label)
+        total = exports.total_row(summary, state, message("expenses.col_total", locale))
+        content = exports.expenses_xlsx(rows, summary, total, spec)
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    stem = ctx.message("expenses.file_stem")
+    stem = message("expenses.file_stem", locale)
     filename = f"{stem}-{experiment.slug}-{period.slug if period else 'all'}.{kind}"
     title = ctx.render("expense/export_title", experiment, e=experiment, period_words=period_words)
     reply = ctx.reply(

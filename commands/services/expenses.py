@@ -255,7 +255,7 @@ def remove_line(ctx: Context, experiment: Experiment, line: BudgetLine) -> None:
 
 
 def _checked_label(label: str) -> str:
-    label = label.strip()
+    label = clean_text(label)
     if not label:
         raise UserError("expenses.missing_label")
     if len(label) > LABEL_LIMIT:
@@ -493,8 +493,17 @@ def check_amount(experiment: Experiment, amount: Amount, typed: str) -> int:
     return amount.cents
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """One line of text as people mean it: spaces collapsed, no control character (a
+    pasted ``\\x02`` would otherwise travel into every file and message)."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
 def check_description(text: str) -> str:
-    text = " ".join(text.split())
+    text = clean_text(text)
     if not text:
         raise UserError("expenses.missing_description")
     if len(text) > DESCRIPTION_LIMIT:
@@ -505,7 +514,7 @@ def check_description(text: str) -> str:
 
 
 def check_supplier(text: str) -> str:
-    text = " ".join(text.split())
+    text = clean_text(text)
     if len(text) > SUPPLIER_LIMIT:
         raise UserError(
             "expenses.too_long", field="supplier", length=len(text), limit=SUPPLIER_LIMIT
@@ -823,25 +832,20 @@ def export_rows(
         yield ExportRow._make(row)
 
 
-def period_state(
-    ctx: Context, experiment: Experiment, period: tuple[date, date] | None
-) -> list[Gauge]:
-    """Per line: the plan, and what was spent in ``period`` (all time when None)."""
-    lines = budget_lines(ctx, experiment)
+def period_spending(
+    ctx: Context, experiment: Experiment, period: tuple[date, date]
+) -> dict[int | None, tuple[int, int]]:
+    """Per line (None: no line), the cents spent in ``period`` and the number of expenses."""
     query = (
         select(Expense.budget_line_id, func.sum(Expense.amount_cents), func.count())
-        .where(Expense.experiment_id == experiment.id, col(Expense.deleted_at).is_(None))
+        .where(
+            Expense.experiment_id == experiment.id,
+            col(Expense.deleted_at).is_(None),
+            col(Expense.spent_on).between(period[0], period[1]),
+        )
         .group_by(col(Expense.budget_line_id))
     )
-    if period is not None:
-        query = query.where(col(Expense.spent_on).between(period[0], period[1]))
-    sums = {line_id: (int(s or 0), int(n)) for line_id, s, n in ctx.session.exec(query)}
-    gauges = [Gauge(line, line.planned_cents, *sums.get(line.id, (0, 0))) for line in lines]
-    known = {line.id for line in lines}
-    loose = [v for k, v in sums.items() if k not in known]
-    if loose:
-        gauges.append(Gauge(None, 0, sum(v[0] for v in loose), sum(v[1] for v in loose)))
-    return gauges
+    return {line_id: (int(s or 0), int(n)) for line_id, s, n in ctx.session.exec(query)}
 
 
 def month_bounds(year: int, month: int) -> tuple[date, date]:
