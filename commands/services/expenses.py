@@ -465,6 +465,7 @@ class Changed:
     state: BudgetState
     crossed: list[Crossing] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)
+    twin: Expense | None = None
 
     @property
     def gauge(self) -> Gauge:
@@ -549,6 +550,16 @@ def spent_on(ctx: Context, experiment: Experiment, text: str | None) -> date:
     day = when.date()
     if day > today:
         raise UserError("expenses.future_date", text=text, day=day)
+    start, end = experiment.starts_on, experiment.ends_on
+    if (start is not None and day < start) or (end is not None and day > end):
+        raise UserError(
+            "expenses.outside_period",
+            text=text,
+            day=day,
+            start=start,
+            end=end,
+            experiment=experiment.name,
+        )
     return day
 
 
@@ -584,12 +595,46 @@ def log_expense(
         author_id=ctx.person_id,
         created_at=ctx.now,
     )
+    twin = look_alike(ctx, experiment, cents, description, supplier, day)
     ctx.record("create", expense, experiment_id=experiment.id)
     # The state after follows from the one before: no second look at the expenses.
     before = state_of(ctx, experiment, so_far)
     after = state_of(ctx, experiment, so_far.plus(expense.budget_line_id, cents, day))
     told = alert(ctx, experiment, crossings(before, after))
-    return Changed(expense, line, after, told)
+    return Changed(expense, line, after, told, twin=twin)
+
+
+DUPLICATE_DAYS = 3
+
+
+def look_alike(
+    ctx: Context, experiment: Experiment, cents: int, description: str, supplier: str, day: date
+) -> Expense | None:
+    """A live expense this one may repeat: the same amount and description the same day,
+    or the same supplier and amount within ``DUPLICATE_DAYS`` days. (Logged all the same:
+    two coffees may cost the same; the reply says so, with the undo button.)"""
+    rows = ctx.session.exec(
+        select(Expense)
+        .where(
+            Expense.experiment_id == experiment.id,
+            col(Expense.deleted_at).is_(None),
+            Expense.amount_cents == cents,
+            col(Expense.spent_on).between(
+                day - timedelta(days=DUPLICATE_DAYS), day + timedelta(days=DUPLICATE_DAYS)
+            ),
+        )
+        .order_by(col(Expense.id).desc())
+        .limit(50)
+    ).all()
+    wanted = fold(description)
+    for row in rows:
+        if row.spent_on == day and fold(row.description) == wanted:
+            return row
+    if supplier:
+        for row in rows:
+            if row.supplier and fold(row.supplier) == fold(supplier):
+                return row
+    return None
 
 
 def parse_expense_id(text: str) -> int:

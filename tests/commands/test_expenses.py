@@ -1003,3 +1003,82 @@ def test_the_expense_form_logs_in_the_experiment_it_was_opened_for(console: Cons
         console.engine, invocation, "expense.log", {"amount": "12,50", "description": "Café"}
     )
     assert "De quelle expérimentation" in without_state.text
+
+
+# -- amounts and dates never silently misread --------------------------------------------
+
+
+def test_an_operator_or_a_second_amount_after_the_amount_is_asked_back(
+    console: Console, demo_engine: Engine
+) -> None:
+    before = counts(demo_engine)
+    converse(
+        console,
+        """
+        > /depense 3 x 12 € pizzas
+        « 3 x 12 € pizzas » : 3 × 12 € = 36,00 € ? Coordo ne calcule pas à votre place et n'a rien enregistré : tapez `/depense 36 € pizzas`.
+        > /depense 12,50 € + 3 € pourboire
+        12,50 € + 3 € = 15,50 € ? Coordo ne calcule pas à votre place et n'a rien enregistré : tapez `/depense 15,50 € pourboire`.
+        > /depense 3 pizzas à 12 € pièce
+        « 3 pizzas à 12 € pièce » contient deux montants (3 et 12 €) : Coordo n'a rien enregistré plutôt que de deviner. Tapez un seul montant, par exemple `/depense 12 € pizzas à pièce`.
+        > /expense 3 x 12 EUR pizzas
+        3 × 12 EUR = €36.00? Coordo does not do the sum for you and logged nothing: type `/expense 36 € pizzas`.
+        """,
+    )
+    assert counts(demo_engine) == before
+    converse(
+        console,
+        """
+        > /depense 36 € pizzas pour 12 personnes
+        Dépense n°15 enregistrée
+        """,
+    )
+
+
+def test_the_same_expense_twice_is_logged_and_said_to_look_like_the_first(
+    console: Console, demo_engine: Engine
+) -> None:
+    converse(
+        console,
+        """
+        > /depense 42 € café de l'atelier
+        Dépense n°15 enregistrée
+        > /depense 42 € Café de l'atelier
+        Dépense n°16 enregistrée
+        Ressemble à la dépense n°15 (42,00 € — café de l'atelier, le 24/11/2026) : si c'est un doublon, annulez-la.
+        [Annuler]
+        > /depense 120 € buffet fournisseur:"Traiteur Saveurs" date:hier
+        Dépense n°17 enregistrée
+        > /depense 120 € repas du forum fournisseur:"traiteur saveurs"
+        Ressemble à la dépense n°17 (120,00 € — buffet, le 23/11/2026)
+        > /depense 43 € café de l'atelier
+        Dépense n°19 enregistrée
+        """,
+    )
+    assert "Ressemble" not in console.handle("/depense 44 € café de l'atelier")
+    assert counts(demo_engine)[0] == 14 + 6
+    reply = dispatch(console, "/depense 44 € café de l'atelier")
+    assert "n°20" in normalise(reply.text)
+    assert [b.action for b in reply.buttons] == ["undo"]
+
+
+def test_a_date_outside_the_experiment_s_period_is_refused_with_the_period(
+    console: Console, demo_engine: Engine
+) -> None:
+    before = counts(demo_engine)
+    converse(
+        console,
+        """
+        > /depense 10 € café date:15/03/2024
+        « 15/03/2024 », c'est le vendredi 15 mars 2024, en dehors de la période de Budget participatif de Bondy (du 01/08/2026 au 30/06/2027). Rien n'est enregistré.
+        /labo reglages debut:… fin:…
+        > /depense 10 € café date:12/12
+        c'est le vendredi 12 décembre 2025, en dehors de la période de Budget participatif de Bondy
+        > /depense modifier 1 date:01/01/2026
+        en dehors de la période
+        > /labo reglages debut:01/01/2026
+        > /depense 10 € café date:02/01/2026
+        Dépense n°15 enregistrée
+        """,
+    )
+    assert counts(demo_engine)[0] == before[0] + 1
