@@ -18,7 +18,8 @@ from commands.core import Context, Family, Router, Subcommand, find_person, word
 from commands.dates import parse_when
 from commands.errors import UserError
 from commands.lab import undo_batch
-from commands.money import parse_amount, split_amount
+from commands.money import Amount, parse_amount, split_amount
+from commands.render import message, render
 from commands.reply import File, Form, FormField, Reply
 from commands.services import audit
 from commands.services import expenses as service
@@ -313,6 +314,72 @@ def _spoken_amount(ctx: Context, args: Args) -> None:
     )
 
 
+_OPERATOR = re.compile(r"^(?P<op>[x×*+/÷])\s*(?=[€$£]?\s?\d)", re.IGNORECASE)
+_CURRENCY_AMOUNT = re.compile(
+    r"(?<![\w.,])(?:[€$£]\s?\d[\d.,]*|\d[\d.,]*(?:[\s\u00a0\u202f]\d{3})*\s?(?:[€$£]|(?:eur|euros?|usd|gbp|chf)\b))",
+    re.IGNORECASE,
+)
+
+
+def _typed(cents: int, locale: str, symbol: str) -> str:
+    units, rest = divmod(cents, 100)
+    if not rest:
+        return f"{units} {symbol}"
+    return f"{units}{',' if locale == 'fr' else '.'}{rest:02d} {symbol}"
+
+
+def _no_second_amount(
+    ctx: Context, experiment: Experiment, amount: Amount, amount_text: str, rest: str
+) -> None:
+    """``3 x 12 € pizzas``, ``pizzas à 12 €``: the text after the amount holds an operator
+    and a number, or another amount. Asked back, nothing written: a wrong figure is worse
+    than a question."""
+    typed = f"{amount_text} {rest}".strip()
+    if m := _OPERATOR.match(rest):
+        op = m.group("op").lower()
+        try:
+            right, after = split_amount(rest[m.end() :])
+        except UserError:
+            right, after = None, ""
+        currency = (right and right.currency) or amount.currency or experiment.currency
+        symbol = "€" if currency == "EUR" else currency
+        if right is not None and op in ("x", "×", "*", "+"):
+            if op == "+":
+                result = amount.cents + right.cents
+            elif amount.cents % 100 == 0:
+                result = amount.cents // 100 * right.cents
+            else:
+                result = amount.cents * right.cents // 100
+            if result > 0:
+                raise UserError(
+                    "expenses.arithmetic",
+                    text=typed,
+                    left=amount_text,
+                    op="×" if op in ("x", "*") else op,
+                    right=rest[m.end() : len(rest) - len(after)].strip(),
+                    result=result,
+                    currency=currency,
+                    typed=_typed(result, ctx.locale, symbol),
+                    rest=after or "…",
+                )
+        raise UserError(
+            "expenses.two_amounts",
+            text=typed,
+            first=amount_text,
+            second=rest[m.end() :].split()[0] if rest[m.end() :].split() else "",
+            rest=after or "…",
+        )
+    if m := _CURRENCY_AMOUNT.search(rest):
+        others = (rest[: m.start()] + rest[m.end() :]).strip()
+        raise UserError(
+            "expenses.two_amounts",
+            text=typed,
+            first=amount_text,
+            second=m.group(0).strip(),
+            rest=" ".join(others.split()) or "…",
+        )
+
+
 def log(ctx: Context, args: Args, status: str = "paid") -> Reply:
     """``/depense <amount> <description> [poste:…] [date:…] [fournisseur:…] [justificatif:…]``
     (and the ledger's ``tva:``, ``ht:``, ``facture:``…)"""
@@ -329,6 +396,7 @@ def log(ctx: Context, args: Args, status: str = "paid") -> Reply:
         _maybe_a_subcommand(args.words[0])
         raise
     amount_text, _ = _amount_and_rest(args.text)
+    _no_second_amount(ctx, experiment, amount, amount_text, description)
     changed = service.log_expense(
         ctx,
         experiment,
@@ -571,26 +639,38 @@ def export(ctx: Context, args: Args) -> Reply:
     bounds = period.bounds if period else None
     count = service.export_count(ctx, experiment, bounds)
     period_words = ctx.render("expense/period", experiment, period=period)
+    # The file follows the finance department's convention: the experiment's language.
+    locale = experiment.locale
+    file_period = render("expense/period", locale, experiment.timezone, period=period)
     # openpyxl costs a tenth of a second to import: only exports pay for it.
     from commands.services import exports
 
     spec = exports.ExportSpec(
-        locale=ctx.locale,
+        locale=locale,
         currency=experiment.currency,
         title=experiment.name,
-        period=period_words,
+        period=file_period,
+        heading=message(
+            "expenses.export_heading",
+            locale,
+            title=experiment.name,
+            period=file_period,
+            day=today.strftime("%d/%m/%Y") if locale == "fr" else today.isoformat(),
+        ),
     )
     rows = service.export_rows(ctx, experiment, bounds)
     if kind == "csv":
         content = exports.expenses_csv(rows, spec)
         mime = "text/csv"
     else:
-        summary = service.period_state(ctx, experiment, bounds)
-        content = exports.expenses_xlsx(
-            rows, summary, spec, unassigned=ctx.message("expenses.unassigned")
-        )
+        state = service.budget_state(ctx, experiment)
+        in_period = service.period_spending(ctx, experiment, bounds) if bounds else None
+        label = message("expenses.unassigned", locale)
+        summary = exports.summary_rows(state, in_period, label)
+        total = exports.total_row(summary, state, message("expenses.col_total", locale))
+        content = exports.expenses_xlsx(rows, summary, total, spec)
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    stem = ctx.message("expenses.file_stem")
+    stem = message("expenses.file_stem", locale)
     filename = f"{stem}-{experiment.slug}-{period.slug if period else 'all'}.{kind}"
     title = ctx.render("expense/export_title", experiment, e=experiment, period_words=period_words)
     reply = ctx.reply(
@@ -657,6 +737,9 @@ FORM_FIELDS = {
     "expenses.wrong_currency": "amount",
     "expenses.over_limit": "amount",
     "expenses.future_date": "date",
+    "expenses.outside_period": "date",
+    "expenses.arithmetic": "amount",
+    "expenses.two_amounts": "amount",
     "expenses.unknown_line": "line",
     "expenses.bad_receipt": "receipt",
     "expenses.missing_description": "description",

@@ -70,7 +70,7 @@ def render_chart(spec: dict[str, Any]) -> File | None:
 
 def _budget(ax: Any, lines: list[list[Any]], currency: str, locale: str) -> None:
     labels = [_short(str(label), 28) for label, _, _ in lines]
-    planned = [int(p) / 100 for _, p, _ in lines]
+    planned = [max(0, int(p)) / 100 for _, p, _ in lines]
     spent = [int(s) / 100 for _, _, s in lines]
     rows = list(range(len(lines)))[::-1]
     ax.barh(rows, planned, color=PLANNED_COLOUR, label=message("digest.chart_planned", locale))
@@ -83,7 +83,7 @@ def _budget(ax: Any, lines: list[list[Any]], currency: str, locale: str) -> None
     )
     widest = max([*planned, *spent, 1.0])
     for row, p, s, (_, _, cents) in zip(rows, planned, spent, lines, strict=True):
-        share = f" {round(100 * s / p)} %" if p else ""
+        share = f" {round(100 * s / p)} %" if p > 0 else ""
         ax.text(
             max(p, s) + widest * 0.01,
             row,

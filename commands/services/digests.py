@@ -31,9 +31,10 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from commands.messages import normalise_locale
-from commands.render import render
+from commands.render import message, render
 from commands.reply import Reply
 from commands.services import outbox
+from commands.services.budget import BudgetState, compute, envelope_of
 from models import (
     AgendaItem,
     BudgetLine,
@@ -78,14 +79,12 @@ class MilestoneItem:
 
 
 @dataclass(frozen=True)
-class LineBurn:
-    label: str
-    planned: int
-    spent: int
+class LineRow:
+    """A budget line as the digest reads it (what ``budget.compute`` needs of a line)."""
 
-    @property
-    def fraction(self) -> float:
-        return self.spent / self.planned if self.planned else 0.0
+    id: int | None
+    label: str
+    planned_cents: int
 
 
 @dataclass(frozen=True)
@@ -116,8 +115,7 @@ class ExperimentDigest:
     due_soon: list[MilestoneItem]
     late: list[MilestoneItem]
     expenses: list[ExpenseItem]
-    lines: list[LineBurn]
-    unassigned: int
+    budget: BudgetState
     meetings: list[MeetingItem]
 
     @property
@@ -130,12 +128,17 @@ class ExperimentDigest:
         return sum(e.amount for e in self.expenses)
 
     @property
+    def unassigned(self) -> int:
+        """Spent on no line (or on a line removed since)."""
+        return self.budget.unallocated.spent_cents if self.budget.unallocated else 0
+
+    @property
     def spent(self) -> int:
-        return sum(line.spent for line in self.lines) + self.unassigned
+        return self.budget.total.spent_cents
 
     @property
     def planned(self) -> int:
-        return self.experiment.budget_envelope_cents or sum(line.planned for line in self.lines)
+        return self.budget.total.planned_cents
 
 
 @dataclass
@@ -256,7 +259,11 @@ def experiment_digests(
     ).all()
     spent: list[Any] = session.exec(
         outbox.select_columns(
-            Expense.experiment_id, Expense.budget_line_id, func.sum(Expense.amount_cents)
+            Expense.experiment_id,
+            Expense.budget_line_id,
+            func.sum(Expense.amount_cents),
+            func.count(),
+            func.min(Expense.spent_on),
         )
         .where(col(Expense.experiment_id).in_(ids), col(Expense.deleted_at).is_(None))
         .group_by(col(Expense.experiment_id), col(Expense.budget_line_id))
@@ -286,9 +293,12 @@ def experiment_digests(
     lines_of: dict[int, list[Any]] = defaultdict(list)
     for line in lines:
         lines_of[line.experiment_id].append(line)
-    spent_of: dict[int, dict[int | None, int]] = defaultdict(dict)
-    for experiment_id, line_id, total in spent:
-        spent_of[experiment_id][line_id] = int(total or 0)
+    spent_of: dict[int, dict[int | None, tuple[int, int]]] = defaultdict(dict)
+    first_of: dict[int, date] = {}
+    for experiment_id, line_id, total, count, first in spent:
+        spent_of[experiment_id][line_id] = (int(total or 0), int(count))
+        if first is not None and (experiment_id not in first_of or first < first_of[experiment_id]):
+            first_of[experiment_id] = first
     items_of: dict[int, list[MilestoneItem]] = defaultdict(list)
     for m in milestones:
         period = periods[m.experiment_id]
@@ -313,8 +323,6 @@ def experiment_digests(
         experiment_id = pk(experiment)
         period = periods[experiment_id]
         own_lines = lines_of[experiment_id]
-        by_line = spent_of[experiment_id]
-        line_ids = {line.id for line in own_lines}
         labels = {line.id: line.label for line in own_lines}
         items = items_of[experiment_id]
         digests[experiment_id] = ExperimentDigest(
@@ -330,11 +338,15 @@ def experiment_digests(
                 )
                 for e in expenses_of[experiment_id]
             ],
-            lines=[
-                LineBurn(line.label, line.planned_cents, by_line.get(line.id, 0))
-                for line in own_lines
-            ],
-            unassigned=sum(v for k, v in by_line.items() if k not in line_ids),
+            budget=compute(
+                envelope_cents=experiment.budget_envelope_cents,
+                lines=[LineRow(line.id, line.label, line.planned_cents) for line in own_lines],
+                by_line=spent_of[experiment_id],
+                first_day=first_of.get(experiment_id),
+                starts_on=experiment.starts_on,
+                ends_on=experiment.ends_on,
+                today=period.today,
+            ),
             meetings=meetings_of[experiment_id],
         )
     return digests
@@ -405,7 +417,7 @@ def lab_digest(
     standings = {
         e.id: ExperimentStanding(
             experiment=e,
-            planned=e.budget_envelope_cents or int(planned.get(e.id) or 0),
+            planned=envelope_of(e.budget_envelope_cents, int(planned.get(e.id) or 0)),
             spent=int(spent.get(e.id) or 0),
         )
         for e in experiments
@@ -547,7 +559,10 @@ def experiment_chart(digest: ExperimentDigest, locale: str, *, see_budget: bool)
         "title": e.name,
         "currency": e.currency,
         "today": digest.today.isoformat(),
-        "lines": [[line.label, line.planned, line.spent] for line in digest.lines]
+        "lines": [
+            [g.label or message("digest.unallocated", locale), g.planned_cents, g.spent_cents]
+            for g in digest.budget.rows
+        ]
         if see_budget
         else [],
         "milestones": [

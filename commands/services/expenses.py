@@ -34,6 +34,7 @@ from commands.render import render
 from commands.reply import Reply, Visibility
 from commands.services import audit, outbox
 from commands.services.audit import snapshot
+from commands.services.budget import BudgetState, Gauge, PlannedLine, compute
 from models import (
     AuditEvent,
     BudgetLine,
@@ -41,6 +42,7 @@ from models import (
     Expense,
     Experiment,
     Membership,
+    OutboxMessage,
     Person,
     Role,
     pk,
@@ -253,7 +255,7 @@ def remove_line(ctx: Context, experiment: Experiment, line: BudgetLine) -> None:
 
 
 def _checked_label(label: str) -> str:
-    label = label.strip()
+    label = clean_text(label)
     if not label:
         raise UserError("expenses.missing_label")
     if len(label) > LABEL_LIMIT:
@@ -262,61 +264,6 @@ def _checked_label(label: str) -> str:
 
 
 # -- the budget's state ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Gauge:
-    """Planned and spent on one line (``line`` None: the total, or expenses on no line),
-    and what the current pace leads to by the experiment's end."""
-
-    line: BudgetLine | None
-    planned_cents: int
-    spent_cents: int
-    count: int
-    projected_cents: int | None = None
-
-    @property
-    def remaining_cents(self) -> int:
-        return self.planned_cents - self.spent_cents
-
-    @property
-    def fraction(self) -> float | None:
-        return self.spent_cents / self.planned_cents if self.planned_cents > 0 else None
-
-    @property
-    def projected_fraction(self) -> float | None:
-        if self.projected_cents is None or self.planned_cents <= 0:
-            return None
-        return self.projected_cents / self.planned_cents
-
-    @property
-    def label(self) -> str:
-        return self.line.label if self.line is not None else ""
-
-
-@dataclass(frozen=True)
-class BudgetState:
-    experiment: Experiment
-    today: date
-    lines: list[Gauge]
-    unassigned: Gauge | None
-    total: Gauge
-    lines_planned_cents: int
-    # The pace: what was spent per day since the start, and the days left to the end.
-    since: date | None = None
-    days_elapsed: int = 0
-    days_left: int | None = None
-
-    @property
-    def per_month_cents(self) -> int | None:
-        if self.days_elapsed <= 0:
-            return None
-        return round(self.total.spent_cents * 30 / self.days_elapsed)
-
-    def gauge_of(self, line_id: int | None) -> Gauge | None:
-        if line_id is None:
-            return self.unassigned
-        return next((g for g in self.lines if g.line is not None and g.line.id == line_id), None)
 
 
 def today_in(experiment: Experiment, now: datetime) -> date:
@@ -368,51 +315,14 @@ def spending(ctx: Context, experiment: Experiment) -> Spending:
 
 
 def state_of(ctx: Context, experiment: Experiment, spent_so_far: Spending) -> BudgetState:
-    lines, by_line, first_day = spent_so_far.lines, spent_so_far.by_line, spent_so_far.first_day
-    today = today_in(experiment, ctx.now)
-    since = experiment.starts_on or first_day
-    days_elapsed = (today - since).days + 1 if since is not None and since <= today else 0
-    days_left: int | None = None
-    if experiment.ends_on is not None and days_elapsed > 0:
-        days_left = max(0, (experiment.ends_on - today).days)
-
-    def project(spent: int) -> int | None:
-        if days_left is None:
-            return None
-        return spent + round(spent * days_left / days_elapsed)
-
-    known = {line.id for line in lines}
-    gauges = []
-    for line in lines:
-        spent, count = by_line.get(line.id, (0, 0))
-        gauges.append(Gauge(line, line.planned_cents, spent, count, project(spent)))
-    # Expenses on no line, or on a line removed since, count in the total.
-    loose = [v for k, v in by_line.items() if k not in known]
-    unassigned = None
-    if loose:
-        spent = sum(v[0] for v in loose)
-        unassigned = Gauge(None, 0, spent, sum(v[1] for v in loose), project(spent))
-    lines_planned = sum(line.planned_cents for line in lines)
-    total_spent = sum(v[0] for v in by_line.values())
-    total = Gauge(
-        None,
-        experiment.budget_envelope_cents
-        if experiment.budget_envelope_cents is not None
-        else lines_planned,
-        total_spent,
-        sum(v[1] for v in by_line.values()),
-        project(total_spent),
-    )
-    return BudgetState(
-        experiment=experiment,
-        today=today,
-        lines=gauges,
-        unassigned=unassigned,
-        total=total,
-        lines_planned_cents=lines_planned,
-        since=since,
-        days_elapsed=days_elapsed,
-        days_left=days_left,
+    return compute(
+        envelope_cents=experiment.budget_envelope_cents,
+        lines=list(spent_so_far.lines),
+        by_line=spent_so_far.by_line,
+        first_day=spent_so_far.first_day,
+        starts_on=experiment.starts_on,
+        ends_on=experiment.ends_on,
+        today=today_in(experiment, ctx.now),
     )
 
 
@@ -423,12 +333,14 @@ def state_of(ctx: Context, experiment: Experiment, spent_so_far: Spending) -> Bu
 class Crossing:
     """A line (or the total, ``line`` None) went past ``threshold`` percent of its plan."""
 
-    line: BudgetLine | None
+    line: PlannedLine | None
     threshold: int
     gauge: Gauge
 
 
 def crossings(before: BudgetState, after: BudgetState) -> list[Crossing]:
+    """Each line (and the total) that went past a threshold, once, at the highest one
+    passed: an expense that takes a line from 70 % to 413 % crossed 100 %, not 80 % too."""
     found: list[Crossing] = []
     pairs: list[tuple[Gauge | None, Gauge]] = [
         (before.gauge_of(g.line.id if g.line else None), g) for g in after.lines
@@ -439,19 +351,45 @@ def crossings(before: BudgetState, after: BudgetState) -> list[Crossing]:
         if planned <= 0:
             continue
         was = old.spent_cents if old is not None and old.planned_cents == planned else 0
-        for threshold in THRESHOLDS:
-            limit = threshold * planned
-            if was * 100 < limit <= new.spent_cents * 100:
-                found.append(Crossing(new.line, threshold, new))
+        passed = [t for t in THRESHOLDS if was * 100 < t * planned <= new.spent_cents * 100]
+        if passed:
+            found.append(Crossing(new.line, max(passed), new))
     return found
 
 
+def _what(crossing: Crossing) -> str:
+    return f"line:{crossing.line.id}" if crossing.line is not None else "total"
+
+
+def told_before(ctx: Context, experiment: Experiment) -> dict[str, int]:
+    """The highest threshold already told, per line (``line:12``) and for the total.
+
+    An alert's key names what it told: ``budget:3:line:12:100+total:80``, with
+    ``:person:<id>`` for a coordinator's copy."""
+    prefix = f"budget:{pk(experiment)}:"
+    keys = ctx.session.exec(
+        select(OutboxMessage.key).where(col(OutboxMessage.key).startswith(prefix))
+    ).all()
+    told: dict[str, int] = {}
+    for key in keys:
+        body = re.sub(r":person:\d+$", "", key.removeprefix(prefix))
+        for part in body.split("+"):
+            what, _, threshold = part.rpartition(":")
+            if threshold.isdigit():
+                told[what] = max(told.get(what, 0), int(threshold))
+    return told
+
+
 def alert(ctx: Context, experiment: Experiment, found: list[Crossing]) -> list[Crossing]:
-    """Queue the alerts of these crossings: one message per threshold to the team's channel
-    and one to each coordinator, each under its own key so it is told once (a line that
-    dips under a threshold and crosses it again is not told again). Returns the crossings
-    told now."""
+    """Queue one message to the team's channel and one to each coordinator for what these
+    crossings tell that was not told before (a line that dips under a threshold and
+    crosses it again is not told again; nor is 80 % once 100 % was). Returns the
+    crossings told now."""
     if not found:
+        return []
+    told = told_before(ctx, experiment)
+    new = [c for c in found if told.get(_what(c), 0) < c.threshold]
+    if not new:
         return []
     session = ctx.session
     channel = session.exec(
@@ -459,46 +397,37 @@ def alert(ctx: Context, experiment: Experiment, found: list[Crossing]) -> list[C
         .where(ChannelBinding.experiment_id == experiment.id, ChannelBinding.is_shared == False)  # noqa: E712
         .order_by(col(ChannelBinding.id))
     ).first()
-    told: list[Crossing] = []
-    for crossing in found:
-        queued = False
-        what = f"line:{pk(crossing.line)}" if crossing.line is not None else "total"
-        key = f"budget:{pk(experiment)}:{what}:{crossing.threshold}"
-        params: dict[str, Any] = {
-            "e": experiment,
-            "c": crossing,
-            "g": crossing.gauge,
-        }
-        if channel is not None:
-            text = render("expense/alert", experiment.locale, experiment.timezone, **params)
-            queued |= outbox.enqueue(
-                session,
-                key=key,
-                workspace_id=ctx.workspace_id,
-                kind="budget_alert",
-                target_kind="channel",
-                target_id=channel.channel_id,
-                reply=Reply(text=text, visibility=Visibility.CHANNEL),
-                not_before=ctx.now,
-                experiment=experiment,
-            )
-        for person in coordinators(ctx, experiment):
-            locale = normalise_locale(person.locale or experiment.locale)
-            text = render("expense/alert", locale, person.timezone or experiment.timezone, **params)
-            queued |= outbox.enqueue(
-                session,
-                key=f"{key}:person:{pk(person)}",
-                workspace_id=ctx.workspace_id,
-                kind="budget_alert",
-                target_kind="person",
-                target_id=str(pk(person)),
-                reply=Reply(text=text, visibility=Visibility.EPHEMERAL),
-                not_before=ctx.now,
-                experiment=experiment,
-            )
-        if queued:
-            told.append(crossing)
-    return told
+    key = f"budget:{pk(experiment)}:" + "+".join(f"{_what(c)}:{c.threshold}" for c in new)
+    params: dict[str, Any] = {"e": experiment, "crossings": new}
+    queued = False
+    if channel is not None:
+        text = render("expense/alert", experiment.locale, experiment.timezone, **params)
+        queued |= outbox.enqueue(
+            session,
+            key=key,
+            workspace_id=ctx.workspace_id,
+            kind="budget_alert",
+            target_kind="channel",
+            target_id=channel.channel_id,
+            reply=Reply(text=text, visibility=Visibility.CHANNEL),
+            not_before=ctx.now,
+            experiment=experiment,
+        )
+    for person in coordinators(ctx, experiment):
+        locale = normalise_locale(person.locale or experiment.locale)
+        text = render("expense/alert", locale, person.timezone or experiment.timezone, **params)
+        queued |= outbox.enqueue(
+            session,
+            key=f"{key}:person:{pk(person)}",
+            workspace_id=ctx.workspace_id,
+            kind="budget_alert",
+            target_kind="person",
+            target_id=str(pk(person)),
+            reply=Reply(text=text, visibility=Visibility.EPHEMERAL),
+            not_before=ctx.now,
+            experiment=experiment,
+        )
+    return new if queued else []
 
 
 def coordinators(ctx: Context, experiment: Experiment) -> list[Person]:
@@ -536,11 +465,14 @@ class Changed:
     state: BudgetState
     crossed: list[Crossing] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)
+    twin: Expense | None = None
 
     @property
     def gauge(self) -> Gauge:
         gauge = self.state.gauge_of(self.line.id if self.line else None)
-        return gauge if gauge is not None else self.state.total
+        if gauge is None:  # no line, and nothing spent or planned outside the lines
+            return Gauge(None, self.state.unallocated_planned_cents, 0, 0)
+        return gauge
 
 
 def check_amount(experiment: Experiment, amount: Amount, typed: str) -> int:
@@ -562,8 +494,17 @@ def check_amount(experiment: Experiment, amount: Amount, typed: str) -> int:
     return amount.cents
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """One line of text as people mean it: spaces collapsed, no control character (a
+    pasted ``\\x02`` would otherwise travel into every file and message)."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
 def check_description(text: str) -> str:
-    text = " ".join(text.split())
+    text = clean_text(text)
     if not text:
         raise UserError("expenses.missing_description")
     if len(text) > DESCRIPTION_LIMIT:
@@ -574,7 +515,7 @@ def check_description(text: str) -> str:
 
 
 def check_supplier(text: str) -> str:
-    text = " ".join(text.split())
+    text = clean_text(text)
     if len(text) > SUPPLIER_LIMIT:
         raise UserError(
             "expenses.too_long", field="supplier", length=len(text), limit=SUPPLIER_LIMIT
@@ -609,6 +550,16 @@ def spent_on(ctx: Context, experiment: Experiment, text: str | None) -> date:
     day = when.date()
     if day > today:
         raise UserError("expenses.future_date", text=text, day=day)
+    start, end = experiment.starts_on, experiment.ends_on
+    if (start is not None and day < start) or (end is not None and day > end):
+        raise UserError(
+            "expenses.outside_period",
+            text=text,
+            day=day,
+            start=start,
+            end=end,
+            experiment=experiment.name,
+        )
     return day
 
 
@@ -644,12 +595,46 @@ def log_expense(
         author_id=ctx.person_id,
         created_at=ctx.now,
     )
+    twin = look_alike(ctx, experiment, cents, description, supplier, day)
     ctx.record("create", expense, experiment_id=experiment.id)
     # The state after follows from the one before: no second look at the expenses.
     before = state_of(ctx, experiment, so_far)
     after = state_of(ctx, experiment, so_far.plus(expense.budget_line_id, cents, day))
     told = alert(ctx, experiment, crossings(before, after))
-    return Changed(expense, line, after, told)
+    return Changed(expense, line, after, told, twin=twin)
+
+
+DUPLICATE_DAYS = 3
+
+
+def look_alike(
+    ctx: Context, experiment: Experiment, cents: int, description: str, supplier: str, day: date
+) -> Expense | None:
+    """A live expense this one may repeat: the same amount and description the same day,
+    or the same supplier and amount within ``DUPLICATE_DAYS`` days. (Logged all the same:
+    two coffees may cost the same; the reply says so, with the undo button.)"""
+    rows = ctx.session.exec(
+        select(Expense)
+        .where(
+            Expense.experiment_id == experiment.id,
+            col(Expense.deleted_at).is_(None),
+            Expense.amount_cents == cents,
+            col(Expense.spent_on).between(
+                day - timedelta(days=DUPLICATE_DAYS), day + timedelta(days=DUPLICATE_DAYS)
+            ),
+        )
+        .order_by(col(Expense.id).desc())
+        .limit(50)
+    ).all()
+    wanted = fold(description)
+    for row in rows:
+        if row.spent_on == day and fold(row.description) == wanted:
+            return row
+    if supplier:
+        for row in rows:
+            if row.supplier and fold(row.supplier) == fold(supplier):
+                return row
+    return None
 
 
 def parse_expense_id(text: str) -> int:
@@ -892,25 +877,20 @@ def export_rows(
         yield ExportRow._make(row)
 
 
-def period_state(
-    ctx: Context, experiment: Experiment, period: tuple[date, date] | None
-) -> list[Gauge]:
-    """Per line: the plan, and what was spent in ``period`` (all time when None)."""
-    lines = budget_lines(ctx, experiment)
+def period_spending(
+    ctx: Context, experiment: Experiment, period: tuple[date, date]
+) -> dict[int | None, tuple[int, int]]:
+    """Per line (None: no line), the cents spent in ``period`` and the number of expenses."""
     query = (
         select(Expense.budget_line_id, func.sum(Expense.amount_cents), func.count())
-        .where(Expense.experiment_id == experiment.id, col(Expense.deleted_at).is_(None))
+        .where(
+            Expense.experiment_id == experiment.id,
+            col(Expense.deleted_at).is_(None),
+            col(Expense.spent_on).between(period[0], period[1]),
+        )
         .group_by(col(Expense.budget_line_id))
     )
-    if period is not None:
-        query = query.where(col(Expense.spent_on).between(period[0], period[1]))
-    sums = {line_id: (int(s or 0), int(n)) for line_id, s, n in ctx.session.exec(query)}
-    gauges = [Gauge(line, line.planned_cents, *sums.get(line.id, (0, 0))) for line in lines]
-    known = {line.id for line in lines}
-    loose = [v for k, v in sums.items() if k not in known]
-    if loose:
-        gauges.append(Gauge(None, 0, sum(v[0] for v in loose), sum(v[1] for v in loose)))
-    return gauges
+    return {line_id: (int(s or 0), int(n)) for line_id, s, n in ctx.session.exec(query)}
 
 
 def month_bounds(year: int, month: int) -> tuple[date, date]:

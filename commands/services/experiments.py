@@ -15,6 +15,7 @@ from commands.args import closest
 from commands.core import Context
 from commands.errors import UserError
 from commands.services.audit import snapshot
+from commands.services.budget import envelope_of
 from models import (
     BudgetLine,
     ChannelBinding,
@@ -334,7 +335,7 @@ def overview(ctx: Context, experiment: Experiment) -> Overview:
     return Overview(
         experiment=experiment,
         team=team(ctx, experiment),
-        planned_cents=experiment.budget_envelope_cents or planned,
+        planned_cents=envelope_of(experiment.budget_envelope_cents, planned),
         spent_cents=spent,
         open_milestones=len(open_milestones),
         late_milestones=[m for m in open_milestones if m.due_on < today],

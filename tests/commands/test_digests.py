@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, time, timedelta
@@ -11,9 +12,12 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlmodel import Session, col, select
 
-from commands.services import charts, digests
+from bot.console import Console
+from commands.core import Context, ensure_person, ensure_workspace
+from commands.services import budget, charts, digests, expenses
 from models import AgendaItem, BudgetLine, Expense, Experiment, Meeting, Workspace
 from tests.chat import normalise
+from tests.conftest import NOW
 from tests.lab import PARTNER_CHANNEL, TEAM_CHANNEL, Lab, build_lab, paris
 
 MONDAY = paris(2026, 11, 30, 9)
@@ -129,7 +133,8 @@ def test_partners_get_the_digest_without_budget_figures(lab: Lab) -> None:
     assert "Préparer le vote" in text
     assert digests.experiment_chart(facts, "fr", see_budget=False)["lines"] == []
     assert digests.experiment_chart(facts, "fr", see_budget=True)["lines"] == [
-        ["Logistique", 12_000_00, 2_270_00]
+        ["Logistique", 12_000_00, 2_270_00],
+        ["Non réparti", 33_000_00, 0],
     ]
 
 
@@ -198,7 +203,7 @@ def test_digests_gathered_together_are_those_gathered_alone_in_as_many_queries(
     montreal = together[other_id]
     assert montreal.today == date(2026, 11, 30)
     assert [m.title for m in montreal.due_soon] == ["Consultation"]
-    assert montreal.lines == []
+    assert montreal.budget.lines == []
     assert montreal.meetings == []
 
 
@@ -342,3 +347,33 @@ def test_the_chart_is_a_png_of_the_budget_and_the_timeline(lab: Lab) -> None:
     assert timeline_only.content != chart.content
     assert timeline_only.filename == "digest-bondy-bp-2026-11-30-partners.png"
     assert charts.render_chart({**spec, "lines": [], "milestones": []}) is None
+
+
+def test_the_digest_and_the_budget_view_share_one_computation(
+    console: Console, demo_engine: Engine
+) -> None:
+    """Envelope, lines, unallocated part, expenses on no line and projection: the digest
+    reads the same figures as ``/depense budget``."""
+    console.handle("/labo reglages budget:50000")
+    console.handle("/depense 12 € timbres")
+    with Session(demo_engine) as s:
+        invocation = console.invocation("depense", "")
+        workspace = ensure_workspace(s, invocation)
+        person = ensure_person(s, workspace, invocation)
+        ctx = Context(s, invocation, workspace, person, "fr", str(uuid.uuid4()))
+        experiment = ctx.experiment()
+        view = expenses.budget_state(ctx, experiment)
+        digest = digests.experiment_digest(s, experiment, NOW).budget
+
+    def figures(state: budget.BudgetState) -> list[tuple[str, int, int, int, int | None]]:
+        return [
+            (g.label, g.planned_cents, g.spent_cents, g.count, g.projected_cents)
+            for g in [*state.rows, state.total]
+        ]
+
+    assert figures(digest) == figures(view)
+    assert digest.projection == view.projection
+    assert view.unallocated is not None
+    assert (view.unallocated.planned_cents, view.unallocated.spent_cents) == (5_000_00, 12_00)
+    assert sum(g.planned_cents for g in view.rows) == view.total.planned_cents == 50_000_00
+    assert sum(g.spent_cents for g in view.rows) == view.total.spent_cents

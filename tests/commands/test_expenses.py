@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -140,10 +140,16 @@ def test_an_expense_may_have_no_line(console: Console, demo_engine: Engine) -> N
         """
         > /depense 12 € timbres
         Poste : sans poste
-        Sans poste : 12,00 € dépensés
+        _Non réparti_ : rien de prévu hors postes · 12,00 € dépensés sans poste (1) · reste -12,00 €
+        Total : 14 122,00 € dépensés sur 45 000,00 € (31 %) `███░░░░░░░` · reste 30 878,00 €
         > /depense budget
-        _Sans poste_ : 12,00 € dépensés (1)
+        _Non réparti_ : rien de prévu hors postes · 12,00 € dépensés sans poste (1) · reste -12,00 €
         Total : 14 122,00 € dépensés sur 45 000,00 €
+        > /labo reglages budget:50000
+        > /depense budget
+        _Non réparti_ : 5 000,00 € prévus hors postes · 12,00 € dépensés sans poste (1) · reste 4 988,00 €
+        Total : 14 122,00 € dépensés sur 50 000,00 € (28 %) `███░░░░░░░` · reste 35 878,00 €
+        Enveloppe 50 000,00 € ; les postes en prévoient 45 000,00 €, 5 000,00 € non réparti.
         """,
     )
     assert last_expense(demo_engine).budget_line_id is None
@@ -552,31 +558,69 @@ def test_budget_view_planned_spent_remaining_bar_and_projection(console: Console
         """
         > /depense budget
         Budget — Budget participatif de Bondy au mardi 24 novembre 2026
-        Logistique : 2 270,00 € dépensés sur 12 000,00 € (19 %) `██░░░░░░░░` · reste 9 730,00 € · projection 6 536,03 € (54 %)
-        Communication : 4 300,00 € dépensés sur 8 000,00 € (54 %) `█████░░░░░` · reste 3 700,00 € · projection 12 381,03 € (155 %) ⚠️
+        Logistique : 2 270,00 € dépensés sur 12 000,00 € (19 %) `██░░░░░░░░` · reste 9 730,00 €
+        Communication : 4 300,00 € dépensés sur 8 000,00 € (54 %) `█████░░░░░` · reste 3 700,00 €
         Restauration : 640,00 € dépensés sur 5 000,00 € (13 %)
         Animation : 6 900,00 € dépensés sur 15 000,00 € (46 %)
         Études : 0,00 € dépensés sur 5 000,00 € (0 %) `░░░░░░░░░░`
         Total : 14 110,00 € dépensés sur 45 000,00 € (31 %) `███░░░░░░░` · reste 30 890,00 €
-        Rythme : 3 649,14 € par mois depuis le samedi 1 août 2026. À ce rythme, 40 627,07 € dépensés à la fin, le mercredi 30 juin 2027 (90 % du budget), il resterait 4 372,93 €.
+        Projection : 40 627,07 € dépensés à la fin, le mercredi 30 juin 2027 (90 % du budget), il resterait 4 372,93 €.
+        _Méthode : 14 110,00 € dépensés en 116 jours depuis le samedi 1 août 2026 (3 649,14 € par mois), même rythme sur les 218 jours restants._
         > /expense budget exp:montreuil-ac
         Budget — Assemblée citoyenne de Montreuil on Tuesday 24 November 2026
         Indemnités des citoyens tirés au sort: €3,600.00 spent of €11,000.00 (33%)
         Total: €11,180.00 spent of €50,000.00 (22%)
         """,
     )
+    assert "projection" not in normalise(console.handle("/depense budget")).split("Total")[0]
 
 
-def test_budget_view_with_an_envelope_other_than_the_lines(console: Console) -> None:
+def test_a_projection_only_once_the_pace_means_something(empty_console: Console) -> None:
+    """A new experiment, one large expense, mid-period, near the end, after the end date."""
+    console = empty_console
+    console.fixed_now = datetime(2026, 9, 2, 10, 0, tzinfo=UTC)
     converse(
         console,
         """
-        > /labo reglages budget:50000
+        > /labo creer essai "Essai" debut:01/09/2026 fin:30/06/2027 budget:15000
+        > /labo lier essai
         > /depense budget
-        Total : 14 110,00 € dépensés sur 50 000,00 €
-        Enveloppe 50 000,00 € ; les postes en prévoient 45 000,00 €.
+        Projection : trop tôt pour une projection (2 j et 0 dépense ; il en faut 30 j et 5).
+        > /depense 9 000 € mobilier
+        > /depense budget
+        Total : 9 000,00 € dépensés sur 15 000,00 € (60 %)
+        Projection : trop tôt pour une projection (2 j et 1 dépense ; il en faut 30 j et 5).
         """,
     )
+    # Seven weeks on, still the one expense: a pace of one is no pace.
+    console.fixed_now = datetime(2026, 10, 20, 10, 0, tzinfo=UTC)
+    reply = normalise(console.handle("/depense budget"))
+    assert "trop tôt pour une projection (50 j et 1 dépense" in reply
+    assert "Méthode" not in reply
+    for n in range(4):
+        console.handle(f"/depense 500 € fournitures {n}")
+    converse(
+        console,
+        """
+        > /depense budget
+        Total : 11 000,00 € dépensés sur 15 000,00 € (73 %)
+        Projection : 66 660,00 € dépensés à la fin, le mercredi 30 juin 2027 (444 % du budget) : ⚠️ dépassement de 51 660,00 €.
+        _Méthode : 11 000,00 € dépensés en 50 jours depuis le mardi 1 septembre 2026 (6 600,00 € par mois), même rythme sur les 253 jours restants._
+        """,
+    )
+    console.fixed_now = datetime(2027, 6, 25, 10, 0, tzinfo=UTC)
+    converse(
+        console,
+        """
+        > /expense budget
+        Projection: €11,184.56 spent by the end, on Wednesday 30 June 2027 (75% of the budget), leaving €3,815.44.
+        _Method: €11,000.00 spent in 298 days since Tuesday 1 September 2026 (€1,107.38 a month), the same pace over the 5 days left._
+        """,
+    )
+    console.fixed_now = datetime(2027, 7, 5, 10, 0, tzinfo=UTC)
+    reply = normalise(console.handle("/depense budget"))
+    assert "Période terminée le mercredi 30 juin 2027 : pas de projection." in reply
+    assert "Projection" not in reply
 
 
 def test_budget_view_runs_a_fixed_number_of_queries(console: Console, demo_engine: Engine) -> None:
@@ -718,7 +762,7 @@ def test_crossing_80_and_100_percent_of_a_line_is_told_once(
         Restauration : 3 940,00 € dépensés sur 5 000,00 € (79 %)
         > /depense 100 € boissons poste:restauration
         Restauration : 4 040,00 € dépensés sur 5 000,00 € (81 %)
-        ⚠️ Le poste Restauration a atteint 80 % de son prévu : 4 040,00 € sur 5 000,00 €. L'équipe et les coordinateurs sont prévenus.
+        ⚠️ Le poste Restauration a passé 80 % de son prévu : 4 040,00 € sur 5 000,00 €, soit 81 %. L'équipe et les coordinateurs sont prévenus.
         """,
     )
     rows = outbox(demo_engine)
@@ -727,10 +771,10 @@ def test_crossing_80_and_100_percent_of_a_line_is_told_once(
         (f"budget:{bondy}:line:{catering}:80:person:1", "person", "1", "budget_alert"),
     ]
     channel_text = normalise(markdown_to_text(Reply.from_payload(rows[0].payload).text))
-    assert "Budget participatif de Bondy : le poste Restauration a atteint 80 % de son prévu" in (
-        channel_text
+    assert (
+        "Budget participatif de Bondy : le poste Restauration a passé 80 % de son prévu : "
+        "4 040,00 € dépensés sur 5 000,00 €, soit 81 %." in channel_text
     )
-    assert "Restauration : 4 040,00 € dépensés sur 5 000,00 € (81 %)" in channel_text
     # Still above 80%, below 100%: nothing new. Undone and logged again: told once.
     console.handle("/depense 10 € glaçons poste:restauration")
     console.handle("/depense annuler")
@@ -750,7 +794,7 @@ def test_crossing_80_and_100_percent_of_a_line_is_told_once(
         """
         > /depense modifier 18 montant:1 100
         Restauration : 5 040,00 € dépensés sur 5 000,00 € (101 %) `██████████` · reste -40,00 €
-        ⚠️ Le poste Restauration a atteint 100 % de son prévu
+        ⚠️ Le poste Restauration a passé 100 % de son prévu : 5 040,00 € sur 5 000,00 €, soit 101 %.
         """,
     )
     assert [r.key for r in outbox(demo_engine)][2:] == [
@@ -759,16 +803,18 @@ def test_crossing_80_and_100_percent_of_a_line_is_told_once(
     ]
 
 
-def test_crossing_the_total_is_told_to_the_team_and_each_coordinator(
+def test_one_expense_past_several_thresholds_is_one_message_per_person(
     console: Console, demo_engine: Engine
 ) -> None:
+    """A line from 27 % to 172 % and the total past 80 %: one message each for the team and
+    each coordinator, naming the highest threshold crossed and the figure."""
     converse(
         console,
         """
         :channel montreuil
         > /expense 29 000 EUR second session line:facilitation
-        ⚠️ The line Animation has reached 80% of its plan
-        ⚠️ The total budget has reached 80% of its plan: €40,180.00 of €50,000.00. The team and the coordinators are told.
+        ⚠️ The line Animation has passed 100% of its plan: €34,400.00 of €20,000.00, that is 172%.
+        ⚠️ The total budget has passed 80% of its plan: €40,180.00 of €50,000.00, that is 80%. The team and the coordinators are told.
         """,
     )
     with Session(demo_engine) as s:
@@ -779,22 +825,24 @@ def test_crossing_the_total_is_told_to_the_team_and_each_coordinator(
             )
         ).one()
     rows = outbox(demo_engine)
-    keys = sorted(r.key for r in rows)
-    base = f"budget:{montreuil.id}"
+    base = f"budget:{montreuil.id}:line:{animation.id}:100+total:80"
     # camille (the lab's coordinator, id 1) and sophie (the experiment's, id 4).
-    assert keys == sorted(
-        [
-            f"{base}:line:{animation.id}:80",
-            f"{base}:line:{animation.id}:100",
-            f"{base}:total:80",
-            *(f"{base}:line:{animation.id}:{t}:person:{p}" for t in (80, 100) for p in (1, 4)),
-            *(f"{base}:total:80:person:{p}" for p in (1, 4)),
-        ]
-    )
+    assert sorted(r.key for r in rows) == [base, f"{base}:person:1", f"{base}:person:4"]
     channel_rows = [r for r in rows if r.target_kind == "channel"]
     assert {r.target_id for r in channel_rows} == {"montreuil"}
+    text = normalise(markdown_to_text(Reply.from_payload(channel_rows[0].payload).text))
+    assert "Animation a passé 80" not in text
+    assert (
+        "Assemblée citoyenne de Montreuil : le poste Animation a passé 100 % de son prévu : "
+        "34 400,00 € dépensés sur 20 000,00 €, soit 172 % ; le budget total a passé 80 % de son "
+        "prévu : 40 180,00 € dépensés sur 50 000,00 €, soit 80 %." in text
+    )
     # Messages wait for working hours: it is Tuesday 10:00, so they may go now.
     assert all(r.not_before.isoformat().startswith("2026-11-24T09:00") for r in rows)
+    # Undone and back under 80 %, then past 80 % again: 100 % was told, 80 % is not news.
+    console.handle("/expense undo exp:montreuil-ac")
+    console.handle("/expense 9 000 EUR third session line:facilitation exp:montreuil-ac")
+    assert len(outbox(demo_engine)) == 3
 
 
 def test_alerts_never_go_to_a_channel_shared_with_partners(
@@ -813,8 +861,8 @@ def test_an_alert_to_a_person_speaks_their_language(console: Console, demo_engin
         r.target_kind: markdown_to_text(Reply.from_payload(r.payload).text)
         for r in outbox(demo_engine)
     }
-    assert "the line Restauration has reached 80% of its plan" in by_target["person"]
-    assert "le poste Restauration a atteint 80" in normalise(by_target["channel"])
+    assert "the line Restauration has passed 80% of its plan" in by_target["person"]
+    assert "le poste Restauration a passé 80" in normalise(by_target["channel"])
 
 
 # -- the form -------------------------------------------------------------------------
@@ -955,3 +1003,82 @@ def test_the_expense_form_logs_in_the_experiment_it_was_opened_for(console: Cons
         console.engine, invocation, "expense.log", {"amount": "12,50", "description": "Café"}
     )
     assert "De quelle expérimentation" in without_state.text
+
+
+# -- amounts and dates never silently misread --------------------------------------------
+
+
+def test_an_operator_or_a_second_amount_after_the_amount_is_asked_back(
+    console: Console, demo_engine: Engine
+) -> None:
+    before = counts(demo_engine)
+    converse(
+        console,
+        """
+        > /depense 3 x 12 € pizzas
+        « 3 x 12 € pizzas » : 3 × 12 € = 36,00 € ? Coordo ne calcule pas à votre place et n'a rien enregistré : tapez `/depense 36 € pizzas`.
+        > /depense 12,50 € + 3 € pourboire
+        12,50 € + 3 € = 15,50 € ? Coordo ne calcule pas à votre place et n'a rien enregistré : tapez `/depense 15,50 € pourboire`.
+        > /depense 3 pizzas à 12 € pièce
+        « 3 pizzas à 12 € pièce » contient deux montants (3 et 12 €) : Coordo n'a rien enregistré plutôt que de deviner. Tapez un seul montant, par exemple `/depense 12 € pizzas à pièce`.
+        > /expense 3 x 12 EUR pizzas
+        3 × 12 EUR = €36.00? Coordo does not do the sum for you and logged nothing: type `/expense 36 € pizzas`.
+        """,
+    )
+    assert counts(demo_engine) == before
+    converse(
+        console,
+        """
+        > /depense 36 € pizzas pour 12 personnes
+        Dépense n°15 enregistrée
+        """,
+    )
+
+
+def test_the_same_expense_twice_is_logged_and_said_to_look_like_the_first(
+    console: Console, demo_engine: Engine
+) -> None:
+    converse(
+        console,
+        """
+        > /depense 42 € café de l'atelier
+        Dépense n°15 enregistrée
+        > /depense 42 € Café de l'atelier
+        Dépense n°16 enregistrée
+        Ressemble à la dépense n°15 (42,00 € — café de l'atelier, le 24/11/2026) : si c'est un doublon, annulez-la.
+        [Annuler]
+        > /depense 120 € buffet fournisseur:"Traiteur Saveurs" date:hier
+        Dépense n°17 enregistrée
+        > /depense 120 € repas du forum fournisseur:"traiteur saveurs"
+        Ressemble à la dépense n°17 (120,00 € — buffet, le 23/11/2026)
+        > /depense 43 € café de l'atelier
+        Dépense n°19 enregistrée
+        """,
+    )
+    assert "Ressemble" not in console.handle("/depense 44 € café de l'atelier")
+    assert counts(demo_engine)[0] == 14 + 6
+    reply = dispatch(console, "/depense 44 € café de l'atelier")
+    assert "n°20" in normalise(reply.text)
+    assert [b.action for b in reply.buttons] == ["undo"]
+
+
+def test_a_date_outside_the_experiment_s_period_is_refused_with_the_period(
+    console: Console, demo_engine: Engine
+) -> None:
+    before = counts(demo_engine)
+    converse(
+        console,
+        """
+        > /depense 10 € café date:15/03/2024
+        « 15/03/2024 », c'est le vendredi 15 mars 2024, en dehors de la période de Budget participatif de Bondy (du 01/08/2026 au 30/06/2027). Rien n'est enregistré.
+        /labo reglages debut:… fin:…
+        > /depense 10 € café date:12/12
+        c'est le vendredi 12 décembre 2025, en dehors de la période de Budget participatif de Bondy
+        > /depense modifier 1 date:01/01/2026
+        en dehors de la période
+        > /labo reglages debut:01/01/2026
+        > /depense 10 € café date:02/01/2026
+        Dépense n°15 enregistrée
+        """,
+    )
+    assert counts(demo_engine)[0] == before[0] + 1

@@ -1,0 +1,205 @@
+"""The one computation of an experiment's budget, from figures already gathered: the view
+(``/depense budget``), the alerts, the digest and its chart, the CSV and the XLSX all
+read their figures from a ``BudgetState`` made here, so they cannot disagree.
+
+The envelope is what the experiment may spend (``budget_envelope_cents``; without one, the
+sum of its lines). The lines share it out; what they leave is the unallocated part ("non
+réparti"), negative when the lines plan more than the envelope. An expense on no line (or
+on a line removed since) is spent from the envelope, on the unallocated part: so the lines
+and the unallocated part add up to the envelope, in every column.
+
+A projection is given only once the pace means something (``MIN_DAYS`` days and
+``MIN_EXPENSES`` expenses, and a tenth of the period gone), while the period runs:
+a straight line from what was spent since the start, carried to the end date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+MIN_DAYS = 28
+MIN_EXPENSES = 5
+MIN_SHARE_OF_PERIOD = 0.10
+
+
+class PlannedLine(Protocol):
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def planned_cents(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Gauge:
+    """Planned and spent on one line (``line`` None: the total, or the unallocated part
+    with the expenses on no line), and what the current pace leads to by the end."""
+
+    line: PlannedLine | None
+    planned_cents: int
+    spent_cents: int
+    count: int
+    projected_cents: int | None = None
+
+    @property
+    def remaining_cents(self) -> int:
+        return self.planned_cents - self.spent_cents
+
+    @property
+    def fraction(self) -> float | None:
+        return self.spent_cents / self.planned_cents if self.planned_cents > 0 else None
+
+    @property
+    def projected_fraction(self) -> float | None:
+        if self.projected_cents is None or self.planned_cents <= 0:
+            return None
+        return self.projected_cents / self.planned_cents
+
+    @property
+    def label(self) -> str:
+        return self.line.label if self.line is not None else ""
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Whether a projection may be given, and on what it rests.
+
+    ``status``: ``ok`` (a projection), ``too_early`` (too few days or expenses),
+    ``ended`` (the end date is past), ``no_dates`` (no end date to project to)."""
+
+    status: str
+    since: date | None
+    ends_on: date | None
+    days_elapsed: int
+    days_left: int | None
+    count: int
+    min_days: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def min_expenses(self) -> int:
+        return MIN_EXPENSES
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    envelope_cents: int
+    has_envelope: bool
+    today: date
+    lines: list[Gauge]
+    unallocated: Gauge | None
+    total: Gauge
+    lines_planned_cents: int
+    projection: Projection
+
+    @property
+    def since(self) -> date | None:
+        return self.projection.since
+
+    @property
+    def days_elapsed(self) -> int:
+        return self.projection.days_elapsed
+
+    @property
+    def days_left(self) -> int | None:
+        return self.projection.days_left
+
+    @property
+    def unallocated_planned_cents(self) -> int:
+        return self.envelope_cents - self.lines_planned_cents
+
+    @property
+    def per_month_cents(self) -> int | None:
+        """The pace, only where a projection is meaningful."""
+        if self.projection.status not in ("ok", "ended") or self.days_elapsed <= 0:
+            return None
+        return round(self.total.spent_cents * 30 / self.days_elapsed)
+
+    @property
+    def rows(self) -> list[Gauge]:
+        """The lines, then the unallocated part when there is one: they add up to the total."""
+        return [*self.lines, *([self.unallocated] if self.unallocated is not None else [])]
+
+    def gauge_of(self, line_id: int | None) -> Gauge | None:
+        if line_id is None:
+            return self.unallocated
+        return next((g for g in self.lines if g.line is not None and g.line.id == line_id), None)
+
+
+def envelope_of(envelope_cents: int | None, lines_planned_cents: int) -> int:
+    """The envelope; without one, the lines' sum (0 is an envelope of 0, not none)."""
+    return envelope_cents if envelope_cents is not None else lines_planned_cents
+
+
+def projection_of(
+    starts_on: date | None, ends_on: date | None, first_day: date | None, today: date, count: int
+) -> Projection:
+    since = starts_on or first_day
+    days_elapsed = (today - since).days + 1 if since is not None and since <= today else 0
+    days_left = max(0, (ends_on - today).days) if ends_on is not None and since else None
+    period_days = (ends_on - since).days + 1 if ends_on is not None and since is not None else 0
+    min_days = max(MIN_DAYS, round(period_days * MIN_SHARE_OF_PERIOD))
+    if ends_on is None or since is None:
+        status = "no_dates"
+    elif today > ends_on:
+        status = "ended"
+    elif days_elapsed < min_days or count < MIN_EXPENSES:
+        status = "too_early"
+    else:
+        status = "ok"
+    return Projection(status, since, ends_on, days_elapsed, days_left, count, min_days)
+
+
+def compute(
+    *,
+    envelope_cents: int | None,
+    lines: list[PlannedLine],
+    by_line: dict[int | None, tuple[int, int]],
+    first_day: date | None,
+    starts_on: date | None,
+    ends_on: date | None,
+    today: date,
+) -> BudgetState:
+    """The budget from the lines, the spending per line (None: no line) as (cents, count)
+    and the first day anything was spent."""
+    count = sum(v[1] for v in by_line.values())
+    projection = projection_of(starts_on, ends_on, first_day, today, count)
+
+    def project(spent: int, n: int) -> int | None:
+        if not projection.ok or n < MIN_EXPENSES:
+            return None
+        assert projection.days_left is not None
+        return spent + round(spent * projection.days_left / projection.days_elapsed)
+
+    known = {line.id for line in lines}
+    gauges = []
+    for line in lines:
+        spent, n = by_line.get(line.id, (0, 0))
+        gauges.append(Gauge(line, line.planned_cents, spent, n, project(spent, n)))
+    lines_planned = sum(line.planned_cents for line in lines)
+    envelope = envelope_of(envelope_cents, lines_planned)
+    loose = [v for k, v in by_line.items() if k not in known]
+    loose_spent, loose_count = sum(v[0] for v in loose), sum(v[1] for v in loose)
+    unallocated = None
+    if envelope != lines_planned or loose_count:
+        unallocated = Gauge(
+            None, envelope - lines_planned, loose_spent, loose_count, project(loose_spent, 0)
+        )
+    total_spent = sum(v[0] for v in by_line.values())
+    total = Gauge(None, envelope, total_spent, count, project(total_spent, count))
+    return BudgetState(
+        envelope_cents=envelope,
+        has_envelope=envelope_cents is not None,
+        today=today,
+        lines=gauges,
+        unallocated=unallocated,
+        total=total,
+        lines_planned_cents=lines_planned,
+        projection=projection,
+    )
