@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     console.add_argument("--user", help="who is typing (default: camille with --demo)")
     console.add_argument("--channel", help="where (default: bondy with --demo)")
-    console.add_argument("--now", type=parse_now, help="fix the clock, e.g. 2026-11-24T10:00")
+    console.add_argument(
+        "--now",
+        type=parse_now,
+        help="fix the clock, e.g. 2026-11-24T10:00 (with --demo the clock starts on"
+        " Tuesday 24 November 2026 at 10:00 and runs)",
+    )
     sub.add_parser("serve", help="run the web app (Slack, Mattermost, calendars) and the scheduler")
     worker = sub.add_parser(
         "worker", help="run the scheduler alone: queue reminders and digests, send them"
@@ -96,6 +102,8 @@ def matrix_connector(settings: Settings) -> Iterator[None]:
         yield
         return
     from bot.matrix.connector import from_settings
+    from commands.registry import build_router
+    from models.db import make_engine, migrate
 
     engine = make_engine(settings.database_url)
     migrate(engine)
@@ -113,6 +121,18 @@ def matrix_connector(settings: Settings) -> Iterator[None]:
         engine.dispose()
 
 
+def demo_clock() -> Callable[[], datetime]:
+    """The demo's clock: ``DEMO_START`` when the console opens, then running."""
+    from commands.demo import DEMO_START
+
+    opened = time.monotonic()
+
+    def now() -> datetime:
+        return (DEMO_START + timedelta(seconds=time.monotonic() - opened)).astimezone(UTC)
+
+    return now
+
+
 def run_console(args: argparse.Namespace, settings: Settings) -> int:
     from sqlmodel import Session
 
@@ -125,9 +145,10 @@ def run_console(args: argparse.Namespace, settings: Settings) -> int:
     logging.getLogger().setLevel(logging.WARNING)
     engine = make_engine(args.db or settings.database_url)
     migrate(engine)
-    if args.demo:
+    clock = demo_clock() if args.demo else None
+    if clock is not None:
         with Session(engine) as session:
-            seed_demo(session, args.now or datetime.now(UTC))
+            seed_demo(session, args.now or clock())
             session.commit()
     console = Console(
         engine,
@@ -135,6 +156,7 @@ def run_console(args: argparse.Namespace, settings: Settings) -> int:
         user=args.user or (DEMO_USER if args.demo else "camille"),
         channel=args.channel or (DEMO_CHANNEL if args.demo else "labo"),
         now=args.now,
+        clock=clock,
         files_dir=Path(settings.exports_dir),
     )
     if settings.scheduler:

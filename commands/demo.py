@@ -33,6 +33,10 @@ from models import (
 PARIS = ZoneInfo("Europe/Paris")
 DEMO_USER = "camille"
 DEMO_CHANNEL = "bondy"
+# The demo lives on its own calendar, so that the README's examples read the same on any
+# day: its clock starts on Tuesday 24 November 2026 at 10:00, Paris time, each time the
+# console opens, and runs from there.
+DEMO_START = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)
 
 PEOPLE = [
     # handle, display name, lab role, guest

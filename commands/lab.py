@@ -12,10 +12,11 @@ from commands.core import Context, Family, Router, Subcommand, find_person, word
 from commands.dates import parse_when
 from commands.errors import NotFound, UserError
 from commands.money import parse_amount
+from commands.narration import Narrator
 from commands.reply import Reply, Visibility
 from commands.services import audit
 from commands.services import experiments as service
-from models import AuditEvent, Role
+from models import AuditEvent, Experiment, Role
 
 ROLE_WORDS = {
     "coordinateur": Role.COORDINATOR,
@@ -226,8 +227,11 @@ def settings(ctx: Context, args: Args) -> Reply:
         envelope_cents=parse_amount(envelope).cents if envelope else None,
         expense_limit_cents=parse_amount(limit).cents if limit else None,
     )
+    told = Narrator(ctx.session, ctx.locale, experiment.timezone).changes(
+        Experiment, ((c.name, c.before, c.after) for c in changes), experiment.currency
+    )
     return ctx.reply(
-        "lab/settings_changed", experiment, e=experiment, changes=changes, changed=True, undo=True
+        "lab/settings_changed", experiment, e=experiment, told=told, changed=True, undo=True
     )
 
 
@@ -266,7 +270,8 @@ def undo_batch(ctx: Context, batch: str | None) -> Reply:
         now=ctx.now,
         new_batch=ctx.batch,
     )
-    return ctx.reply("lab/undone", events=events, changed=True)
+    told = Narrator(ctx.session, ctx.locale, ctx.tz()).undone(events)
+    return ctx.reply("lab/undone", told=told, changed=True)
 
 
 def history(ctx: Context, args: Args) -> Reply:
@@ -280,8 +285,9 @@ def history(ctx: Context, args: Args) -> Reply:
             .limit(20)
         )
     )
-    names = {e.actor_id: audit.person_name(ctx.session, e.actor_id) for e in events}
-    return ctx.reply("lab/history", experiment, e=experiment, events=events, names=names)
+    narrator = Narrator(ctx.session, ctx.locale, experiment.timezone)
+    lines = [(e, narrator.sentence(e)) for e in events]
+    return ctx.reply("lab/history", experiment, e=experiment, lines=lines)
 
 
 def undo_action(ctx: Context, batch: str) -> Reply:

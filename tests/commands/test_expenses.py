@@ -300,7 +300,7 @@ def test_a_coordinator_raises_the_limit_for_a_real_large_expense(
         Action réservée aux coordinateurs
         :user camille
         > /labo reglages plafond:60000
-        expense_limit_cents `5000000` → `6000000`
+        plafond par dépense 50 000,00 € → 60 000,00 €
         :user karim
         > /depense 60 000 € marché de prestation poste:animation
         Dépense n°15 enregistrée par @karim : 60 000,00 €
@@ -444,9 +444,9 @@ def test_edit_delete_undo_and_history(console: Console, demo_engine: Engine) -> 
         > /depense modifier 15 montant:5
         Aucune dépense n°15
         > /depense annuler
-        Annulé : suppression de la dépense n°15.
+        avait supprimé la dépense « location de salle »
         > /depense annuler
-        Annulé : modification de la dépense n°15.
+        avait modifié la dépense « location de salle »
         > /depense voir 15
         1 250,50 € — location de salle
         Poste : Logistique · mardi 24 novembre 2026
@@ -458,7 +458,7 @@ def test_edit_delete_undo_and_history(console: Console, demo_engine: Engine) -> 
         @camille · annulation
         @camille · annulation : montant 95,00 € → 1 250,50 €
         > /depense annuler
-        Annulé : création de la dépense n°15.
+        avait noté la dépense « location de salle »
         > /depense voir 15
         _(supprimée le 24/11/2026)_
         """,
@@ -504,7 +504,7 @@ def test_the_undo_button_reverts_the_logged_expense(console: Console, demo_engin
     undone = console.router.act(
         console.engine, console.invocation("", ""), button.action, button.value
     )
-    assert "Annulé : création de la dépense n°15" in undone.text
+    assert "avait noté la dépense «" in undone.text
     assert last_expense(demo_engine).deleted_at is not None
 
 
@@ -700,7 +700,7 @@ def test_coordinators_define_rename_change_and_remove_lines(
         > /depense poste supprimer evaluation
         Le poste Évaluation et suivi porte encore 1 dépense
         > /depense annuler
-        Annulé : création de la dépense
+        avait noté la dépense « questionnaire »
         > /depense poste supprimer evaluation
         Poste Évaluation et suivi (`evaluation`) retiré du budget
         > /depense poste ajouter evaluation "Évaluation" 4 000 €
@@ -917,7 +917,7 @@ HELP_EXAMPLES = {
         "/depense historique 5": "Historique de la dépense n°5",
         "/depense modifier 5 montant:95 poste:communication": "Dépense n°5 corrigée",
         "/depense supprimer 5": "Dépense n°5 supprimée",
-        "/depense annuler": "Annulé : suppression de la dépense n°5",
+        "/depense annuler": "avait supprimé la dépense « ",
         "/depense budget": "Budget — Budget participatif de Bondy",
         "/depense postes": "Postes budgétaires",
         '/depense poste ajouter evaluation "Évaluation" 5000': "Poste Évaluation (`evaluation`)",
@@ -935,7 +935,7 @@ HELP_EXAMPLES = {
         "/expense history 5": "History of expense #5",
         "/expense edit 5 amount:95 line:communication": "Expense #5 corrected",
         "/expense delete 5": "Expense #5 deleted",
-        "/expense undo": "Undone: deletion of the expense #5",
+        "/expense undo": "had deleted the expense “",
         "/expense budget": "Budget — Budget participatif de Bondy",
         "/expense lines": "Budget lines",
         '/expense line add evaluation "Evaluation" 5000': "Line Evaluation (`evaluation`)",

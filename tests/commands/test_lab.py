@@ -97,7 +97,7 @@ def test_partners_see_no_budget_unless_the_experiment_opts_in(console: Console) 
         :user camille
         :channel bondy
         > /labo reglages budget-partenaires:oui
-        partners_see_budget `False` → `True`
+        les partenaires voient le budget non → oui
         :user elu.bondy
         :channel bondy-partenaires
         > /labo voir
@@ -131,13 +131,12 @@ def test_undo_reverts_the_last_change_and_is_logged(console: Console, demo_engin
         @lucas : membre de Budget participatif de Bondy
         [Annuler]
         > /labo annuler
-        Annulé : création du rôle
+        Annulé : @camille avait donné à @lucas le rôle de membre
         > /labo annuler
         Rien à annuler.
         > /labo historique
-        annulation du rôle
-        création du rôle
-        (annulé)
+        @camille a défait un changement du rôle de @lucas dans « Budget participatif de Bondy »
+        @camille a donné à @lucas le rôle de membre dans « Budget participatif de Bondy » _(annulé)_
         """,
     )
     experiments, memberships, bindings, events = counts(demo_engine)
@@ -159,7 +158,7 @@ def test_archive_then_undo_brings_it_back(console: Console) -> None:
         > /labo liste
         Expérimentations (2)
         > /labo annuler
-        Annulé : archivage de l'expérimentation
+        Annulé : @camille avait archivé l'expérimentation « Cantine durable d'Aubervilliers »
         > /labo liste
         Expérimentations (3)
         """,
@@ -269,7 +268,7 @@ def test_unbind_then_undo_binds_the_channel_again(console: Console) -> None:
         > /labo equipe
         De quelle expérimentation s'agit-il ?
         > /labo annuler
-        Annulé : déliaison de la liaison du canal
+        Annulé : @camille avait délié le canal ~bondy
         > /labo equipe
         Équipe de Budget participatif de Bondy
         """,

@@ -447,7 +447,7 @@ def test_agenda_add_reorder_remove_and_undo(console: Console) -> None:
         2. Point budget
         3. Organisation du vote
         > /copil annuler
-        ↩️ Annulé : suppression du point d'ordre du jour
+        ↩️ Annulé : @camille avait retiré «
         > /copil odj
         1. Recevabilité : critères et calendrier
         2. Bilan du dépôt des projets
@@ -709,7 +709,7 @@ def test_cancel_sends_a_cancellation_and_undo_brings_it_back(console: Console) -
         > /copil reponse 3 oui
         La réunion n°3 est décommandée.
         > /copil annuler
-        ↩️ Annulé : annulation de réunion de la réunion n°3.
+        avait décommandé
         > /copil voir 3
         🗓️ mardi 8 décembre 2026 à 14:00–16:00
         """,
@@ -724,7 +724,7 @@ def test_undo_a_scheduling_removes_the_meeting(console: Console) -> None:
         > /meeting thursday 10am @karim
         meeting #5
         > /meeting undo
-        ↩️ Undone: creation of the invitation
+        had invited @karim to
         > /meeting show 5
         No meeting #5 for you.
         """,

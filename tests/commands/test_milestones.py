@@ -263,9 +263,9 @@ def test_done_progress_and_undo(console: Console, demo_engine: Engine) -> None:
         console,
         """
         > /jalon annuler
-        Annulé : achèvement du jalon n°1
+        Annulé : @camille avait marqué le jalon « Clôturer le dépôt des projets citoyens » comme fait
         > /jalon annuler
-        Annulé : modification du jalon n°3
+        avait modifié le jalon «
         """,
     )
     back = milestone(demo_engine, 1)
@@ -369,9 +369,9 @@ def test_reassign_rename_delete_and_undo_each(console: Console, demo_engine: Eng
         > /jalon fait 3
         Aucun jalon n°3 ici.
         > /jalon annuler
-        Annulé : suppression du jalon n°3
+        avait supprimé le jalon «
         > /jalon annuler
-        Annulé : modification du jalon n°3
+        avait modifié le jalon «
         """,
     )
     back = milestone(demo_engine, 3)
@@ -388,7 +388,7 @@ def test_undo_of_a_creation_soft_deletes_the_milestone_and_its_owners(
         > /jalon Lancer l'appel à projets vendredi prochain @marie
         n°11
         > /jalon annuler
-        Annulé : création du responsable du jalon n°
+        responsable du jalon « Lancer l'appel à projets »
         > /jalon liste
         (en cours) : 4, dont 1 en retard
         """,
@@ -409,7 +409,7 @@ def test_undo_reverts_the_last_milestone_change_not_another_familys(
         > /labo role @lucas membre
         @lucas : membre
         > /jalon annuler
-        Annulé : modification du jalon n°2
+        avait modifié le jalon «
         > /jalon annuler
         Rien à annuler.
         > /labo equipe
