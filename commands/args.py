@@ -53,6 +53,38 @@ class Args:
         return self.options.get(name)
 
 
+# What a number must be to name a row: ids are 32-bit on PostgreSQL.
+MAX_ID = 2**31 - 1
+_WORD = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
+# Kept of the control characters: tab, newline, carriage return (they are whitespace).
+_KEPT_CONTROLS = frozenset("\t\n\r")
+
+
+def clean_text(text: str) -> str:
+    """What people typed without the characters no row can hold: control characters
+    (a NUL byte, which PostgreSQL refuses in text) and lone surrogates; tabs and newlines
+    stay, as whitespace."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c for c in text if c in _KEPT_CONTROLS or unicodedata.category(c) not in ("Cc", "Cs")
+    )
+
+
+def split_first_word(text: str) -> tuple[str, str]:
+    """``"supprimer\n3 demain"`` → ``("supprimer", "3 demain")``: any whitespace ends a
+    word."""
+    m = _WORD.match(text.strip())
+    return (m.group(1), m.group(2)) if m else ("", "")
+
+
+def as_id(value: int, typed: str) -> int:
+    """``value`` if it can name a row; a number past any id is refused, not looked up."""
+    if not 0 < value <= MAX_ID:
+        raise UserError("core.bad_id", text=typed[:40])
+    return value
+
+
 @lru_cache(maxsize=8192)
 def fold(text: str) -> str:
     """Lower case without accents: ``"Dépense"`` → ``"depense"``, for matching words."""

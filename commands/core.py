@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
-from commands.args import Args, closest, fold, parse_args
+from commands.args import Args, clean_text, closest, fold, parse_args, split_first_word
 from commands.errors import NotFound, PermissionDenied, UserError
 from commands.invocation import Invocation
 from commands.messages import normalise_locale
@@ -374,7 +374,7 @@ class Router:
             handler = self.actions.get(action)
             if handler is None:
                 raise UserError("core.unknown_action")
-            return handler(ctx_factory(""), value)
+            return handler(ctx_factory(""), clean_text(value))
 
         return self._run(engine, invocation, run)
 
@@ -393,8 +393,8 @@ class Router:
             if handler is None:
                 raise UserError("core.unknown_action")
             ctx = ctx_factory("")
-            ctx.form_state = state
-            return handler(ctx, values)
+            ctx.form_state = clean_text(state)
+            return handler(ctx, {k: clean_text(v) for k, v in values.items()})
 
         return self._run(engine, invocation, run)
 
@@ -409,6 +409,11 @@ class Router:
         pooled connection turned out dead (the server restarted, or dropped it) before the
         commit was sent. Pooled connections are not pinged before each use, which would cost
         every command a round trip: a dead one fails its first statement instead."""
+        invocation = replace(
+            invocation,
+            command=clean_text(invocation.command),
+            text=clean_text(invocation.text),
+        )
         for attempt in range(RUN_ATTEMPTS):
             try:
                 return self._run_once(engine, invocation, run)
@@ -417,6 +422,11 @@ class Router:
                     raise lost.error from None
                 log.warning("database connection lost, running %r again", invocation.command)
             except OperationalError as error:
+                if _read_only(error):
+                    # Reads went through; the first write met a read-only database.
+                    log.warning("read-only database refused %r", invocation.command)
+                    locale = normalise_locale(invocation.locale)
+                    return error_reply(UserError("core.read_only"), locale)
                 if not _sqlite_locked(error) or attempt == RUN_ATTEMPTS - 1:
                     raise
                 log.info("database locked, running %r again", invocation.command)
@@ -491,6 +501,12 @@ def _sqlite_locked(error: OperationalError) -> bool:
     return "database is locked" in str(error.orig)
 
 
+def _read_only(error: OperationalError) -> bool:
+    """A SQLite database that takes reads and refuses writes (a read-only file or
+    mount, or opened with ``mode=ro``)."""
+    return "readonly database" in str(error.orig)
+
+
 def error_reply(error: UserError, locale: str) -> Reply:
     """The reply to a failed command. A ``field`` parameter of the error names the form
     field at fault (``UserError("expenses.bad_amount", field="amount", ...)``)."""
@@ -508,7 +524,8 @@ def _pick_subcommand(family: Family, text: str) -> tuple[Subcommand, str, str]:
     stripped = text.strip()
     if not stripped and family.empty is not None:
         return family.empty, "", ""
-    first, _, rest = stripped.partition(" ")
+    # Any whitespace separates the subcommand word (a newline or a tab too).
+    first, rest = split_first_word(stripped)
     sub = family.find(first) if first else None
     if sub is not None:
         spelled = {fold(w): lang for w, lang in sub.words.items()}

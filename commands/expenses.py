@@ -146,8 +146,26 @@ def parse_period(text: str, today: date) -> Period | None:
         start = _one_period(parts[0], min(today, end.end), text)
         if start.start > end.end:
             raise UserError("expenses.bad_period", text=text)
-        return Period(start.start, end.end)
-    return _one_period(parts[0], today, text)
+        return _sane(Period(start.start, end.end))
+    return _sane(_one_period(parts[0], today, text))
+
+
+# The years a period may reach: far enough from the calendar's ends that a period's
+# neighbours (the month after, the year before) can be worked out.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
+def _year(typed: str) -> int:
+    year = int(typed)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise UserError("core.bad_year", year=year, first=FIRST_YEAR, last=LAST_YEAR)
+    return year
+
+
+def _sane(period: Period) -> Period:
+    for year in (period.start.year, period.end.year):
+        _year(str(year))
+    return period
 
 
 def _one_period(part: str, today: date, typed: str) -> Period:
@@ -159,11 +177,12 @@ def _one_period(part: str, today: date, typed: str) -> Period:
             year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
             return Period(*service.month_bounds(year, month))
         if part.isdigit() and len(part) == 4:
-            return Period(date(int(part), 1, 1), date(int(part), 12, 31))
+            year = _year(part)
+            return Period(date(year, 1, 1), date(year, 12, 31))
         if m := _YEAR_MONTH.fullmatch(part):
-            return Period(*service.month_bounds(int(m.group(1)), int(m.group(2))))
+            return Period(*service.month_bounds(_year(m.group(1)), int(m.group(2))))
         if m := _MONTH_YEAR.fullmatch(part):
-            return Period(*service.month_bounds(int(m.group(2)), int(m.group(1))))
+            return Period(*service.month_bounds(_year(m.group(2)), int(m.group(1))))
         if m := _DAY.fullmatch(part):
             day, month = int(m.group(1)), int(m.group(2))
             year = int(m.group(3)) if m.group(3) else today.year

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from commands.args import Args, fold
+from commands.args import Args, as_id, fold
 from commands.core import Context, Family, Router, Subcommand, find_person, words
 from commands.dates import When, find_when, parse_when
 from commands.errors import NotFound, UserError
@@ -719,12 +719,12 @@ def agenda(ctx: Context, args: Args) -> Reply:
         row = service.materialise(ctx, occurrence)
         service.add_agenda_item(ctx, row, title)
     else:
-        if len(rest) < 2 or not rest[1].isdigit():
+        if len(rest) < 2 or not rest[1].isascii() or not rest[1].isdigit():
             raise UserError("meetings.agenda_usage", id=pk(row))
         if occurrence.virtual:
             raise NotFound("meetings.no_agenda_item", number=int(rest[1]), count=0, id=pk(row))
         row = occurrence.meeting
-        number = int(rest[1])
+        number = as_id(int(rest[1]), rest[1])
         if verb == "remove":
             service.remove_agenda_item(ctx, row, number)
         else:
@@ -819,9 +819,14 @@ def rsvp_action(ctx: Context, value: str) -> Reply:
     """The answer buttons: ``"<id>:yes"``, or ``"<id>:<YYYY-MM-DD>:yes"`` for one occurrence
     of a series."""
     parts = value.split(":")
-    if len(parts) not in (2, 3) or not parts[0].isdigit() or parts[-1] not in service.RESPONSES:
+    if (
+        len(parts) not in (2, 3)
+        or not parts[0].isascii()
+        or not parts[0].isdigit()
+        or parts[-1] not in service.RESPONSES
+    ):
         raise UserError("core.unknown_action")
-    meeting = service.load(ctx, int(parts[0]))
+    meeting = service.load(ctx, as_id(int(parts[0]), parts[0]))
     row = meeting
     if len(parts) == 3:
         try:

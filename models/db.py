@@ -43,7 +43,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         connect_args = {"check_same_thread": False, "timeout": 30}
         if memory:
             kwargs.setdefault("poolclass", StaticPool)
-        else:
+        elif not (parsed.database or "").startswith("file:"):  # a URI (``mode=ro``) is as given
             Path(parsed.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas(memory))

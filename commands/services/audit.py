@@ -182,12 +182,21 @@ def undo_batch(
     now: datetime,
     new_batch: str,
 ) -> list[AuditEvent]:
-    """Revert every event of ``batch`` (newest first) and return the events reverted."""
+    """Revert every event of ``batch`` (newest first) and return the events reverted.
+
+    Applies once whatever the race: the batch's events are read ``FOR UPDATE`` (on
+    PostgreSQL a second undo of the batch waits for the first to commit, then finds it
+    undone; SQLite has one writer, and a transaction that read before another's write
+    committed runs again). Every row put back gets an ``undo`` event, so an undo is itself
+    undone by its batch; reverting an undo's event puts its original back in effect
+    (``undone_at`` cleared), so the log keeps telling what holds."""
     events = list(
         session.exec(
             select(AuditEvent)
             .where(AuditEvent.batch == batch, AuditEvent.workspace_id == workspace_id)
             .order_by(col(AuditEvent.id).desc())
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     )
     if not events:
@@ -201,28 +210,37 @@ def undo_batch(
         row = session.get(model, event.entity_id)
         if row is None:
             # A link row removed for good (a channel unbound): put it back as it was.
-            _recreate(session, model, event)
-            event.undone_at = now
-            session.add(event)
-            continue
-        before_undo = snapshot(row)
-        if _differs(before_undo, event.after):
-            raise PermissionDenied("core.changed_since", entity=event.entity, id=event.entity_id)
-        if event.before is None:
+            before_undo: dict[str, Any] | None = None
+            row = _recreate(session, model, event)
+            after: dict[str, Any] = snapshot(row) if row is not None else {}
+        else:
+            before_undo = snapshot(row)
+            if _differs(before_undo, event.after):
+                raise PermissionDenied(
+                    "core.changed_since", entity=event.entity, id=event.entity_id
+                )
             soft = next((c for c in SOFT_DELETE if hasattr(row, c)), None)
-            if soft is None:
+            if event.before is None and soft is None:
+                # A link row created by the command: removed (the log keeps its content).
                 session.delete(row)
                 session.flush()
-                event.undone_at = now
-                session.add(event)
-                continue
-            setattr(row, soft, now)
-        else:
-            _restore(row, event.before)
-        session.add(row)
-        session.flush()
+                after = {}
+            else:
+                if event.before is not None:
+                    _restore(row, event.before)
+                elif soft is not None:
+                    setattr(row, soft, now)
+                session.add(row)
+                session.flush()
+                after = snapshot(row)
         event.undone_at = now
         session.add(event)
+        if event.undo_of is not None:
+            # An undo undone: what it had reverted holds again.
+            original = session.get(AuditEvent, event.undo_of)
+            if original is not None:
+                original.undone_at = None
+                session.add(original)
         session.add(
             AuditEvent(
                 workspace_id=workspace_id,
@@ -233,7 +251,7 @@ def undo_batch(
                 entity=event.entity,
                 entity_id=event.entity_id,
                 before=before_undo,
-                after=snapshot(row),
+                after=after,
                 batch=new_batch,
                 undo_of=event.id,
             )
@@ -242,9 +260,9 @@ def undo_batch(
     return events
 
 
-def _recreate(session: Session, model: type[SQLModel], event: AuditEvent) -> None:
+def _recreate(session: Session, model: type[SQLModel], event: AuditEvent) -> SQLModel | None:
     if event.before is None:
-        return
+        return None
     row = model()
     _restore(row, event.before)
     row.id = event.entity_id
@@ -257,6 +275,7 @@ def _recreate(session: Session, model: type[SQLModel], event: AuditEvent) -> Non
         raise PermissionDenied(
             "core.changed_since", entity=event.entity, id=event.entity_id
         ) from None
+    return row
 
 
 def _differs(current: dict[str, Any], recorded: dict[str, Any]) -> bool:

@@ -24,7 +24,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from commands.args import closest, fold
+from commands.args import as_id, closest, fold
 from commands.core import Context
 from commands.dates import parse_when
 from commands.errors import NotFound, PermissionDenied, UserError
@@ -640,9 +640,9 @@ def look_alike(
 def parse_expense_id(text: str) -> int:
     """``12``, ``#12``, ``n°12``, ``no12``."""
     cleaned = text.strip().lower().removeprefix("n°").removeprefix("no").lstrip("#")
-    if not cleaned.isdigit() or len(cleaned) > 12:
+    if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 12:
         raise UserError("expenses.bad_id", text=text[:40])
-    return int(cleaned)
+    return as_id(int(cleaned), text)
 
 
 def get_expense(
