@@ -1371,7 +1371,7 @@ class _Grammar:
         # "demain matin à 10h": the explicit time wins over the part of the day
         if said and best and best[1] == said[1]:
             later = self._time_after_date(said[1], said[0])
-            if later:
+            if later and not later[0][0].default:  # "matin après-midi" is no time
                 best = later
         # "2026-12-15T14:00"
         if self._text(j) == "t" and self._glued(j) and self._glued(j + 1):
@@ -2145,12 +2145,13 @@ def _placed(toks: Sequence[_Tok], k: int, before: str | None, after: str | None)
     return False
 
 
-def _each_its_own(numbers: list[set[str]]) -> bool:
-    """Whether each number can be a different part of the answer (a small matching)."""
+def _each_its_own(numbers: list[set[str]], need: set[str]) -> bool:
+    """Whether each number can be a different part of the answer, the parts in ``need``
+    among them (a small matching)."""
 
     def assign(k: int, taken: frozenset[str]) -> bool:
         if k == len(numbers):
-            return True
+            return need <= taken
         return any(assign(k + 1, taken | {part}) for part in numbers[k] - taken)
 
     return len(numbers) <= 6 and assign(0, frozenset())
@@ -2188,10 +2189,6 @@ def _agrees(toks: Sequence[_Tok], found: datetime, has_time: bool) -> bool:
     signed = any(t in _SIGN_WORDS for t in texts)
     if _anchors(toks) > 1:
         return False  # "tomorrow tonight", "demain vendredi": which one?
-    if any(_MONTH.match(toks, k) for k in range(len(toks))) and not any(
-        tok.kind == "num" and len(tok.text) <= 2 for tok in toks
-    ):
-        return False  # "a december": which day?
     numbers: list[set[str]] = []  # for each number typed, the parts of the answer it can be
     for k, tok in enumerate(toks):
         after = texts[k + 1] if k + 1 < len(toks) else None
@@ -2217,8 +2214,11 @@ def _agrees(toks: Sequence[_Tok], found: datetime, has_time: bool) -> bool:
             if number == found.second:
                 parts.add("second")
         numbers.append(parts)
-    if not _each_its_own(numbers):
-        return False  # a number the answer has no place for, or two numbers for one part
+    month_named = any(_MONTH.match(toks, k) for k in range(len(toks)))
+    if not _each_its_own(numbers, need={"day"} if month_named else set()):
+        # a number the answer has no place for, two numbers for one part, or a month
+        # named without its day ("a december")
+        return False
     if any(t in _PART_WORDS for t in texts) and "hour" not in set().union(*numbers):
         return False  # "evening of 2 january": Coordo's hour for a part of the day is its own
     for k, tok in enumerate(toks):
