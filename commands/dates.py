@@ -758,9 +758,11 @@ def _delta(unit: str, n: int) -> relativedelta:
 class _Grammar:
     """A recursive-descent reader over folded tokens; each rule returns (value, next index)."""
 
-    def __init__(self, toks: Sequence[_Tok], whole: bool = False) -> None:
+    def __init__(self, toks: Sequence[_Tok], whole: bool = False, lang: str = "fr") -> None:
         self.toks = toks
         self.n = len(toks)
+        # "mar 15" is Tuesday the 15th in French (mars is not shortened), 15 March in English
+        self.mar_is_march = lang != "fr"
         # ``whole``: the text is all date (parse_when), so a part of the day alone ("soir")
         # is a time; in a title ("Atelier du soir") it is not.
         self.whole = whole
@@ -1159,8 +1161,16 @@ class _Grammar:
 
     def day_month(self, i: int) -> _Hit[_DateSpec] | None:
         """ "le 1er mars", "mardi 8 décembre 2026", "Dec 15", "Tuesday, December 8th, 2026"."""
+        hit = self._day_month(i, weekday_first=True)
+        if hit is None and self.mar_is_march and self._text(self._article(i)) == "mar":
+            hit = self._day_month(i, weekday_first=False)  # "Mar 15": March, in English
+        return hit
+
+    def _day_month(self, i: int, weekday_first: bool) -> _Hit[_DateSpec] | None:
         j = self._article(i)
-        wd, j = self._weekday_prefix(j, short=True)
+        wd: int | None = None
+        if weekday_first:
+            wd, j = self._weekday_prefix(j, short=True)
         if wd is not None:
             j = self._article(j)
         day = self._day_number(j)
@@ -1172,7 +1182,7 @@ class _Grammar:
             if month:
                 return self._with_year(_DayMonth(day[0], month[0], None, wd), month[1])
         month = _MONTH_SHORT.match(self.toks, j)
-        if month:
+        if month and (self._text(j) != "mar" or self.mar_is_march or wd is not None):
             k = month[1]
             if self._text(k) == "the":
                 k += 1
@@ -1229,7 +1239,7 @@ class _Grammar:
     def day_only(self, i: int) -> _Hit[_DateSpec] | None:
         """ "le 15", "the 15th", "mardi 8", "Tuesday the 8th"."""
         j = self._article(i)
-        wd, k = self._weekday_prefix(j, short=True)
+        wd, k = self._weekday_prefix(j, short=not (self.mar_is_march and self._text(j) == "mar"))
         if wd is not None:
             k = self._article(k)
         day = self._day_number(k)
@@ -2287,7 +2297,7 @@ def parse_when(
     doc = _Text(stripped)
     if not doc.toks:
         raise DateError("dates.unparseable", text=stripped)
-    grammar = _Grammar(doc.toks, whole=True)
+    grammar = _Grammar(doc.toks, whole=True, lang=ctx.lang)
     hit = grammar.expression(0)
     if hit and hit[1] == len(doc.toks):
         return _resolve(ctx, hit[0])
@@ -2321,7 +2331,7 @@ def find_when(
     """
     ctx = _context(text, now, lang, tz, mode)
     doc = _Text(text)
-    grammar = _Grammar(doc.toks)
+    grammar = _Grammar(doc.toks, lang=ctx.lang)
     spans: list[tuple[int, int, _Expr]] = []
     reach = 0
     for i, tok in enumerate(doc.toks):
