@@ -1598,9 +1598,13 @@ _START_WORDS: frozenset[str] = frozenset(
         _REC_LEAD,
         _ADVERB_FREQ,
         _COUNT_WORDS,
+        _HOUR_WORDS,
+        _HOUR_WORDS_EN,
+        _CLOCK_AMOUNT,
+        _LAST_NIGHT,
     )
     for w in table.by_first
-) | {"midi", "noon", "minuit", "midnight", "the", "le", "on"}
+) | {"midi", "noon", "midday", "minuit", "midnight", "the", "le", "on"}
 
 
 def _may_start(tok: _Tok) -> bool:
