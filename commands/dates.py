@@ -316,7 +316,7 @@ _UNIT = _Phrases(
 )
 _REL_DAY = _Phrases(
     {
-        **_same(0, "aujourd hui|aujourdhui|today"),
+        **_same(0, "aujourd hui|aujourdhui|ajd|auj|today"),
         **_same(1, "demain|a demain|tomorrow|tmrw|tmr|tomorow|tommorow|tommorrow"),
         **_same(2, "apres demain|apresdemain|day after tomorrow|the day after tomorrow"),
         **_same(-1, "hier|yesterday"),
@@ -366,6 +366,7 @@ _TODAY_PART = _Phrases(
 _WD_PREFIX = _Phrases(
     {
         **_same("bare", "le|on|the|this coming|coming"),
+        **_same("next", "the next|the following|following"),
         **_same("this", "ce|this"),
         "next": "next",
         "last": "last",
@@ -757,9 +758,11 @@ def _delta(unit: str, n: int) -> relativedelta:
 class _Grammar:
     """A recursive-descent reader over folded tokens; each rule returns (value, next index)."""
 
-    def __init__(self, toks: Sequence[_Tok], whole: bool = False) -> None:
+    def __init__(self, toks: Sequence[_Tok], whole: bool = False, lang: str = "fr") -> None:
         self.toks = toks
         self.n = len(toks)
+        # "mar 15" is Tuesday the 15th in French (mars is not shortened), 15 March in English
+        self.mar_is_march = lang != "fr"
         # ``whole``: the text is all date (parse_when), so a part of the day alone ("soir")
         # is a time; in a title ("Atelier du soir") it is not.
         self.whole = whole
@@ -982,7 +985,9 @@ class _Grammar:
             return self._qualified(_Clock(hour, minute or 0, loose=True), j)
         # "2 heures" said in words is 2:00 or 14:00; "2h" is 2:00
         spelled = style == "h" and self._text(i + 1) in ("heure", "heures")
-        clock = _Clock(hour, minute or 0, loose=spelled and hour < 13)
+        # "3:30" without am/pm is 3:30 or 15:30 to many; "14:30", "8:30" are clear
+        colon = style == ":" and 1 <= hour <= 7
+        clock = _Clock(hour, minute or 0, loose=(spelled and hour < 13) or colon)
         if minute is None:
             extra = self._minutes_after(j)
             if extra:
@@ -1156,8 +1161,16 @@ class _Grammar:
 
     def day_month(self, i: int) -> _Hit[_DateSpec] | None:
         """ "le 1er mars", "mardi 8 décembre 2026", "Dec 15", "Tuesday, December 8th, 2026"."""
+        hit = self._day_month(i, weekday_first=True)
+        if hit is None and self.mar_is_march and self._text(self._article(i)) == "mar":
+            hit = self._day_month(i, weekday_first=False)  # "Mar 15": March, in English
+        return hit
+
+    def _day_month(self, i: int, weekday_first: bool) -> _Hit[_DateSpec] | None:
         j = self._article(i)
-        wd, j = self._weekday_prefix(j, short=True)
+        wd: int | None = None
+        if weekday_first:
+            wd, j = self._weekday_prefix(j, short=True)
         if wd is not None:
             j = self._article(j)
         day = self._day_number(j)
@@ -1169,7 +1182,7 @@ class _Grammar:
             if month:
                 return self._with_year(_DayMonth(day[0], month[0], None, wd), month[1])
         month = _MONTH_SHORT.match(self.toks, j)
-        if month:
+        if month and (self._text(j) != "mar" or self.mar_is_march or wd is not None):
             k = month[1]
             if self._text(k) == "the":
                 k += 1
@@ -1226,7 +1239,7 @@ class _Grammar:
     def day_only(self, i: int) -> _Hit[_DateSpec] | None:
         """ "le 15", "the 15th", "mardi 8", "Tuesday the 8th"."""
         j = self._article(i)
-        wd, k = self._weekday_prefix(j, short=True)
+        wd, k = self._weekday_prefix(j, short=not (self.mar_is_march and self._text(j) == "mar"))
         if wd is not None:
             k = self._article(k)
         day = self._day_number(k)
@@ -1368,7 +1381,7 @@ class _Grammar:
         # "demain matin à 10h": the explicit time wins over the part of the day
         if said and best and best[1] == said[1]:
             later = self._time_after_date(said[1], said[0])
-            if later:
+            if later and not later[0][0].default:  # "matin après-midi" is no time
                 best = later
         # "2026-12-15T14:00"
         if self._text(j) == "t" and self._glued(j) and self._glued(j + 1):
@@ -1415,6 +1428,9 @@ class _Grammar:
             said = _PART_OF_DAY.match(self.toks, i)  # "soir", "in the afternoon"
             if said:
                 best = _Expr(None, _Clock(said[0], 0, default=True)), said[1]
+                d = self.date(said[1])  # "en fin de journée vendredi"
+                if d and not isinstance(d[0][0], _RelMinutes | _Imprecise) and d[0][1] is None:
+                    best = _Expr(d[0][0], _Clock(said[0], 0, default=True)), d[1]
         return best
 
     def _weekday_list(self, i: int) -> _Hit[tuple[int, ...]] | None:
@@ -1582,9 +1598,13 @@ _START_WORDS: frozenset[str] = frozenset(
         _REC_LEAD,
         _ADVERB_FREQ,
         _COUNT_WORDS,
+        _HOUR_WORDS,
+        _HOUR_WORDS_EN,
+        _CLOCK_AMOUNT,
+        _LAST_NIGHT,
     )
     for w in table.by_first
-) | {"midi", "noon", "minuit", "midnight", "the", "le", "on"}
+) | {"midi", "noon", "midday", "minuit", "midnight", "the", "le", "on"}
 
 
 def _may_start(tok: _Tok) -> bool:
@@ -2022,6 +2042,7 @@ _TIME_WORDS = frozenset(
         " mins mn hour hours hr hrs"
     )
 )
+_HOUR_MARKS = frozenset(_words("h heure heures"))
 _AT_WORDS = frozenset(_words("a at @ vers around about"))
 _PART_WORDS = {
     **dict.fromkeys(("matin", "mat", "morning"), 9),
@@ -2029,8 +2050,11 @@ _PART_WORDS = {
     **dict.fromkeys(("soir", "evening"), 18),
     **dict.fromkeys(("night", "tonight"), 20),
 }
-# Two dates to choose from, or a recurrence: dateparser would return one date of them.
-_NO_FALLBACK = frozenset(_words("ou or every each chaque tous toutes les weekly daily monthly"))
+# Two dates to choose from, a recurrence, or a date counted from another ("after
+# tomorrow": tomorrow or the day after?): dateparser would return one date of them.
+_NO_FALLBACK = frozenset(
+    _words("ou or every each chaque tous toutes les weekly daily monthly after apres since depuis")
+)
 _UNIT_WORDS = frozenset(_UNIT.words())
 _SIGN_WORDS = frozenset(_words("dans in within sous ici ago from later tard il"))
 _NUMBER_WORDS = frozenset((_COUNT_WORDS.words() | _HOUR_WORDS.words()) - {"a", "an", "of"})
@@ -2078,12 +2102,82 @@ def _may_be_a_date(toks: Sequence[_Tok]) -> bool:
                 return False  # "semaine 50", "week 50": a number, not a date
         elif tok.text not in ":/.-,":
             return False  # "15%", "$12", "H+2"
+    if texts[-1] in _DANGLING or texts[0] in _DANGLING_FIRST:
+        return False  # "samedi à", "demain dans", "en vendredi": something is missing
+    for k, tok in enumerate(toks):
+        word_before = texts[k - 1] if k else None
+        word_after = texts[k + 1] if k + 1 < len(toks) else None
+        if tok.text in _UNIT_WORDS and not (
+            k
+            and (
+                toks[k - 1].kind == "num" or word_before in _NUMBER_WORDS or word_before in _A_WORDS
+            )
+        ):
+            return False  # "semaines demain": a unit counts nothing
+        if tok.text in ("am", "pm") and not (k and toks[k - 1].kind == "num"):
+            return False  # "a pm of"
+        if tok.kind == "num" and not _placed(toks, k, word_before, word_after):
+            return False  # "3 15", "10 30", "15 2027": numbers, not a date
     counted = any(
         tok.kind in ("num", "word") and k + 1 < len(toks) and toks[k + 1].text in _UNIT_WORDS
         for k, tok in enumerate(toks)
     )
     # "5 min": five minutes from when?
     return not counted or any(tok.text in _SIGN_WORDS for tok in toks)
+
+
+_DANGLING = frozenset(
+    [
+        *_words("a at en dans in le la les l du de d the of on by for pour avant vers et and"),
+        *_words("to from @ , - / : ."),
+    ]
+)
+_DANGLING_FIRST = frozenset(_words("en of the du de d la les l et and , - / : ."))
+_A_WORDS = frozenset(_words("a an un une"))
+_NUMBER_SIGNS = frozenset(":/.-")
+_NUMBER_SUFFIXES = frozenset(_ORDINAL_SUFFIXES | {"h", "am", "pm", "t"})
+
+
+def _placed(toks: Sequence[_Tok], k: int, before: str | None, after: str | None) -> bool:
+    """Whether a number has a place in a date: part of 15/12, 14:30 or 2026-12-15, with a
+    suffix (15th, 14h, 3pm), a count of a unit, next to a month or a weekday, or a year
+    with a month named."""
+    tok = toks[k]
+    if after in _NUMBER_SIGNS and k + 1 < len(toks) and toks[k + 1].glued:
+        return True
+    if before in _NUMBER_SIGNS and tok.glued:
+        return True
+    if after in _NUMBER_SUFFIXES or after in _UNIT_WORDS:
+        return True
+    neighbours = [t for t in (k - 1, k + 1) if 0 <= t < len(toks)]
+    if any(_MONTH_SHORT.match(toks, t) or _WEEKDAY.match(toks, t) for t in neighbours):
+        return True
+    if before in ("le", "the", "du"):
+        return True
+    if len(tok.text) == 4:
+        return any(_MONTH_SHORT.match(toks, t) for t in range(len(toks)))
+    return False
+
+
+def _each_its_own(numbers: list[set[str]], need: set[str]) -> bool:
+    """Whether each number can be a different part of the answer, the parts in ``need``
+    among them (a small matching)."""
+
+    def assign(k: int, taken: frozenset[str]) -> bool:
+        if k == len(numbers):
+            return need <= taken
+        return any(assign(k + 1, taken | {part}) for part in numbers[k] - taken)
+
+    return len(numbers) <= 6 and assign(0, frozenset())
+
+
+def _anchors(toks: Sequence[_Tok]) -> int:
+    """How many days the text names by a relative word or a weekday ("demain", "friday")."""
+    count = 0
+    for k in range(len(toks)):
+        if _REL_DAY.match(toks, k) or _TODAY_PART.match(toks, k) or _WEEKDAY.match(toks, k):
+            count += 1
+    return count
 
 
 def _agrees(toks: Sequence[_Tok], found: datetime, has_time: bool) -> bool:
@@ -2106,13 +2200,42 @@ def _agrees(toks: Sequence[_Tok], found: datetime, has_time: bool) -> bool:
     )
     if said_time != has_time:
         return False
-    values = {found.year, found.year % 100, found.month, found.day}
-    if has_time:
-        values |= {found.hour, found.hour % 12 or 12, found.minute, found.second}
+    signed = any(t in _SIGN_WORDS for t in texts)
+    if _anchors(toks) > 1:
+        return False  # "tomorrow tonight", "demain vendredi": which one?
+    numbers: list[set[str]] = []  # for each number typed, the parts of the answer it can be
     for k, tok in enumerate(toks):
         after = texts[k + 1] if k + 1 < len(toks) else None
-        if tok.kind == "num" and after not in _UNIT_WORDS and int(tok.text) not in values:
-            return False
+        if tok.kind != "num" or (after in _UNIT_WORDS and (after not in _HOUR_MARKS or signed)):
+            continue  # not a number, or a count ("3 jours", "dans 2h")
+        number = int(tok.text)
+        if after in _HOUR_MARKS and found.hour != number:
+            return False  # "14h": the hour is 14
+        if after in ("am", "pm") and found.hour != number % 12 + (12 if after == "pm" else 0):
+            return False  # "2pm": the hour is 14
+        parts = {
+            name for name, value in (("month", found.month), ("day", found.day)) if value == number
+        }
+        if len(tok.text) == 4 and number == found.year:
+            parts.add("year")
+        if k and texts[k - 1] in "/.-" and tok.glued and number == found.year % 100:
+            parts.add("year")  # "15/12/26"
+        if has_time:
+            if number in (found.hour, found.hour % 12 or 12):
+                parts.add("hour")
+            if number == found.minute:
+                parts.add("minute")
+            if number == found.second:
+                parts.add("second")
+        numbers.append(parts)
+    month_named = any(_MONTH.match(toks, k) for k in range(len(toks)))
+    if not _each_its_own(numbers, need={"day"} if month_named else set()):
+        # a number the answer has no place for, two numbers for one part, or a month
+        # named without its day ("a december")
+        return False
+    if any(t in _PART_WORDS for t in texts) and "hour" not in set().union(*numbers):
+        return False  # "evening of 2 january": Coordo's hour for a part of the day is its own
+    for k, tok in enumerate(toks):
         weekday = _WEEKDAY_SHORT.match(toks, k)
         month = _MONTH_SHORT.match(toks, k)
         if weekday and weekday[0] != found.weekday() and not (month and month[0] == found.month):
@@ -2178,7 +2301,7 @@ def parse_when(
     doc = _Text(stripped)
     if not doc.toks:
         raise DateError("dates.unparseable", text=stripped)
-    grammar = _Grammar(doc.toks, whole=True)
+    grammar = _Grammar(doc.toks, whole=True, lang=ctx.lang)
     hit = grammar.expression(0)
     if hit and hit[1] == len(doc.toks):
         return _resolve(ctx, hit[0])
@@ -2212,7 +2335,7 @@ def find_when(
     """
     ctx = _context(text, now, lang, tz, mode)
     doc = _Text(text)
-    grammar = _Grammar(doc.toks)
+    grammar = _Grammar(doc.toks, lang=ctx.lang)
     spans: list[tuple[int, int, _Expr]] = []
     reach = 0
     for i, tok in enumerate(doc.toks):

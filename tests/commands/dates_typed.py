@@ -467,6 +467,8 @@ ce midi | 2026-11-24 12:00
 14h le 15/12 | 2026-12-15 14:00
 le 15 en fin de journée | 2026-12-15 18:00
 fin de journée | 2026-11-24 18:00
+mar 15 | 2026-12-15
+mar 15 à 10h | 2026-12-15 10:00
 """
 
 _FR_DONE = """
@@ -890,6 +892,8 @@ a fortnight from today | 2026-12-08
 a week today | !
 the monday after next | 2026-12-07
 last day of next month | 2026-12-31
+Mar 15 | 2027-03-15
+Tue, Mar 16 | 2027-03-16
 """
 
 _EN_DONE = """

@@ -589,9 +589,10 @@ def test_the_general_parser_is_asked_only_about_date_words(text: str, asked: boo
 def test_wrong_answers_of_the_general_parser_are_refused(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # dateparser reads "tomorrow 15" as tomorrow at the current time: the 15 is lost
+    # dateparser reads "15 vendredi" as Sunday 15 November: the Friday is lost
     caplog.set_level(logging.DEBUG, logger="commands.dates")
     with pytest.raises(DateError) as caught:
-        parse_when("tomorrow 15", now=BASE, lang="en")
+        parse_when("15 vendredi", now=BASE)
     assert (caught.value.key, caught.value.params["unread"]) == ("dates.partial", "15")
+    assert "'15 vendredi': the fallback's 2026-11-15" in caplog.text
     assert "drops or contradicts a part" in caplog.text
