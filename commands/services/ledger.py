@@ -157,6 +157,7 @@ def entry_or_default(ctx: Context, expense: Expense) -> tuple[LedgerEntry, bool]
         return entry, True
     return (
         LedgerEntry(
+            id=pk(expense),
             expense_id=pk(expense),
             status="paid",
             paid_on=expense.spent_on,
@@ -244,7 +245,7 @@ def attach(
 ) -> LedgerEntry:
     """The ledger entry of an expense just logged: paid on its day by its author (as an
     expense has always been), or planned."""
-    entry = LedgerEntry(expense_id=pk(expense), status=status)
+    entry = LedgerEntry(id=pk(expense), expense_id=pk(expense), status=status)
     if status == "paid":
         entry.paid_on, entry.paid_by = expense.spent_on, expense.author_id
     else:
