@@ -35,13 +35,13 @@ from commands.render import render
 from commands.reply import Reply
 from commands.services import ledger_sql, outbox
 from models import (
-    ExperimentFinance,
-    LedgerEntry,
     AgendaItem,
     BudgetLine,
     ChannelBinding,
     Expense,
     Experiment,
+    ExperimentFinance,
+    LedgerEntry,
     Meeting,
     Milestone,
     MilestoneOwner,

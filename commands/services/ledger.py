@@ -26,6 +26,7 @@ from commands.args import closest, fold
 from commands.core import Context
 from commands.errors import NotFound, PermissionDenied, UserError
 from commands.services import expenses as budget
+from commands.services import ledger_sql
 from commands.services import vat as vat_rules
 from commands.services.audit import snapshot
 from models import (
@@ -45,7 +46,7 @@ from models import (
 
 STEPS = ("planned", "committed", "done", "ordered", "paid")
 REALISED = frozenset({"done", "ordered", "paid"})
-COMMITTED_UNPAID = frozenset({"committed", "done", "ordered"})
+COMMITTED_UNPAID = frozenset(ledger_sql.COMMITTED_UNPAID)
 REF_LIMIT = 64
 WHOLE = 10_000  # a share of 100 %, in hundredths of a percent
 FUNDER_KINDS = ("state", "region", "department", "municipality", "europe", "other")

@@ -32,6 +32,4 @@ def counted() -> Any:
 
 def committed_unpaid() -> Any:
     """The sum of what is committed and not paid yet."""
-    return func.sum(
-        case((col(LedgerEntry.status).in_(COMMITTED_UNPAID), counted()), else_=0)
-    )
+    return func.sum(case((col(LedgerEntry.status).in_(COMMITTED_UNPAID), counted()), else_=0))

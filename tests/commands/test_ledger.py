@@ -26,6 +26,7 @@ from models import (
     Supplier,
 )
 from tests.chat import converse, normalise
+from tests.conftest import NOW
 
 
 def counts(engine: Engine) -> tuple[int, ...]:
@@ -295,7 +296,6 @@ def test_funder_shares_add_up_to_the_ledger(console: Console, demo_engine: Engin
 
 def context(session: Session, engine: Engine) -> Context:
     from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
-    from tests.conftest import NOW
 
     invocation = Invocation(
         workspace=WorkspaceRef("console", "console", ""),
@@ -453,3 +453,35 @@ def test_who_sees_the_reports(console: Console, demo_engine: Engine) -> None:
         Aucune expérimentation `bondy-bp`
         """,
     )
+
+
+def test_the_lab_digest_shows_what_is_committed_and_not_paid(
+    console: Console, demo_engine: Engine
+) -> None:
+    """The digest's figure and the ledger view's are the same, HT when VAT is recoverable."""
+    from commands.services import digests
+    from models import Workspace
+
+    converse(
+        console,
+        """
+        > /depense tva recuperable oui
+        > /depense prevoir 1 200 € traiteur poste:restauration tva:20 date:20/11
+        > /depense engager 15 bc:BC-7
+        > /depense prevoir 300 € affiches poste:communication date:20/11
+        > /depense engager 16 bc:BC-8
+        > /depense service fait 16
+        > /depense prevoir 999 € encore prévu poste:communication
+        > /depense engagements
+        Total : prévu 999,00 € · engagé non payé 1 300,00 €
+        """,
+    )
+    with Session(demo_engine) as s:
+        workspace = s.exec(select(Workspace)).one()
+        digest = digests.lab_digest(s, workspace, NOW)
+        bondy = next(x for x in digest.standings if x.experiment.slug == "bondy-bp")
+        assert bondy.committed_unpaid == 130000
+        others = [x.committed_unpaid for x in digest.standings if x is not bondy]
+        assert set(others) == {0}
+        text = normalise(digests.render_lab_digest(digest, "fr"))
+    assert "engagé non payé 1 300,00 €" in text
