@@ -895,20 +895,37 @@ class Shares:
                 self.by_line.setdefault(a.budget_line_id, []).append((a.funder_id, a.share))
         self._periods = {pk(f): (f.starts_on, f.ends_on) for f in funders_}
         self._grants = [(pk(f), f.granted_cents) for f in funders_]
+        self._weights: dict[tuple[tuple[str, int | None], date], tuple[list[tuple[int, int]], int]]
+        self._weights = {}
 
     def covers(self, funder_id: int, day: date) -> bool:
         start, end = self._periods.get(funder_id, (None, None))
         return (start is None or start <= day) and (end is None or day <= end)
 
     def split(self, row: LedgerRow, cents: int) -> dict[int, int]:
-        explicit = self.by_expense.get(row.id) or (
-            self.by_line.get(row.line_id) if row.line_id is not None else None
-        )
-        if explicit:
-            weights = [(f, w) for f, w in explicit if self.covers(f, row.spent_on)]
-            return distribute(cents, weights, WHOLE)
-        grants = [(f, g) for f, g in self._grants if g > 0 and self.covers(f, row.spent_on)]
-        return distribute(cents, grants, sum(g for _, g in grants)) if grants else {}
+        if row.id in self.by_expense:
+            source: tuple[str, int | None] = ("expense", row.id)
+        elif row.line_id is not None and row.line_id in self.by_line:
+            source = ("line", row.line_id)
+        else:
+            source = ("pro rata", None)
+        # The weights depend on the source and the day only: worked out once for each.
+        key = (source, row.spent_on)
+        found = self._weights.get(key)
+        if found is None:
+            found = self._weights[key] = self._weights_of(source, row.spent_on)
+        weights, whole = found
+        return distribute(cents, weights, whole) if weights else {}
+
+    def _weights_of(
+        self, source: tuple[str, int | None], day: date
+    ) -> tuple[list[tuple[int, int]], int]:
+        kind, key = source
+        if kind != "pro rata":
+            explicit = (self.by_expense if kind == "expense" else self.by_line)[key or 0]
+            return [(f, w) for f, w in explicit if self.covers(f, day)], WHOLE
+        grants = [(f, g) for f, g in self._grants if g > 0 and self.covers(f, day)]
+        return grants, sum(g for _, g in grants)
 
 
 def shares_of(ctx: Context, experiment: Experiment) -> Shares:

@@ -485,3 +485,52 @@ def test_the_lab_digest_shows_what_is_committed_and_not_paid(
         assert set(others) == {0}
         text = normalise(digests.render_lab_digest(digest, "fr"))
     assert "engagé non payé 1 300,00 €" in text
+
+
+def test_shares_split_to_the_cent_on_random_amounts() -> None:
+    import random
+
+    rng = random.Random(5)
+    for _ in range(5_000):
+        cents = rng.randint(0, 10**8)
+        weights = [(i, rng.randint(1, 5_000)) for i in range(rng.randint(1, 4))]
+        pro_rata = ledger.distribute(cents, weights, sum(w for _, w in weights))
+        assert sum(pro_rata.values()) == cents
+        assert all(
+            abs(pro_rata[k] - cents * w / sum(x for _, x in weights)) < 1 for k, w in weights
+        )
+        if sum(w for _, w in weights) <= ledger.WHOLE:
+            shares = ledger.distribute(cents, weights, ledger.WHOLE)
+            due = cents * sum(w for _, w in weights) / ledger.WHOLE
+            assert abs(sum(shares.values()) - due) <= 0.5
+
+
+def test_members_log_and_follow_the_chain_coordinators_shape_the_ledger(console: Console) -> None:
+    converse(
+        console,
+        """
+        :user marie
+        > /depense financeur ajouter region "Région" 1000
+        Action réservée aux coordinateurs
+        > /depense nature logistique 60
+        Action réservée aux coordinateurs
+        > /depense tva recuperable oui
+        Action réservée aux coordinateurs
+        > /expense plan 300 EUR posters line:communication date:20/11
+        Expense #15 logged by @marie
+        Step: planned
+        > /expense commit 15 po:PO-1
+        Expense #15 committed on Tuesday 24 November 2026 by @marie
+        > /expense delivered 15
+        Expense #15 service done
+        > /expense order 15 order:M-2
+        Expense #15 ordered for payment
+        > /expense commitments
+        Communication: planned €0.00 · committed, unpaid €300.00
+        :user camille
+        > /expense funders
+        None yet
+        > /expense report region
+        does not fund
+        """,
+    )
