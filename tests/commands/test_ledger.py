@@ -534,3 +534,16 @@ def test_members_log_and_follow_the_chain_coordinators_shape_the_ledger(console:
         does not fund
         """,
     )
+
+
+def test_the_ledger_has_its_help(console: Console) -> None:
+    converse(
+        console,
+        """
+        > /depense compta
+        Comptabilité (service financier)
+        /depense engager 12 bc:BC-2026-041
+        > /expense ledger
+        Ledger (finance department)
+        """,
+    )
