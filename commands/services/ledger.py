@@ -276,6 +276,25 @@ def update_entry(
     return entry
 
 
+def amount_changed(ctx: Context, experiment: Experiment, expense: Expense) -> LedgerEntry | None:
+    """An expense's amount corrected: its HT and VAT follow (at the same rate), or become
+    unknown when no rate was known, so that HT + VAT = TTC still holds."""
+    entry = entry_of(ctx, expense)
+    if entry is None or entry.ht_cents is None:
+        return None
+    if entry.ht_cents + (entry.vat_cents or 0) == expense.amount_cents:
+        return None
+    before = snapshot(entry)
+    if entry.vat_rate is not None:
+        split = vat_rules.from_ttc(expense.amount_cents, entry.vat_rate)
+        entry.ht_cents, entry.vat_cents = split.ht_cents, split.vat_cents
+    else:
+        entry.ht_cents = entry.vat_cents = None
+    entry.updated_at = ctx.now
+    ctx.record("update", entry, before, experiment_id=experiment.id)
+    return entry
+
+
 def check_invoice_unique(
     ctx: Context, experiment: Experiment, expense: Expense, entry: LedgerEntry
 ) -> None:

@@ -547,3 +547,24 @@ def test_the_ledger_has_its_help(console: Console) -> None:
         Ledger (finance department)
         """,
     )
+
+
+def test_a_corrected_amount_keeps_ht_plus_vat_equal_to_ttc(
+    console: Console, demo_engine: Engine
+) -> None:
+    console.handle("/depense 120 € affiches poste:communication tva:20")
+    console.handle("/depense 50 € café ht:45")
+    console.handle("/depense modifier 15 montant:240")
+    console.handle("/depense modifier 16 montant:60")
+    first, second = entry(demo_engine, 15), entry(demo_engine, 16)
+    assert (first.ht_cents, first.vat_cents, first.vat_rate) == (20000, 4000, 2000)
+    assert (second.ht_cents, second.vat_cents) == (None, None)
+    converse(
+        console,
+        """
+        > /depense annuler
+        > /depense voir 16
+        50,00 €
+        """,
+    )
+    assert (entry(demo_engine, 16).ht_cents, entry(demo_engine, 16).vat_cents) == (4500, 500)
