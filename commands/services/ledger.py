@@ -19,8 +19,6 @@ from typing import Any, NamedTuple
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
-from stdnum import exceptions as stdnum_errors
-from stdnum.fr import siret as stdnum_siret
 
 from commands.args import closest, fold
 from commands.core import Context
@@ -444,6 +442,10 @@ def set_back(ctx: Context, experiment: Experiment, expense: Expense, step: str) 
 
 
 def check_siret(text: str) -> str:
+    # Imported when a SIRET is checked: start-up does not pay for it.
+    from stdnum import exceptions as stdnum_errors
+    from stdnum.fr import siret as stdnum_siret
+
     try:
         return str(stdnum_siret.validate(text))
     except stdnum_errors.ValidationError:
