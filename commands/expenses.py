@@ -468,6 +468,8 @@ def edit(ctx: Context, args: Args) -> Reply:
         supplier=args.option("supplier"),
         receipt=args.option("receipt"),
     )
+    if "amount_cents" in changed.fields:
+        ledger.service.amount_changed(ctx, experiment, changed.expense)
     return _change_reply(ctx, "expense/edited", experiment, changed)
 
 

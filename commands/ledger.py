@@ -19,7 +19,7 @@ import re
 
 from commands.args import Args, fold, mention_from_text
 from commands.core import Context, Subcommand, find_person, words
-from commands.errors import NotFound, PermissionDenied, UserError
+from commands.errors import UserError
 from commands.lab import parse_flag
 from commands.money import split_amount
 from commands.reply import File, Reply
@@ -461,7 +461,7 @@ def _report_target(ctx: Context, args: Args) -> tuple[Experiment, Funder]:
         raise UserError("ledger.report_usage")
     try:
         experiment = ctx.experiment(args)
-    except (NotFound, PermissionDenied, UserError):
+    except UserError:
         found = service.funder_of_partner(ctx, args.words[0], args.option("experiment"))
         if found is None:
             raise
@@ -509,10 +509,15 @@ def _report(ctx: Context, args: Args, kind: str) -> Reply:
     return reply
 
 
+def help_(ctx: Context, args: Args) -> Reply:
+    return ctx.reply("ledger/help")
+
+
 def subcommands(log_options: dict[str, str]) -> tuple[Subcommand, ...]:
     """The ledger's subcommands of ``/depense``, put in its family by ``commands.expenses``
     (``log_options``: those of logging an expense, for ``prevoir``)."""
     return (
+        Subcommand("ledger-help", words(["compta", "comptabilite"], ["ledger"]), help_),
         Subcommand("plan", words(["prevoir", "prévoir"], ["plan"]), plan, log_options),
         Subcommand("commit", words(["engager"], ["commit"]), _step("committed"), STEP_OPTIONS),
         Subcommand(

@@ -54,6 +54,9 @@ class LedgerEntry(SQLModel, table=True):
 
     __tablename__ = "ledger_entry"
 
+    # ``id`` is the expense's own number (set by Coordo, never drawn from a sequence), so
+    # the audit log and undo name an entry as people know it.
+
     id: int | None = Field(default=None, primary_key=True)
     expense_id: int = Field(foreign_key="expense.id", unique=True)
     ht_cents: int | None = None

@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 from commands.messages import normalise_locale
 from commands.render import message, render
 from commands.reply import Reply
-from commands.services import outbox
+from commands.services import ledger_sql, outbox
 from commands.services.budget import BudgetState, compute, envelope_of
 from models import (
     AgendaItem,
@@ -41,6 +41,8 @@ from models import (
     ChannelBinding,
     Expense,
     Experiment,
+    ExperimentFinance,
+    LedgerEntry,
     Meeting,
     Milestone,
     MilestoneOwner,
@@ -149,6 +151,8 @@ class ExperimentStanding:
     late: list[MilestoneItem] = field(default_factory=list)
     next: list[MilestoneItem] = field(default_factory=list)
     meetings: list[MeetingItem] = field(default_factory=list)
+    # Committed (service done, ordered) and not paid yet, counted as the ledger counts it.
+    committed_unpaid: int = 0
 
 
 @dataclass
@@ -385,13 +389,18 @@ def lab_digest(
             .group_by(col(BudgetLine.experiment_id))
         ).all()
     )
-    spent: dict[int | None, int] = dict(
-        session.exec(
-            select(Expense.experiment_id, func.sum(Expense.amount_cents))
-            .where(col(Expense.experiment_id).in_(ids), col(Expense.deleted_at).is_(None))
-            .group_by(col(Expense.experiment_id))
-        ).all()
-    )
+    # (and, from the finance ledger, what is committed and not paid yet)
+    spent: dict[int | None, int] = {}
+    unpaid: dict[int | None, int] = {}
+    for experiment_id, total, committed in session.exec(
+        select(Expense.experiment_id, func.sum(Expense.amount_cents), ledger_sql.committed_unpaid())
+        .outerjoin(LedgerEntry, col(LedgerEntry.expense_id) == Expense.id)
+        .outerjoin(ExperimentFinance, col(ExperimentFinance.experiment_id) == Expense.experiment_id)
+        .where(col(Expense.experiment_id).in_(ids), col(Expense.deleted_at).is_(None))
+        .group_by(col(Expense.experiment_id))
+    ).all():
+        spent[experiment_id] = int(total or 0)
+        unpaid[experiment_id] = int(committed or 0)
     # 4. open milestones late or due within two weeks, 5. their owners
     milestones: list[Any] = session.exec(
         outbox.select_columns(*MILESTONE_COLUMNS)
@@ -419,6 +428,7 @@ def lab_digest(
             experiment=e,
             planned=envelope_of(e.budget_envelope_cents, int(planned.get(e.id) or 0)),
             spent=int(spent.get(e.id) or 0),
+            committed_unpaid=unpaid.get(e.id, 0),
         )
         for e in experiments
     }

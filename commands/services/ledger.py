@@ -19,13 +19,12 @@ from typing import Any, NamedTuple
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
-from stdnum import exceptions as stdnum_errors
-from stdnum.fr import siret as stdnum_siret
 
 from commands.args import closest, fold
 from commands.core import Context
 from commands.errors import NotFound, PermissionDenied, UserError
 from commands.services import expenses as budget
+from commands.services import ledger_sql
 from commands.services import vat as vat_rules
 from commands.services.audit import snapshot
 from models import (
@@ -45,7 +44,7 @@ from models import (
 
 STEPS = ("planned", "committed", "done", "ordered", "paid")
 REALISED = frozenset({"done", "ordered", "paid"})
-COMMITTED_UNPAID = frozenset({"committed", "done", "ordered"})
+COMMITTED_UNPAID = frozenset(ledger_sql.COMMITTED_UNPAID)
 REF_LIMIT = 64
 WHOLE = 10_000  # a share of 100 %, in hundredths of a percent
 FUNDER_KINDS = ("state", "region", "department", "municipality", "europe", "other")
@@ -157,6 +156,7 @@ def entry_or_default(ctx: Context, expense: Expense) -> tuple[LedgerEntry, bool]
         return entry, True
     return (
         LedgerEntry(
+            id=pk(expense),
             expense_id=pk(expense),
             status="paid",
             paid_on=expense.spent_on,
@@ -244,7 +244,7 @@ def attach(
 ) -> LedgerEntry:
     """The ledger entry of an expense just logged: paid on its day by its author (as an
     expense has always been), or planned."""
-    entry = LedgerEntry(expense_id=pk(expense), status=status)
+    entry = LedgerEntry(id=pk(expense), expense_id=pk(expense), status=status)
     if status == "paid":
         entry.paid_on, entry.paid_by = expense.spent_on, expense.author_id
     else:
@@ -271,6 +271,25 @@ def update_entry(
     ):
         raise UserError("ledger.nothing_to_change", id=expense.id)
     ctx.record("update" if exists else "create", entry, before, experiment_id=experiment.id)
+    return entry
+
+
+def amount_changed(ctx: Context, experiment: Experiment, expense: Expense) -> LedgerEntry | None:
+    """An expense's amount corrected: its HT and VAT follow (at the same rate), or become
+    unknown when no rate was known, so that HT + VAT = TTC still holds."""
+    entry = entry_of(ctx, expense)
+    if entry is None or entry.ht_cents is None:
+        return None
+    if entry.ht_cents + (entry.vat_cents or 0) == expense.amount_cents:
+        return None
+    before = snapshot(entry)
+    if entry.vat_rate is not None:
+        split = vat_rules.from_ttc(expense.amount_cents, entry.vat_rate)
+        entry.ht_cents, entry.vat_cents = split.ht_cents, split.vat_cents
+    else:
+        entry.ht_cents = entry.vat_cents = None
+    entry.updated_at = ctx.now
+    ctx.record("update", entry, before, experiment_id=experiment.id)
     return entry
 
 
@@ -423,6 +442,10 @@ def set_back(ctx: Context, experiment: Experiment, expense: Expense, step: str) 
 
 
 def check_siret(text: str) -> str:
+    # Imported when a SIRET is checked: start-up does not pay for it.
+    from stdnum import exceptions as stdnum_errors
+    from stdnum.fr import siret as stdnum_siret
+
     try:
         return str(stdnum_siret.validate(text))
     except stdnum_errors.ValidationError:
@@ -893,20 +916,37 @@ class Shares:
                 self.by_line.setdefault(a.budget_line_id, []).append((a.funder_id, a.share))
         self._periods = {pk(f): (f.starts_on, f.ends_on) for f in funders_}
         self._grants = [(pk(f), f.granted_cents) for f in funders_]
+        self._weights: dict[tuple[tuple[str, int | None], date], tuple[list[tuple[int, int]], int]]
+        self._weights = {}
 
     def covers(self, funder_id: int, day: date) -> bool:
         start, end = self._periods.get(funder_id, (None, None))
         return (start is None or start <= day) and (end is None or day <= end)
 
     def split(self, row: LedgerRow, cents: int) -> dict[int, int]:
-        explicit = self.by_expense.get(row.id) or (
-            self.by_line.get(row.line_id) if row.line_id is not None else None
-        )
-        if explicit:
-            weights = [(f, w) for f, w in explicit if self.covers(f, row.spent_on)]
-            return distribute(cents, weights, WHOLE)
-        grants = [(f, g) for f, g in self._grants if g > 0 and self.covers(f, row.spent_on)]
-        return distribute(cents, grants, sum(g for _, g in grants)) if grants else {}
+        if row.id in self.by_expense:
+            source: tuple[str, int | None] = ("expense", row.id)
+        elif row.line_id is not None and row.line_id in self.by_line:
+            source = ("line", row.line_id)
+        else:
+            source = ("pro rata", None)
+        # The weights depend on the source and the day only: worked out once for each.
+        key = (source, row.spent_on)
+        found = self._weights.get(key)
+        if found is None:
+            found = self._weights[key] = self._weights_of(source, row.spent_on)
+        weights, whole = found
+        return distribute(cents, weights, whole) if weights else {}
+
+    def _weights_of(
+        self, source: tuple[str, int | None], day: date
+    ) -> tuple[list[tuple[int, int]], int]:
+        kind, key = source
+        if kind != "pro rata":
+            explicit = (self.by_expense if kind == "expense" else self.by_line)[key or 0]
+            return [(f, w) for f, w in explicit if self.covers(f, day)], WHOLE
+        grants = [(f, g) for f, g in self._grants if g > 0 and self.covers(f, day)]
+        return grants, sum(g for _, g in grants)
 
 
 def shares_of(ctx: Context, experiment: Experiment) -> Shares:

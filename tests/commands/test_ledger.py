@@ -26,6 +26,7 @@ from models import (
     Supplier,
 )
 from tests.chat import converse, normalise
+from tests.conftest import NOW
 
 
 def counts(engine: Engine) -> tuple[int, ...]:
@@ -160,6 +161,7 @@ def test_paid_before_committed_needs_a_coordinators_word(
         Dépense n°15 payé le mardi 24 novembre 2026 par @camille
         Étapes sautées sur décision d'une coordinatrice ou d'un coordinateur : engagé, service fait, mandaté.
         > /depense annuler
+        Annulé : modification du suivi comptable de la dépense n°15.
         > /depense engagements
         Logistique : prévu 500,00 €
         """,
@@ -294,7 +296,6 @@ def test_funder_shares_add_up_to_the_ledger(console: Console, demo_engine: Engin
 
 def context(session: Session, engine: Engine) -> Context:
     from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
-    from tests.conftest import NOW
 
     invocation = Invocation(
         workspace=WorkspaceRef("console", "console", ""),
@@ -452,3 +453,118 @@ def test_who_sees_the_reports(console: Console, demo_engine: Engine) -> None:
         Aucune expérimentation `bondy-bp`
         """,
     )
+
+
+def test_the_lab_digest_shows_what_is_committed_and_not_paid(
+    console: Console, demo_engine: Engine
+) -> None:
+    """The digest's figure and the ledger view's are the same, HT when VAT is recoverable."""
+    from commands.services import digests
+    from models import Workspace
+
+    converse(
+        console,
+        """
+        > /depense tva recuperable oui
+        > /depense prevoir 1 200 € traiteur poste:restauration tva:20 date:20/11
+        > /depense engager 15 bc:BC-7
+        > /depense prevoir 300 € affiches poste:communication date:20/11
+        > /depense engager 16 bc:BC-8
+        > /depense service fait 16
+        > /depense prevoir 999 € encore prévu poste:communication
+        > /depense engagements
+        Total : prévu 999,00 € · engagé non payé 1 300,00 €
+        """,
+    )
+    with Session(demo_engine) as s:
+        workspace = s.exec(select(Workspace)).one()
+        digest = digests.lab_digest(s, workspace, NOW)
+        bondy = next(x for x in digest.standings if x.experiment.slug == "bondy-bp")
+        assert bondy.committed_unpaid == 130000
+        others = [x.committed_unpaid for x in digest.standings if x is not bondy]
+        assert set(others) == {0}
+        text = normalise(digests.render_lab_digest(digest, "fr"))
+    assert "engagé non payé 1 300,00 €" in text
+
+
+def test_shares_split_to_the_cent_on_random_amounts() -> None:
+    import random
+
+    rng = random.Random(5)
+    for _ in range(5_000):
+        cents = rng.randint(0, 10**8)
+        weights = [(i, rng.randint(1, 5_000)) for i in range(rng.randint(1, 4))]
+        pro_rata = ledger.distribute(cents, weights, sum(w for _, w in weights))
+        assert sum(pro_rata.values()) == cents
+        assert all(
+            abs(pro_rata[k] - cents * w / sum(x for _, x in weights)) < 1 for k, w in weights
+        )
+        if sum(w for _, w in weights) <= ledger.WHOLE:
+            shares = ledger.distribute(cents, weights, ledger.WHOLE)
+            due = cents * sum(w for _, w in weights) / ledger.WHOLE
+            assert abs(sum(shares.values()) - due) <= 0.5
+
+
+def test_members_log_and_follow_the_chain_coordinators_shape_the_ledger(console: Console) -> None:
+    converse(
+        console,
+        """
+        :user marie
+        > /depense financeur ajouter region "Région" 1000
+        Action réservée aux coordinateurs
+        > /depense nature logistique 60
+        Action réservée aux coordinateurs
+        > /depense tva recuperable oui
+        Action réservée aux coordinateurs
+        > /expense plan 300 EUR posters line:communication date:20/11
+        Expense #15 logged by @marie
+        Step: planned
+        > /expense commit 15 po:PO-1
+        Expense #15 committed on Tuesday 24 November 2026 by @marie
+        > /expense delivered 15
+        Expense #15 service done
+        > /expense order 15 order:M-2
+        Expense #15 ordered for payment
+        > /expense commitments
+        Communication: planned €0.00 · committed, unpaid €300.00
+        :user camille
+        > /expense funders
+        None yet
+        > /expense report region
+        does not fund
+        """,
+    )
+
+
+def test_the_ledger_has_its_help(console: Console) -> None:
+    converse(
+        console,
+        """
+        > /depense compta
+        Comptabilité (service financier)
+        /depense engager 12 bc:BC-2026-041
+        > /expense ledger
+        Ledger (finance department)
+        """,
+    )
+
+
+def test_a_corrected_amount_keeps_ht_plus_vat_equal_to_ttc(
+    console: Console, demo_engine: Engine
+) -> None:
+    console.handle("/depense 120 € affiches poste:communication tva:20")
+    console.handle("/depense 50 € café ht:45")
+    console.handle("/depense modifier 15 montant:240")
+    console.handle("/depense modifier 16 montant:60")
+    first, second = entry(demo_engine, 15), entry(demo_engine, 16)
+    assert (first.ht_cents, first.vat_cents, first.vat_rate) == (20000, 4000, 2000)
+    assert (second.ht_cents, second.vat_cents) == (None, None)
+    converse(
+        console,
+        """
+        > /depense annuler
+        > /depense voir 16
+        50,00 €
+        """,
+    )
+    assert (entry(demo_engine, 16).ht_cents, entry(demo_engine, 16).vat_cents) == (4500, 500)

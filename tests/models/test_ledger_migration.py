@@ -68,10 +68,11 @@ def test_upgrade_from_0005_carries_the_expenses_and_lines(database_url: str) -> 
     with Session(engine) as session:
         entries = session.exec(select(LedgerEntry).order_by(LedgerEntry.expense_id)).all()
         assert [
-            (e.expense_id, e.status, e.paid_on, e.paid_by, e.ht_cents, e.vat_cents) for e in entries
+            (e.id, e.expense_id, e.status, e.paid_on, e.paid_by, e.ht_cents, e.vat_cents)
+            for e in entries
         ] == [
-            (1, "paid", date(2026, 11, 2), 1, None, None),
-            (2, "paid", date(2026, 11, 20), 1, None, None),
+            (1, 1, "paid", date(2026, 11, 2), 1, None, None),
+            (2, 2, "paid", date(2026, 11, 20), 1, None, None),
         ]
         natures = {n.budget_line_id: n.account for n in session.exec(select(LineNature))}
         assert natures == {1: "61", 2: "62"}

@@ -222,9 +222,9 @@ def carry_existing_rows() -> None:
     bind = op.get_bind()
     bind.execute(
         sa.text(
-            "INSERT INTO ledger_entry (expense_id, status, paid_on, paid_by, commitment_ref, "
+            "INSERT INTO ledger_entry (id, expense_id, status, paid_on, paid_by, commitment_ref, "
             "order_ref, forced, invoice_number) "
-            "SELECT id, 'paid', spent_on, author_id, '', '', FALSE, '' FROM expense"
+            "SELECT id, id, 'paid', spent_on, author_id, '', '', FALSE, '' FROM expense"
         )
     )
     lines = bind.execute(sa.text("SELECT id, key FROM budget_line")).all()
