@@ -66,10 +66,12 @@ def connector(server: Homeserver, account, engine, folder: Path, pacing: float) 
 
 def wait_joined(person: Client, room: str, bot: str) -> None:
     person.wait_for(
-        lambda r, e: r == room
-        and e.get("type") == "m.room.member"
-        and e.get("state_key") == bot
-        and e["content"].get("membership") == "join"
+        lambda r, e: (
+            r == room
+            and e.get("type") == "m.room.member"
+            and e.get("state_key") == bot
+            and e["content"].get("membership") == "join"
+        )
     )
 
 

@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 import nio
+from nio.store import SqliteMemoryStore
 
 from tests.bot.matrix.conftest import Lab
 from tests.synapse import Account, Homeserver
@@ -24,7 +25,9 @@ async def converse(server: Homeserver, person: Account, bot: str, store: Path) -
         server.url,
         person.user_id,
         store_path=str(store),
-        config=nio.AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
+        config=nio.AsyncClientConfig(
+            encryption_enabled=True, store_sync_tokens=False, store=SqliteMemoryStore
+        ),
     )
     client.restore_login(person.user_id, person.device_id, person.access_token)
     try:
