@@ -665,10 +665,9 @@ class MatrixConnector:
             wait = self._last_request + self.config.pacing - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            try:
-                return await call()
-            finally:
-                self._last_request = time.monotonic()
+            # Start to start: one request a second, whatever each takes.
+            self._last_request = time.monotonic()
+            return await call()
 
     # -- for other threads (the outbox) ------------------------------------------------
 
