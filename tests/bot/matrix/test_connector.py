@@ -326,3 +326,23 @@ def test_an_event_handed_over_again_writes_once_and_is_answered_once(lab: Lab) -
         and in_thread(e, command)
     ]
     assert len(answers) == 1, answers
+
+
+def test_an_export_arrives_as_a_file_in_the_thread(lab: Lab) -> None:
+    _, camille, room = start_lab(lab)
+    ask(lab, camille, room, "!depense 42 € location de salle")
+    command = camille.say(room, "!depense export")
+    seen = camille.wait_for(
+        lambda r, e: in_thread(e, command) and e["content"].get("msgtype") == "m.file",
+        sender=lab.bot.user_id,
+        timeout=60,
+    )
+    file_event = seen[-1][1]["content"]
+    assert file_event["filename"].endswith(".xlsx")
+    server_name, media_id = file_event["url"].removeprefix("mxc://").split("/", 1)
+    download = camille.http.get(
+        f"{lab.server.url}/_matrix/client/v1/media/download/{server_name}/{media_id}"
+    )
+    assert download.status_code == 200
+    assert download.content[:2] == b"PK"  # an .xlsx is a zip
+    assert len(download.content) == file_event["info"]["size"]
