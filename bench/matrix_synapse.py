@@ -1,6 +1,7 @@
 """Coordo on a real Synapse (SQLite, 127.0.0.1, a free port), three figures:
 
-1. how long Synapse takes to start (configuration written → ``/health`` answers);
+1. how long Synapse takes to start (configuration written → ``/health`` answers), and
+   the floor: one person's message reaching another through Synapse alone (``--floor``);
 2. a command's round trip (a person sends ``!depense …`` → Coordo's reply arrives in the
    thread, as the person's client sees it through ``/sync``), median and p99 over
    ``--commands`` commands typed one after the other, with the connector's pacing at
@@ -77,6 +78,7 @@ def wait_joined(person: Client, room: str, bot: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--floor", type=int, default=50)
     parser.add_argument("--commands", type=int, default=200)
     parser.add_argument("--command-pacing", type=float, default=0.0)
     parser.add_argument("--reminders", type=int, default=200)
@@ -94,6 +96,25 @@ def main() -> None:
         SQLModel.metadata.create_all(engine)
         bot = server.register("coordo")
         camille = Client(server, server.register("camille"))
+
+        # The floor: one person's message reaching another through Synapse alone.
+        lucas = Client(server, server.register("lucas"))
+        floor_room = camille.create_room(invite=[lucas.user_id])
+        lucas.join(floor_room)
+        lucas.events()
+        floor: list[float] = []
+        for number in range(args.floor):
+            start = time.perf_counter()
+            sent = camille.say(floor_room, f"ping {number}")
+            lucas.wait_for(lambda r, e, s=sent: e.get("event_id") == s)
+            floor.append(time.perf_counter() - start)
+        if floor:
+            print(
+                f"Synapse alone, a message from one person to another over {len(floor)}: "
+                f"median {statistics.median(floor) * 1000:.0f} ms, "
+                f"p99 {percentile(floor, 0.99) * 1000:.0f} ms"
+            )
+        lucas.close()
 
         # 2. command round trips
         live = connector(server, bot, engine, folder / "data", args.command_pacing)

@@ -118,6 +118,10 @@ class Homeserver:
             "rc_media_create": RELAXED,
             "rc_delayed_event_mgmt": RELAXED,
             "rc_3pid_validation": RELAXED,
+            "rc_room_creation": RELAXED,
+            "rc_key_requests": RELAXED,
+            "rc_profile": RELAXED,
+            "rc_third_party_invite": RELAXED,
             "federation_rr_transactions_per_room_per_second": 10000,
         }
         config_path.write_text(yaml.safe_dump(config))

@@ -299,6 +299,12 @@ class MatrixConnector:
                 log.warning("Matrix sync: %s; again", error)
                 await asyncio.sleep(2)
                 continue
+            except Exception:
+                # A bug, or the encryption store refusing a write: logged with its
+                # traceback; the connector goes on from the same sync token.
+                log.exception("Matrix sync failed; again in a few seconds")
+                await asyncio.sleep(5)
+                continue
             if not isinstance(response, nio.SyncResponse):
                 log.warning("Matrix sync failed: %s; again", response)
                 await asyncio.sleep(2)
@@ -659,10 +665,9 @@ class MatrixConnector:
             wait = self._last_request + self.config.pacing - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            try:
-                return await call()
-            finally:
-                self._last_request = time.monotonic()
+            # Start to start: one request a second, whatever each takes.
+            self._last_request = time.monotonic()
+            return await call()
 
     # -- for other threads (the outbox) ------------------------------------------------
 

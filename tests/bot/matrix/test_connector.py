@@ -9,6 +9,7 @@ another homeserver's users."""
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -299,3 +300,49 @@ def test_old_events_are_not_handled_again_after_a_restart(lab: Lab) -> None:
     _, said = ask(lab, camille, room, "!depense liste")
     assert expenses(lab.engine) == 1
     assert said
+
+
+def test_an_event_handed_over_again_writes_once_and_is_answered_once(lab: Lab) -> None:
+    """A crash between handling a sync's events and writing its token hands them over
+    again: the event id is the request key, and the reply's transaction id is the same."""
+    connector, camille, room = start_lab(lab)
+    before = connector.state.next_batch
+    command, said = ask(lab, camille, room, "!depense 4 € timbres")
+    assert said
+    connector.stop()
+    lab.connectors.remove(connector)
+    state = lab.folder / "matrix-data" / "coordo-state.json"
+    stored = json.loads(state.read_text())
+    stored["next_batch"] = before
+    state.write_text(json.dumps(stored))
+    lab.connector()
+    ask(lab, camille, room, "!depense liste")
+    assert expenses(lab.engine) == 1
+    answers = [
+        e
+        for e in camille.messages(room)
+        if e.get("sender") == lab.bot.user_id
+        and e["type"] == "m.room.message"
+        and in_thread(e, command)
+    ]
+    assert len(answers) == 1, answers
+
+
+def test_an_export_arrives_as_a_file_in_the_thread(lab: Lab) -> None:
+    _, camille, room = start_lab(lab)
+    ask(lab, camille, room, "!depense 42 € location de salle")
+    command = camille.say(room, "!depense export")
+    seen = camille.wait_for(
+        lambda r, e: in_thread(e, command) and e["content"].get("msgtype") == "m.file",
+        sender=lab.bot.user_id,
+        timeout=60,
+    )
+    file_event = seen[-1][1]["content"]
+    assert file_event["filename"].endswith(".xlsx")
+    server_name, media_id = file_event["url"].removeprefix("mxc://").split("/", 1)
+    download = camille.http.get(
+        f"{lab.server.url}/_matrix/client/v1/media/download/{server_name}/{media_id}"
+    )
+    assert download.status_code == 200
+    assert download.content[:2] == b"PK"  # an .xlsx is a zip
+    assert len(download.content) == file_event["info"]["size"]

@@ -1,9 +1,18 @@
 """An encrypted room: Camille's client encrypts (matrix-nio with its e2e extra, like any
-Matrix client), Coordo decrypts the command and answers encrypted in the thread."""
+Matrix client), Coordo decrypts the command and answers encrypted in the thread.
+
+Camille's client runs in a process of its own: matrix-nio's encryption store binds its
+(module-level) tables to one database at a time, so two clients in one process, in two
+threads, would write into each other's stores. Coordo runs one client per process."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import nio
@@ -82,5 +91,27 @@ async def converse(server: Homeserver, person: Account, bot: str, store: Path) -
 def test_an_encrypted_room_gets_encrypted_answers(lab: Lab, tmp_path: Path) -> None:
     lab.connector()
     person = lab.server.register(f"camille-{lab.tag}")
-    answers = asyncio.run(converse(lab.server, person, lab.bot.user_id, tmp_path / "camille"))
+    camille = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            lab.server.url,
+            json.dumps(asdict(person)),
+            lab.bot.user_id,
+            str(tmp_path / "camille"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])},
+    )
+    assert camille.returncode == 0, camille.stderr[-3000:]
+    answers = json.loads(camille.stdout.strip().splitlines()[-1])
     assert any("depense" in a for a in answers), answers
+
+
+if __name__ == "__main__":
+    url, account, bot, store = sys.argv[1:5]
+    server = Homeserver(Path(store).parent, port=int(url.rsplit(":", 1)[1]))
+    found = asyncio.run(converse(server, Account(**json.loads(account)), bot, Path(store)))
+    print(json.dumps(found))
