@@ -99,7 +99,7 @@ def count_rows(path: Path, csv: bool) -> int:
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(path.read_bytes()), read_only=True)
-    return sum(1 for _ in book.worksheets[0].iter_rows()) - 2  # header and total
+    return sum(1 for _ in book.worksheets[0].iter_rows()) - 3  # title, header and total
 
 
 def main() -> None:
