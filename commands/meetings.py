@@ -783,6 +783,7 @@ def invite(ctx: Context, args: Args) -> Reply:
         buttons=rsvp_buttons(ctx, row),
         m=row,
         added=added,
+        already=[p for p in people if p not in added],
         rule=rule_parts(row.rrule),
     )
     reply.files.append(ics(ctx, row))

@@ -126,6 +126,8 @@ class Narrator:
                 if value
                 else self.m("no")
             )
+        if field == "daily_summary":
+            return self.m("summary_daily" if value else "summary_now")
         if field == "locale" and not value:
             return self.m("locale_default")
         if value is None or value == "":

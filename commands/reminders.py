@@ -46,6 +46,11 @@ OPTIONS = {
 }
 MUTE_WORDS = {"pause", "sourdine", "mute", "snooze"}
 RESUME_WORDS = {"reprendre", "reprise", "resume", "unmute"}
+# How routine reminders come: gathered in one summary a day, or each at once. "résumé" is
+# French for summary; in English "resume" is taken by RESUME_WORDS.
+SUMMARY_WORDS = {"summary", "daily", "quotidien"}
+SUMMARY_WORDS_FR = {"resume", "résumé"}
+NOW_WORDS = {"tout-de-suite", "toutdesuite", "immediatement", "immediately", "now", "each"}
 YES = {"oui", "yes", "o", "y", "on", "1", "true"}
 NO = {"non", "no", "n", "off", "0", "false"}
 NONE_WORDS = {"aucun", "aucune", "none", "non", "no"}
@@ -261,6 +266,9 @@ def reminders(ctx: Context, args: Args) -> Reply:
             changes.append(
                 Change("muted", {"until": date_words(until, ctx.locale, experiment.timezone)})
             )
+        elif first in NOW_WORDS | SUMMARY_WORDS or (first in SUMMARY_WORDS_FR and _french(ctx)):
+            set_daily_summary(ctx, first not in NOW_WORDS)
+            changes.append(Change("summary_on" if first not in NOW_WORDS else "summary_off"))
         elif first in RESUME_WORDS and len(words) == 1:
             if preference.muted_until is None or preference.muted_until <= ctx.now:
                 raise UserError("reminders.not_muted", experiment=experiment.name)
@@ -271,7 +279,7 @@ def reminders(ctx: Context, args: Args) -> Reply:
     if (dm := args.option("dm")) is not None:
         preference.direct_messages = parse_flag(dm)
         changes.append(Change("dm_on" if preference.direct_messages else "dm_off"))
-    if changes:
+    if any(c.name not in ("summary_on", "summary_off") for c in changes):
         ctx.record(
             "update" if before else "create", preference, before, experiment_id=experiment.id
         )
@@ -289,6 +297,18 @@ def reminders(ctx: Context, args: Args) -> Reply:
         changed=True,
         undo=True,
     )
+
+
+def _french(ctx: Context) -> bool:
+    """Whether the command was typed in French (``/labo rappels``)."""
+    return fold(ctx.invocation.text.split(" ", 1)[0]) == "rappels"
+
+
+def set_daily_summary(ctx: Context, daily: bool) -> None:
+    """The person's choice, for every experiment: a summary a day or each at once."""
+    before = audit.snapshot(ctx.person)
+    ctx.person.daily_summary = daily
+    ctx.record("update", ctx.person, before)
 
 
 def _preference(ctx: Context, experiment: Experiment) -> NotificationPreference:
@@ -354,6 +374,7 @@ def show_preferences(
         experiment,
         e=experiment,
         dm=preference.direct_messages,
+        daily_summary=ctx.person.daily_summary,
         muted_until=muted,
         leads=leads_text(scan.lead_days(experiment), ctx.locale),
         days=days_text(sorted(outbox.working_days(experiment)), ctx.locale),

@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 
 from commands.messages import normalise_locale, raw_message
+from commands.typography import FrenchTypography, set_french
 
 _BABEL_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 _PATTERNS = {
@@ -100,7 +101,10 @@ def _time(ctx: Context, value: datetime) -> str:
 
 @pass_context
 def _percent(ctx: Context, fraction: float) -> str:
-    return format_percent(fraction, locale=babel_locale(_ctx_locale(ctx)))
+    # French sets a narrow no-break space before %, where Babel puts a wide one.
+    return format_percent(fraction, locale=babel_locale(_ctx_locale(ctx))).replace(
+        "\u00a0%", "\u202f%"
+    )
 
 
 @pass_context
@@ -134,6 +138,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        extensions=[FrenchTypography],
     )
     env.filters.update(
         money=_money,
@@ -151,7 +156,8 @@ def environment() -> Environment:
 
 @cache
 def _message_template(key: str, locale: str) -> Any:
-    return environment().from_string(raw_message(key, locale))
+    source = raw_message(key, locale)
+    return environment().from_string(set_french(source) if locale == "fr" else source)
 
 
 def message(key: str, locale: str, **params: Any) -> str:

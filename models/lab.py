@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
+import sqlalchemy as sa
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -40,6 +41,9 @@ class Person(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     lab_role: str | None = Field(default=None, max_length=16)
     is_guest: bool = Field(default=False)
+    # Routine reminders gathered into one message at the start of the working day (True),
+    # or each sent when due (False); urgent ones always go at once.
+    daily_summary: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     created_at: datetime = created_at_field()
 
 

@@ -36,7 +36,7 @@ from sqlmodel import Session, col, select
 from commands.messages import normalise_locale
 from commands.render import message, render
 from commands.reply import Button, Reply
-from commands.services import digests, outbox, payment_clock
+from commands.services import digests, outbox, payment_clock, summaries
 from models import Experiment, Milestone, MilestoneOwner, Person
 
 log = logging.getLogger(__name__)
@@ -290,7 +290,8 @@ def queue_milestone_pings(
                 ref={"milestone": row.id, "due_on": row.due_on.isoformat()},
             )
         )
-    return outbox.enqueue_many(session, notifications)
+    # A person's routine pings of one moment go as one summary (their choice).
+    return outbox.enqueue_many(session, summaries.gather(session, notifications, now))
 
 
 def milestone_reply(

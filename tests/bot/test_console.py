@@ -44,7 +44,7 @@ def test_demo_is_kept_when_the_console_starts_again(tmp_path: Path) -> None:
     first = run_console(
         tmp_path, "/labo role @lucas membre\n", "--demo", "--now", "2026-11-24T10:00"
     )
-    assert "@lucas : membre" in first.stdout, first.stderr
+    assert "@lucas\u202f: membre" in first.stdout, first.stderr
     again = run_console(tmp_path, "/labo equipe\n", "--demo", "--now", "2026-11-24T10:00")
     assert "@lucas" in again.stdout.split("Membre")[1]
 

@@ -70,7 +70,9 @@ def test_a_tick_scans_then_sends(engine: Engine, tmp_path: Path) -> None:
     scanned, sent = jobs.tick()
     assert (scanned.milestone_pings, sent.sent) == (1, 1)
     [line] = chat.drain()
-    assert line.startswith("📨 Coordo → @U0MARIE\n⏰ Jalon à rendre demain : Rendre le rapport")
+    assert line.startswith(
+        "📨 Coordo → @U0MARIE\n⏰ Jalon à rendre demain\u202f: Rendre le rapport"
+    )
     assert jobs.tick()[0].queued == 0
 
 

@@ -20,7 +20,7 @@ from bot.platforms.slack_client import SlackChat
 from bot.sender import Sender
 from bot.settings import Settings
 from commands.reply import Button, Reply
-from models import OutboxMessage, Workspace
+from models import OutboxMessage, Person, Workspace
 from models.db import make_engine
 from tests.fakes._server import ManualClock
 from tests.fakes.mattermost_api import CREATE_POST, FakeMattermost
@@ -226,6 +226,12 @@ def test_after_the_last_attempt_the_row_is_dead_and_a_dead_notice_tells_no_one(
 def test_a_ping_is_dropped_once_done_muted_or_direct_messages_off(
     lab: Lab, fake_slack: FakeSlack, clock: Clock
 ) -> None:
+    # Each ping on its own (not gathered in a daily summary), to follow each one.
+    with lab.session() as session:
+        for person in session.exec(select(Person)):
+            person.daily_summary = False
+            session.add(person)
+        session.commit()
     done = lab.add_milestone("Fait entre-temps", date(2026, 12, 4))
     moved = lab.add_milestone("Reporté", date(2026, 12, 4))
     kept = lab.add_milestone("À faire", date(2026, 12, 4), owners=("marie", "karim"))

@@ -166,7 +166,9 @@ def test_the_messages(demo_engine: Engine) -> None:
     )
     assert channel.expires_at == paris(2026, 12, 8, 14)
     text = channel.payload["text"]
-    assert "Demain : **COPIL n°2 du budget participatif** (Budget participatif de Bondy)" in text
+    assert (
+        "Demain\u202f: **COPIL n°2 du budget participatif** (Budget participatif de Bondy)" in text
+    )
     assert "1. Bilan du dépôt des projets\n2. Recevabilité : critères et calendrier" in text
     assert [b[1:3] for b in channel.payload["buttons"]] == [
         ["meeting.rsvp", "3:yes"],
@@ -175,9 +177,11 @@ def test_the_messages(demo_engine: Engine) -> None:
     ]
     personal = rows[f"meeting:3:2026-12-08:remind-1d:@{marie.id}"]
     assert (personal.target_kind, personal.target_id) == ("person", str(marie.id))
-    assert "Rappel : vous êtes attendu·e demain à **COPIL n°2" in personal.payload["text"]
+    assert "Rappel pour demain\u202f: **COPIL n°2" in personal.payload["text"]
     hour = rows["meeting:2:2026-11-30:remind-1h"]
-    assert "Dans une heure, à 10:00 : **COTECH de l'assemblée citoyenne**" in hour.payload["text"]
+    assert (
+        "Dans une heure, à 10:00\u202f: **COTECH de l'assemblée citoyenne**" in hour.payload["text"]
+    )
     assert "🎥 https://visio.example.org/cotech-montreuil" in hour.payload["text"]
     assert hour.expires_at == paris(2026, 11, 30, 10)
 
@@ -188,7 +192,7 @@ def test_the_call_for_items_of_a_sitting_names_it(demo_engine: Engine) -> None:
         call = s.exec(select(OutboxMessage)).one()
     assert (call.target_kind, call.target_id) == ("channel", "labo")
     assert (
-        "📣 **COPIL du labo** dans une semaine : mardi 1 décembre 2026 à 10:00–12:00"
+        "📣 **COPIL du labo** dans une semaine\u202f: mardi 1 décembre 2026 à 10:00–12:00"
         in call.payload["text"]
     )
     assert '`/copil odj 4 seance:01/12/2026 ajouter "Votre point"`' in call.payload["text"]

@@ -528,7 +528,7 @@ BAD_INPUT = [
     ),
     pytest.param(
         "/jalon Envoyer le bilan vendredi <@U999|nouvelle>",
-        "@nouvelle ne fait pas partie de l'équipe de « Budget participatif de Bondy ». Ajoutez-le d'abord (`/labo role @nouvelle membre expe:bondy-bp`)",
+        "@nouvelle ne fait pas partie de l'équipe de « Budget participatif de Bondy ». Ajoutez @nouvelle à l'équipe d'abord (`/labo role @nouvelle membre expe:bondy-bp`)",
         id="owner-not-in-the-workspace-yet",
     ),
     pytest.param(

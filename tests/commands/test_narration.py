@@ -14,6 +14,7 @@ from bot.console import Console
 from commands.narration import Narrator
 from commands.services.experiments import SettingChange
 from models import AuditEvent, Expense, Experiment, Meeting, Milestone
+from tests.chat import normalise
 from tests.conftest import NOW
 
 # Every (action, table) the services record; a new kind must be told too.
@@ -179,7 +180,7 @@ def test_a_change_is_told_with_its_names_and_units(console: Console) -> None:
     assert en.startswith("@camille changed the experiment “Budget participatif de Bondy”")
     assert "limit per expense €50,000.00 → €10,000.00" in en
     assert "Wednesday 30 June 2027 → Saturday 31 July 2027" in en
-    reply = console.handle("/labo annuler")
+    reply = normalise(console.handle("/labo annuler"))
     assert "@camille avait modifié l'expérimentation « Budget participatif de Bondy »" in reply
 
 

@@ -165,7 +165,7 @@ def test_the_ping_carries_the_milestone_and_its_buttons(lab: Lab) -> None:
     assert french.expires_at == paris(2026, 12, 4, 9)
     assert french.payload["ref"] == {"milestone": milestone, "due_on": "2026-12-04"}
     assert french.payload["text"].startswith(
-        "⏰ **Jalon à rendre demain** : Analyse de recevabilité"
+        "⏰ **Jalon à rendre demain**\u202f: Analyse de recevabilité"
     )
     assert "vendredi 4 décembre 2026" in french.payload["text"]
     assert french.payload["buttons"] == [
@@ -184,10 +184,12 @@ def test_a_repeated_scan_queues_nothing_more(lab: Lab) -> None:
     lab.add_milestone("Deux", date(2026, 11, 20))
     now = paris(2026, 12, 3, 10)
     first = lab.scan(now)
-    assert first.milestone_pings == 2
+    # Two pings to one owner: kept under their keys, gathered into one daily summary.
+    assert first.milestone_pings == 3
     for _ in range(3):
         assert lab.scan(now).milestone_pings == 0
     assert len(lab.rows("milestone")) == 2
+    assert len(lab.rows("summary")) == 1
 
 
 def test_after_downtime_only_the_ping_relevant_now_is_sent(lab: Lab) -> None:

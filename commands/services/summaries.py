@@ -1,0 +1,161 @@
+"""The daily summary: a person's routine reminders of a day, gathered into one message.
+
+At the start of a working day the scan queues each owner's milestone pings (late ones,
+and those due in some days). For a person who chose the summary (``Person.daily_summary``,
+the default), the routine pings that go at one same moment become one message, each
+milestone with its buttons; the pings themselves are still queued under their own keys,
+already marked dropped, so that no later scan queues them again. Urgent pings (a
+milestone due today) stay separate, and so does a lone ping. Someone who chose "each at
+once" (``/labo rappels tout-de-suite``) gets every ping as it comes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from commands.messages import normalise_locale
+from commands.render import message, render
+from commands.reply import Button, Reply
+from commands.services import outbox
+from models import Experiment, Milestone, Person
+
+URGENT_LABEL = ":due-0d:"
+TITLE_IN_BUTTON = 28
+
+
+def is_routine(row: dict[str, Any]) -> bool:
+    """A ping that may wait for the summary: a milestone's, to a person, not due today."""
+    return (
+        row["kind"] == "milestone"
+        and row["target_kind"] == "person"
+        and URGENT_LABEL not in row["key"]
+        and "milestone" in (row["payload"].get("ref") or {})
+    )
+
+
+def gather(session: Session, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """``rows`` (``outbox.notification`` dicts about to be queued) with each person's
+    routine pings of one moment gathered into a summary."""
+    for row in rows:
+        row.setdefault("dropped_at", None)
+    groups: dict[tuple[str, datetime], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if is_routine(row):
+            groups[row["target_id"], row["not_before"]].append(row)
+    groups = {k: v for k, v in groups.items() if len(v) > 1}
+    if not groups:
+        return rows
+    people = {
+        str(p.id): p
+        for p in session.exec(select(Person).where(col(Person.id).in_({int(k[0]) for k in groups})))
+        if p.daily_summary
+    }
+    summaries = []
+    for (person_id, moment), group in groups.items():
+        person = people.get(person_id)
+        if person is None:
+            continue
+        # A ping the person's preferences for its experiment stop is left to the sender.
+        wanted = [r for r in group if _wanted(session, person, r, now)]
+        if len(wanted) < 2:
+            continue
+        for row in wanted:
+            row["dropped_at"] = now
+            row["last_error"] = "in the daily summary"
+        summaries.append(summary_row(session, person, moment, wanted))
+    return rows + summaries
+
+
+def _wanted(session: Session, person: Person, row: dict[str, Any], now: datetime) -> bool:
+    preference = outbox.preference_of(session, int(person.id or 0), row["experiment_id"])
+    if preference is None:
+        return True
+    if not preference.direct_messages:
+        return False
+    return preference.muted_until is None or preference.muted_until <= now
+
+
+class Item:
+    """One milestone in a summary."""
+
+    def __init__(self, milestone: Milestone, experiment: Experiment, today: date) -> None:
+        self.id = milestone.id
+        self.title = milestone.title
+        self.due_on = milestone.due_on
+        self.progress = milestone.progress
+        self.experiment = experiment.name
+        self.days = (milestone.due_on - today).days
+
+
+def summary_row(
+    session: Session, person: Person, moment: datetime, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    ids = [int(r["payload"]["ref"]["milestone"]) for r in rows]
+    milestones = {
+        m.id: m for m in session.exec(select(Milestone).where(col(Milestone.id).in_(ids)))
+    }
+    experiments = {
+        e.id: e
+        for e in session.exec(
+            select(Experiment).where(
+                col(Experiment.id).in_({m.experiment_id for m in milestones.values()})
+            )
+        )
+    }
+    first = experiments[milestones[ids[0]].experiment_id]
+    locale = normalise_locale(person.locale or first.locale)
+    tz = first.timezone
+    today = moment.astimezone(ZoneInfo(tz)).date()
+    items = [Item(milestones[i], experiments[milestones[i].experiment_id], today) for i in ids]
+    # Late first (the latest first), then by deadline.
+    items.sort(key=lambda i: (i.days >= 0, i.days if i.days >= 0 else -abs(i.days)))
+    reply = summary_reply(locale, tz, today, items)
+    digest = hashlib.sha1("|".join(sorted(r["key"] for r in rows)).encode()).hexdigest()[:12]
+    row = outbox.notification(
+        key=f"summary:p{person.id}:{moment.isoformat()}:{digest}",
+        workspace_id=person.workspace_id,
+        kind="summary",
+        target_kind="person",
+        target_id=str(person.id),
+        reply=reply,
+        not_before=moment,
+        expires_at=max((r["expires_at"] for r in rows if r["expires_at"]), default=None),
+        quiet_hours=False,
+        ref={"milestones": ids},
+    )
+    row["dropped_at"] = None
+    return row
+
+
+def summary_reply(locale: str, tz: str, today: date, items: list[Item]) -> Reply:
+    """The summary, with each milestone's two buttons (done, one more week)."""
+    text = render("reminders/summary", locale, tz, today=today, items=items)
+    buttons = []
+    for item in items:
+        short = (
+            item.title
+            if len(item.title) <= TITLE_IN_BUTTON
+            else item.title[: TITLE_IN_BUTTON - 1] + "…"
+        )
+        buttons.append(
+            Button(
+                message("reminders.summary_done", locale, title=short),
+                "milestone.done",
+                str(item.id),
+                "primary",
+            )
+        )
+        buttons.append(
+            Button(
+                message("reminders.summary_postpone", locale, title=short),
+                "milestone.postpone",
+                str(item.id),
+            )
+        )
+    return Reply(text=text, buttons=buttons)
