@@ -292,6 +292,8 @@ class Claimed:
     expires_at: datetime | None
     attempts: int
     platform_message_id: str | None
+    # When a send of this row began whose outcome is unknown (see ``mark_sending``).
+    sending_since: datetime | None = None
 
     @property
     def target(self) -> tuple[int, str, str]:
@@ -332,6 +334,7 @@ def _claimed(row: Any) -> Claimed:
         expires_at=row.expires_at,
         attempts=row.attempts,
         platform_message_id=row.platform_message_id,
+        sending_since=row.sending_since,
     )
 
 
@@ -430,6 +433,19 @@ def release(session: Session, ids: list[int], *, retry_at: datetime | None = Non
         update(TABLE)
         .where(TABLE.c.id.in_(ids), *_unfinished())
         .values(claimed_at=None, claimed_by=None, next_attempt_at=retry_at)
+    )
+
+
+def mark_sending(session: Session, row_id: int, now: datetime) -> None:
+    """A send of the row begins: committed before the platform is called, so whoever
+    takes the row up next (a retry, another worker after a crash) knows the platform may
+    have it and looks for it before sending again. The first moment is kept: the history
+    is searched from the earliest attempt that may have landed. Cleared by nothing but
+    ``mark_sent``: a row never sent keeps it, and the look-up it costs finds nothing."""
+    session.exec(
+        update(TABLE)
+        .where(TABLE.c.id == row_id, TABLE.c.sending_since.is_(None))
+        .values(sending_since=now)
     )
 
 
