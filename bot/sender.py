@@ -72,7 +72,7 @@ from bot.platforms.port import (
 from bot.platforms.render import to_slack
 from bot.text import reply_to_text
 from commands.reply import File, Reply
-from commands.services import charts, outbox
+from commands.services import charts, outbox, wording
 from commands.services.outbox import Claimed, Destination
 
 log = logging.getLogger(__name__)
@@ -385,6 +385,10 @@ class Sender:
             reason = outbox.skip_reason(session, row, now)
             hold = outbox.hold_until(session, row, now) if reason is None else None
             destination = outbox.destination(session, row)
+            # Relative words ("dans 7 jours") as they read now, not when queued.
+            reply = wording.reply_at(session, row, now) if reason is None and hold is None else None
+            if reason is None and hold is None and reply is None:
+                reason = wording.STALE
         if reason is not None:
             with self._session() as session:
                 outbox.mark_dropped(session, row.id, now, reason)
@@ -402,7 +406,7 @@ class Sender:
             return self._dead(row, "unknown person", self.max_attempts)
         try:
             message_id = row.platform_message_id
-            reply = row.reply
+            assert reply is not None
             if message_id is None and row.sending_since is not None:
                 message_id = self._find_sent(port, row, destination)
             if message_id is None:

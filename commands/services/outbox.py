@@ -146,6 +146,7 @@ def enqueue(
     quiet_hours: bool = True,
     ref: dict[str, Any] | None = None,
     chart: dict[str, Any] | None = None,
+    words: dict[str, Any] | None = None,
 ) -> bool:
     """Queue one notification; returns False when ``key`` was already queued.
 
@@ -166,6 +167,7 @@ def enqueue(
         quiet_hours=quiet_hours,
         ref=ref,
         chart=chart,
+        words=words,
     )
     return enqueue_many(session, [row]) == 1
 
@@ -184,8 +186,10 @@ def notification(
     quiet_hours: bool = True,
     ref: dict[str, Any] | None = None,
     chart: dict[str, Any] | None = None,
+    words: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The row ``enqueue`` would write, for ``enqueue_many``."""
+    """The row ``enqueue`` would write, for ``enqueue_many``. ``words``: the day the text's
+    relative words were worked out for (``commands.services.wording``)."""
     if target_kind not in ("channel", "person"):
         raise ValueError(f"unknown target kind {target_kind!r}")
     when = next_opening(experiment, not_before) if quiet_hours else not_before
@@ -204,6 +208,8 @@ def notification(
         payload["ref"] = ref
     if chart:
         payload["chart"] = chart
+    if words:
+        payload["words"] = words
     if quiet_hours and experiment is not None:
         # Held to working hours at send time too: a ping caught up after downtime, or
         # retried past the end of the day, waits for the next opening.
