@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -348,6 +349,12 @@ class FakeServer(ABC):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up before the answer (a slow accept) is expected, not an error.
+        if isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
