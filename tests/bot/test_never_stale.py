@@ -5,13 +5,18 @@ fake Slack, the clock set by the test."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 
+from bot.console import ConsoleChat
 from bot.platforms.slack_client import SlackChat
 from bot.sender import Sender
+from commands.services.meeting_reminders import scan_meetings
 from commands.services.wording import STALE, words_on
+from models import Meeting, OutboxMessage
 from tests.fakes.slack_api import FakeSlack
 from tests.lab import Lab, build_lab, paris
 
@@ -79,3 +84,29 @@ def test_a_stale_ping_nothing_can_reword_is_dropped(lab: Lab, fake_slack: FakeSl
     assert rows["note:1"].dropped_at is not None
     assert rows["note:1"].last_error == STALE
     assert rows["note:2"].sent_at is not None
+
+
+def test_a_day_before_meeting_reminder_held_to_the_next_day_is_dropped(
+    demo_engine: Engine, tmp_path: Path
+) -> None:
+    """ "Demain" queued on Sunday for a Monday 14:00 meeting, held to Monday's opening:
+    it would be false, so it is dropped (the hour-before reminder follows)."""
+    with Session(demo_engine) as session:
+        meeting = session.get(Meeting, 3)
+        assert meeting is not None
+        meeting.starts_at, meeting.ends_at = paris(2026, 12, 7, 14), paris(2026, 12, 7, 16)
+        session.add(meeting)
+        session.commit()
+        scan_meetings(session, paris(2026, 12, 6, 14, 30))
+        session.commit()
+    chat = ConsoleChat(tmp_path)
+    monday = paris(2026, 12, 7, 9)
+    Sender(demo_engine, {"console": chat}, clock=lambda: monday, concurrency=1).run_once(wait=False)
+    with Session(demo_engine) as session:
+        rows = session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.key).startswith("meeting:3:"))
+        ).all()
+    reminders = [r for r in rows if r.key.endswith("remind-1d") or ":remind-1d:" in r.key]
+    assert reminders
+    assert all(r.last_error == STALE and r.sent_at is None for r in reminders)
+    assert not [line for line in chat.drain() if "Demain" in line]
