@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 DEMO_DB ?= sqlite:///coordo-demo.db
 
-.PHONY: demo install install-dev test lint check serve worker
+.PHONY: demo install install-dev test lint check serve worker fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,16 @@ lint: install-dev
 # The suite runs on SQLite always, and on PostgreSQL too when TEST_DATABASE_URL is set.
 test: lint
 	$(BIN)/pytest -q -n 2
+
+# Many more generated commands than the suite's property tests, for FUZZ_SECONDS on a
+# fresh demo lab: SQLite, and PostgreSQL too when TEST_DATABASE_URL is set. Prints the
+# commands tried and what went wrong (internal errors, refused commands that changed
+# rows, changes missing from the audit log); fails if anything did.
+FUZZ_SECONDS ?= 300
+fuzz: install-dev
+	$(BIN)/python -m tests.fuzz --seconds $(FUZZ_SECONDS) sqlite
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		$(BIN)/python -m tests.fuzz --seconds $(FUZZ_SECONDS) "$$TEST_DATABASE_URL"; fi
 
 serve: install
 	$(BIN)/python -m bot serve

@@ -29,9 +29,13 @@ lease (the rest goes back), so no claim runs out while its worker still means to
 it. ``stop()`` lets the messages being
 sent finish and gives every other claimed row back at once, so a restart loses nothing
 and sends nothing twice. A process killed outright leaves its rows claimed until the
-lease runs out; only a message whose send was under way at that instant can go twice
-(the platform accepted it, the process died before writing so), which no chat API lets
-a client rule out.
+lease runs out.
+
+Doubt: each send is recorded (``sending_since``) before the platform is called, and the
+message carries its outbox key. A row taken up again with that mark — after a timeout,
+a 5xx, a database lost before "mark sent", or a worker killed mid-send — is first looked
+up in its channel's history (``SentLookup.find_sent``): found, it is marked sent; not
+found, it goes. See "Exactly once" in ``docs/design.md``.
 
 Files (``Reply.files``, and the digest chart drawn at send time) go after the message;
 the message's platform id is written first, so a retry sends the files only.
@@ -50,7 +54,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,12 +66,13 @@ from bot.platforms.port import (
     PermanentError,
     PlatformMessage,
     RateLimited,
+    SentLookup,
     TransientError,
 )
 from bot.platforms.render import to_slack
 from bot.text import reply_to_text
 from commands.reply import File, Reply
-from commands.services import charts, outbox
+from commands.services import charts, outbox, wording
 from commands.services.outbox import Claimed, Destination
 
 log = logging.getLogger(__name__)
@@ -380,6 +385,10 @@ class Sender:
             reason = outbox.skip_reason(session, row, now)
             hold = outbox.hold_until(session, row, now) if reason is None else None
             destination = outbox.destination(session, row)
+            # Relative words ("dans 7 jours") as they read now, not when queued.
+            reply = wording.reply_at(session, row, now) if reason is None and hold is None else None
+            if reason is None and hold is None and reply is None:
+                reason = wording.STALE
         if reason is not None:
             with self._session() as session:
                 outbox.mark_dropped(session, row.id, now, reason)
@@ -397,9 +406,14 @@ class Sender:
             return self._dead(row, "unknown person", self.max_attempts)
         try:
             message_id = row.platform_message_id
-            reply = row.reply
+            assert reply is not None
+            if message_id is None and row.sending_since is not None:
+                message_id = self._find_sent(port, row, destination)
             if message_id is None:
-                message = self.renderers[name](reply, workspace)
+                message = replace(self.renderers[name](reply, workspace), key=row.key)
+                with self._session() as session:
+                    outbox.mark_sending(session, row.id, self.clock())
+                    session.commit()
                 if destination.direct:
                     message_id = port.direct_message(destination.platform_id, message)
                 else:
@@ -418,6 +432,20 @@ class Sender:
             outbox.mark_sent(session, row.id, self.clock(), message_id, note)
             session.commit()
         return Outcome("sent")
+
+    def _find_sent(self, port: ChatPort, row: Claimed, destination: Destination) -> str | None:
+        """After an attempt whose outcome is unknown: the message's id if the platform has
+        it (then it is marked sent, not sent again), None if it has not. A port that
+        keeps no history cannot tell: the message goes again (at least once)."""
+        assert row.sending_since is not None
+        if not isinstance(port, SentLookup):
+            return None
+        found = port.find_sent(
+            destination.platform_id, row.key, row.sending_since, direct=destination.direct
+        )
+        if found is not None:
+            log.info("outbox row %s (%s) was on the platform already: %s", row.id, row.key, found)
+        return found
 
     def _send_files(
         self,

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, exists
 from sqlalchemy import select as sa_select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from commands.args import Args, clean_text, closest, fold, parse_args, split_first_word
@@ -357,6 +357,7 @@ class Router:
 
     def dispatch(self, engine: Engine, invocation: Invocation) -> Reply:
         """Run one typed command in one transaction and return its reply."""
+        invocation = cleaned(invocation)
 
         def run(ctx_factory: Callable[[str], Context]) -> Reply:
             family, family_locale = self.resolve(invocation.command)
@@ -409,11 +410,7 @@ class Router:
         pooled connection turned out dead (the server restarted, or dropped it) before the
         commit was sent. Pooled connections are not pinged before each use, which would cost
         every command a round trip: a dead one fails its first statement instead."""
-        invocation = replace(
-            invocation,
-            command=clean_text(invocation.command),
-            text=clean_text(invocation.text),
-        )
+        invocation = cleaned(invocation)
         for attempt in range(RUN_ATTEMPTS):
             try:
                 return self._run_once(engine, invocation, run)
@@ -478,6 +475,16 @@ class Router:
                 if invocation.request_key and _already_handled(session, invocation.request_key):
                     return Reply(text=message("core.duplicate_request", locale))
                 raise
+            except DataError as error:
+                # A value past a column's size (a text longer than its field, a number
+                # past its type) that no check caught first: refused in words, not an
+                # apology. PostgreSQL says so; SQLite stores what it is given.
+                key = _TOO_BIG.get(getattr(error.orig, "sqlstate", None) or "")
+                if key is None:
+                    raise
+                session.rollback()
+                log.warning("value out of range in %r: %s", invocation.command, error.orig)
+                return error_reply(UserError(key), locale)
             except DBAPIError as error:
                 if error.connection_invalidated and not committing:
                     raise _Disconnected(error) from error
@@ -485,6 +492,16 @@ class Router:
 
 
 RUN_ATTEMPTS = 3
+# SQLSTATEs of values too big for their column: string data right truncation, numeric
+# value out of range.
+_TOO_BIG = {"22001": "core.too_long", "22003": "core.number_too_large"}
+
+
+def cleaned(invocation: Invocation) -> Invocation:
+    """The invocation without the characters no row can hold (``clean_text``)."""
+    return replace(
+        invocation, command=clean_text(invocation.command), text=clean_text(invocation.text)
+    )
 
 
 class _Disconnected(Exception):

@@ -41,6 +41,10 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str = Field(default="", max_length=2000)
     platform_message_id: str | None = Field(default=None, max_length=100)
     created_at: datetime = created_at_field()
+    # Written (and committed) before each call to the platform, cleared when its outcome
+    # is known: set on a row not sent means the platform may have it already, so the
+    # sender looks it up in the channel's history before sending again.
+    sending_since: datetime | None = optional_time_field()
 
 
 class NotificationPreference(SQLModel, table=True):

@@ -12,10 +12,11 @@ other refusal ``PermanentError``; the outbox decides when to try again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -40,6 +41,16 @@ GUEST_ROLE = "system_guest"
 _EPOCH_THRESHOLD = 1_000_000_000
 
 Clock = Callable[[], datetime]
+
+# The post prop holding the outbox key of what the outbox sends.
+OUTBOX_PROP = "coordo_outbox_key"
+HISTORY_MARGIN = timedelta(minutes=10)
+
+
+def pending_post_id(key: str) -> str:
+    """A ``pending_post_id`` for an outbox key: the same for every attempt of one message
+    (Mattermost's own clients send ``user_id:millis``; the server only compares them)."""
+    return "coordo:" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _utc_now() -> datetime:
@@ -93,12 +104,40 @@ class MattermostChat(ChatPort):
     # -- ChatPort ------------------------------------------------------------------------
 
     def post(self, channel_id: str, message: PlatformMessage) -> str:
-        """Create a post (Markdown ``text``, ``attachments`` in its props); return its id."""
+        """Create a post (Markdown ``text``, ``attachments`` in its props); return its id.
+        A message with an outbox key carries it in its props, and a ``pending_post_id``
+        made from it, by which the server drops a repeat within its short window."""
         body: dict[str, Any] = {"channel_id": channel_id, "message": message.text}
+        props: dict[str, Any] = {}
         if message.attachments:
-            body["props"] = {"attachments": message.attachments}
+            props["attachments"] = message.attachments
+        if message.key:
+            props[OUTBOX_PROP] = message.key
+            body["pending_post_id"] = pending_post_id(message.key)
+        if props:
+            body["props"] = props
         post = self._call("POST", "/posts", json=body)
         return str(post["id"])
+
+    def find_sent(
+        self, destination_id: str, key: str, since: datetime, *, direct: bool
+    ) -> str | None:
+        """The id of the bot's post tagged ``key`` in the channel since ``since`` (less
+        ``HISTORY_MARGIN``): ``GET /channels/{id}/posts?since=`` answers every post created
+        or changed since then. None when it is not there (or was deleted)."""
+        channel = self.open_direct_channel(destination_id) if direct else destination_id
+        after = int((since - HISTORY_MARGIN).timestamp() * 1000)
+        posts = self._call("GET", f"/channels/{channel}/posts", params={"since": after})
+        found = [
+            post
+            for post in (posts.get("posts") or {}).values()
+            if (post.get("props") or {}).get(OUTBOX_PROP) == key
+            and not post.get("delete_at")
+            and post.get("user_id") == self.bot_user_id()
+        ]
+        if not found:
+            return None
+        return str(min(found, key=lambda p: int(p.get("create_at") or 0))["id"])
 
     def direct_message(self, user_id: str, message: PlatformMessage) -> str:
         return self.post(self.open_direct_channel(user_id), message)

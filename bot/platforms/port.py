@@ -58,6 +58,9 @@ class PlatformMessage:
     attachments: list[dict[str, Any]] | None = None
     # The whole event content, for a platform whose message is one JSON object (Matrix).
     content: dict[str, Any] | None = None
+    # The outbox key the message is sent under: the client tags the message with it
+    # (Slack ``metadata``, Mattermost ``props``), so ``SentLookup.find_sent`` finds it.
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +178,21 @@ class ChatPort(Protocol):
         ...
 
 
+@runtime_checkable
+class SentLookup(Protocol):
+    """A port that can tell whether a message tagged with an outbox key is on the platform:
+    what the sender asks after an attempt whose outcome it does not know (a timeout, a
+    worker killed mid-send, a database lost after the platform accepted)."""
+
+    def find_sent(
+        self, destination_id: str, key: str, since: datetime, *, direct: bool
+    ) -> str | None:
+        """The platform's id of the message tagged ``key`` posted since about ``since`` to
+        ``destination_id`` (a channel, or a user when ``direct``), or None when there is
+        none. Raises ``ChatError`` when it cannot tell (the doubt remains)."""
+        ...
+
+
 @dataclass(slots=True)
 class SentMessage:
     """One message a ``RecordingChat`` accepted."""
@@ -235,3 +253,11 @@ class RecordingChat:
     ) -> None:
         self._maybe_fail()
         self.files.append(SentFile(channel_id, filename, content, title, comment))
+
+    def find_sent(
+        self, destination_id: str, key: str, since: datetime, *, direct: bool
+    ) -> str | None:
+        self._maybe_fail()
+        channel = f"dm:{destination_id}" if direct else destination_id
+        found = [m.id for m in self.messages if m.channel_id == channel and m.message.key == key]
+        return found[-1] if found else None

@@ -20,7 +20,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.error import HTTPError, URLError
 
@@ -56,6 +56,12 @@ TRANSIENT_ERRORS = frozenset(
 
 Clock = Callable[[], datetime]
 
+# The metadata event type of the messages the outbox sends (``event_payload.key``).
+OUTBOX_EVENT = "coordo_outbox"
+HISTORY_MARGIN = timedelta(minutes=10)
+HISTORY_PAGE_SIZE = 200
+HISTORY_PAGES = 10
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -90,12 +96,47 @@ class SlackChat(ChatPort):
     # -- ChatPort ------------------------------------------------------------------------
 
     def post(self, channel_id: str, message: PlatformMessage) -> str:
-        """Post ``message`` (blocks, with ``text`` as fallback); return its ``ts``."""
+        """Post ``message`` (blocks, with ``text`` as fallback); return its ``ts``. A
+        message with an outbox key carries it in its ``metadata``."""
+        extra: dict[str, Any] = {}
+        if message.key:
+            extra["metadata"] = {"event_type": OUTBOX_EVENT, "event_payload": {"key": message.key}}
         with self._errors("chat.postMessage"):
             response = self.client.chat_postMessage(
-                channel=channel_id, text=message.text, blocks=message.blocks
+                channel=channel_id, text=message.text, blocks=message.blocks, **extra
             )
         return str(response["ts"])
+
+    def find_sent(
+        self, destination_id: str, key: str, since: datetime, *, direct: bool
+    ) -> str | None:
+        """The ``ts`` of the message tagged ``key`` in the channel's history since
+        ``since`` (less ``HISTORY_MARGIN`` for clocks that disagree), read newest first
+        with ``conversations.history`` and its metadata; None when it is not there. A
+        history longer than ``HISTORY_PAGES`` pages leaves the doubt (``TransientError``)."""
+        channel = self.open_direct_channel(destination_id) if direct else destination_id
+        oldest = f"{(since - HISTORY_MARGIN).timestamp():.6f}"
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            with self._errors("conversations.history"):
+                response = self.client.conversations_history(
+                    channel=channel,
+                    oldest=oldest,
+                    include_all_metadata=True,
+                    limit=HISTORY_PAGE_SIZE,
+                    cursor=cursor,
+                )
+            for found in response.get("messages") or []:
+                metadata = found.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == OUTBOX_EVENT and payload.get("key") == key:
+                    return str(found["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not response.get("has_more") or cursor is None:
+                return None
+        raise TransientError(
+            f"Slack conversations.history: {key} not found in {HISTORY_PAGES} pages"
+        )
 
     def direct_message(self, user_id: str, message: PlatformMessage) -> str:
         """Post in the bot's conversation with ``user_id``; return the message ``ts``.

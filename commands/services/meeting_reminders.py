@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 
 from commands.render import message, render
 from commands.reply import Button, Reply, Visibility
-from commands.services import outbox
+from commands.services import outbox, wording
 from commands.services.meetings import (
     CANCELLED,
     SCHEDULED,
@@ -201,6 +201,7 @@ def _queue(session: Session, occurrence: Occurrence, steps: list[Step], now: dat
         for invitation, person in invitations(session, meeting):
             if invitation.response in ("yes", "pending") and pk(person) not in quiet:
                 people.append(_person_target(person, base_locale, tz))
+    words = wording.words_on(now.astimezone(ZoneInfo(tz)).date(), tz)
     count = 0
     for step in steps:
         targets = channel_targets + (people if step.to_people else [])
@@ -219,6 +220,8 @@ def _queue(session: Session, occurrence: Occurrence, steps: list[Step], now: dat
                     experiment=experiment,
                     expires_at=occurrence.start,
                     quiet_hours=step.quiet_hours,
+                    # "Demain" is true on the day it was queued only: held past it, dropped.
+                    words=words if step.name == "remind-1d" else None,
                 )
             )
     return count

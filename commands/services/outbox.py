@@ -146,6 +146,7 @@ def enqueue(
     quiet_hours: bool = True,
     ref: dict[str, Any] | None = None,
     chart: dict[str, Any] | None = None,
+    words: dict[str, Any] | None = None,
 ) -> bool:
     """Queue one notification; returns False when ``key`` was already queued.
 
@@ -166,6 +167,7 @@ def enqueue(
         quiet_hours=quiet_hours,
         ref=ref,
         chart=chart,
+        words=words,
     )
     return enqueue_many(session, [row]) == 1
 
@@ -184,8 +186,10 @@ def notification(
     quiet_hours: bool = True,
     ref: dict[str, Any] | None = None,
     chart: dict[str, Any] | None = None,
+    words: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The row ``enqueue`` would write, for ``enqueue_many``."""
+    """The row ``enqueue`` would write, for ``enqueue_many``. ``words``: the day the text's
+    relative words were worked out for (``commands.services.wording``)."""
     if target_kind not in ("channel", "person"):
         raise ValueError(f"unknown target kind {target_kind!r}")
     when = next_opening(experiment, not_before) if quiet_hours else not_before
@@ -204,6 +208,8 @@ def notification(
         payload["ref"] = ref
     if chart:
         payload["chart"] = chart
+    if words:
+        payload["words"] = words
     if quiet_hours and experiment is not None:
         # Held to working hours at send time too: a ping caught up after downtime, or
         # retried past the end of the day, waits for the next opening.
@@ -292,6 +298,8 @@ class Claimed:
     expires_at: datetime | None
     attempts: int
     platform_message_id: str | None
+    # When a send of this row began whose outcome is unknown (see ``mark_sending``).
+    sending_since: datetime | None = None
 
     @property
     def target(self) -> tuple[int, str, str]:
@@ -332,6 +340,7 @@ def _claimed(row: Any) -> Claimed:
         expires_at=row.expires_at,
         attempts=row.attempts,
         platform_message_id=row.platform_message_id,
+        sending_since=row.sending_since,
     )
 
 
@@ -430,6 +439,19 @@ def release(session: Session, ids: list[int], *, retry_at: datetime | None = Non
         update(TABLE)
         .where(TABLE.c.id.in_(ids), *_unfinished())
         .values(claimed_at=None, claimed_by=None, next_attempt_at=retry_at)
+    )
+
+
+def mark_sending(session: Session, row_id: int, now: datetime) -> None:
+    """A send of the row begins: committed before the platform is called, so whoever
+    takes the row up next (a retry, another worker after a crash) knows the platform may
+    have it and looks for it before sending again. The first moment is kept: the history
+    is searched from the earliest attempt that may have landed. Cleared by nothing but
+    ``mark_sent``: a row never sent keeps it, and the look-up it costs finds nothing."""
+    session.exec(
+        update(TABLE)
+        .where(TABLE.c.id == row_id, TABLE.c.sending_since.is_(None))
+        .values(sending_since=now)
     )
 
 

@@ -36,7 +36,7 @@ from sqlmodel import Session, col, select
 from commands.messages import normalise_locale
 from commands.render import message, render
 from commands.reply import Button, Reply
-from commands.services import digests, outbox, payment_clock, summaries
+from commands.services import digests, outbox, payment_clock, summaries, wording
 from models import Experiment, Milestone, MilestoneOwner, Person
 
 log = logging.getLogger(__name__)
@@ -288,6 +288,7 @@ def queue_milestone_pings(
                 experiment=experiment,
                 expires_at=ping.expires_at,
                 ref={"milestone": row.id, "due_on": row.due_on.isoformat()},
+                words=wording.words_on(schedules[row.experiment_id].today, experiment.timezone),
             )
         )
     # A person's routine pings of one moment go as one summary (their choice).

@@ -65,5 +65,9 @@ def test_interactivity_events_and_scopes() -> None:
         "users:read",
         "channels:read",
         "groups:read",
+        # conversations.history, after a send in doubt
+        "channels:history",
+        "groups:history",
+        "im:history",
     } <= scopes
     assert len(data["display_information"]["long_description"]) >= 175

@@ -60,6 +60,24 @@ def test_control_characters_are_cleaned_from_what_is_kept(
         decision = session.exec(select(Decision).order_by(col(Decision.id).desc())).first()
     assert decision is not None
     assert decision.text == "Enveloppe fixée à 45 000 €"
+    # A NUL in a title (PostgreSQL refuses it in text): cleaned, the milestone made.
+    reply = normalise(console.handle("/jalon Rendu\x00 du\x1b dossier demain"))
+    assert "Jalon n°" in reply, reply
+    with Session(demo_engine) as session:
+        milestone = session.exec(select(Milestone).order_by(col(Milestone.id).desc())).first()
+    assert milestone is not None
+    assert milestone.title == "Rendu du dossier"
+
+
+def test_a_text_longer_than_its_field_is_refused_in_words(
+    console: Console, demo_engine: Engine
+) -> None:
+    before = fingerprint(demo_engine)
+    reply = normalise(console.handle("/labo reglages territoire:" + "x" * 300))
+    assert APOLOGY not in reply
+    if demo_engine.dialect.name == "postgresql":  # SQLite keeps a text of any length
+        assert "trop long" in reply, reply
+        assert changed_tables(before, fingerprint(demo_engine)) == []
 
 
 @pytest.mark.parametrize("separator", ["\n", "\t", "\r\n", "\u00a0", "\u2003"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -218,6 +219,7 @@ class FakeServer(ABC):
         self.calls = CallLog()
         self._lock = threading.RLock()
         self._failures: dict[str, deque[CannedFailure]] = {}
+        self._after: dict[str, deque[Callable[[], None]]] = {}
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -290,6 +292,23 @@ class FakeServer(ABC):
         with self._lock:
             return len(self._failures.get(name, ()))
 
+    def after_next(self, name: str, action: Callable[[], None], *, times: int = 1) -> None:
+        """Run ``action`` once the next ``times`` calls to ``name`` are handled (a post is
+        accepted and kept) and before they are answered: a fault that strikes after the
+        platform accepted."""
+        with self._lock:
+            self._after.setdefault(name, deque()).extend([action] * times)
+
+    def accept_slowly(self, name: str, seconds: float, *, times: int = 1) -> None:
+        """Handle the next ``times`` calls to ``name`` at once, but answer them only after
+        ``seconds`` (real time): a client that gives up sooner does not know they landed."""
+        self.after_next(name, lambda: time.sleep(seconds), times=times)
+
+    def _pop_after(self, name: str) -> Callable[[], None] | None:
+        with self._lock:
+            queue = self._after.get(name)
+            return queue.popleft() if queue else None
+
     def _pop_failure(self, name: str) -> CannedFailure | None:
         with self._lock:
             queue = self._failures.get(name)
@@ -322,12 +341,20 @@ class FakeServer(ABC):
                 status=response.status,
             )
         )
+        if response.status < 300 and (after := self._pop_after(name)) is not None:
+            after()
         return response
 
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up before the answer (a slow accept) is expected, not an error.
+        if isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -201,6 +201,7 @@ class FakeMattermost(FakeServer):
         self._seq = itertools.count(1)
         self._rate: tuple[float, int] | None = None
         self._buckets: dict[str, TokenBucket] = {}
+        self.pending_post_ids: dict[str, tuple[float, str]] = {}
         self.bot = self.add_user(
             bot_user_id or _stable_id("bot"), username=bot_username, is_bot=True
         )
@@ -522,6 +523,67 @@ class FakeMattermost(FakeServer):
         return Response.json({"status": "OK"})
 
 
+# -- pending_post_id and a channel's posts ---------------------------------------------
+# ``POST /posts`` with a ``pending_post_id`` seen within the last 30 seconds answers the
+# post created then, as the server's ``deduplicateCreatePost`` does, and the post echoes
+# it. ``GET /channels/{id}/posts`` answers a ``PostList`` (``order`` newest first,
+# ``posts`` by id): with ``since`` (Unix milliseconds) every post created, changed or
+# deleted after it; otherwise ``page`` and ``per_page`` (default 60, at most 200) of the
+# posts not deleted.
+
+GET_CHANNEL_POSTS = "GET /api/v4/channels/{id}/posts"
+PENDING_POST_ID_TTL = 30.0
+POSTS_PER_PAGE = 60
+POSTS_MAX_PER_PAGE = 200
+
+
+def _create_post_once(self: FakeMattermost, body: Any, params: dict[str, str]) -> Response:
+    pending = body.get("pending_post_id") if isinstance(body, dict) else None
+    now = self.clock()
+    if isinstance(pending, str) and pending:
+        seen = self.pending_post_ids.get(pending)
+        if seen is not None and now - seen[0] < PENDING_POST_ID_TTL:
+            post = next((p for p in self.posts if p["id"] == seen[1]), None)
+            if post is not None:
+                return Response.json(post, 201)
+    response = FakeMattermost._create_post(self, body, params)
+    if response.status == 201 and isinstance(pending, str) and pending:
+        post = self.posts[-1]
+        post["pending_post_id"] = pending
+        self.pending_post_ids[pending] = (now, post["id"])
+    return response
+
+
+def _get_channel_posts(self: FakeMattermost, body: Any, params: dict[str, str]) -> Response:
+    channel = self._channel(params["id"])
+    query = body if isinstance(body, dict) else {}
+    posts = [p for p in self.posts if p["channel_id"] == channel.id]
+    try:
+        if query.get("since"):
+            since = int(query["since"])
+            chosen = [p for p in posts if p["update_at"] > since]
+        else:
+            page = int(query.get("page") or 0)
+            per_page = min(int(query.get("per_page") or POSTS_PER_PAGE), POSTS_MAX_PER_PAGE)
+            alive = [p for p in posts if not p["delete_at"]]
+            alive.sort(key=lambda p: p["create_at"], reverse=True)
+            chosen = alive[page * per_page : (page + 1) * per_page]
+    except ValueError as e:
+        raise MattermostError(
+            400, "api.context.invalid_url_param.app_error", "Invalid or missing parameter."
+        ) from e
+    chosen.sort(key=lambda p: p["create_at"], reverse=True)
+    return Response.json(
+        {
+            "order": [p["id"] for p in chosen],
+            "posts": {p["id"]: p for p in chosen},
+            "next_post_id": "",
+            "prev_post_id": "",
+            "has_next": False,
+        }
+    )
+
+
 def _app_error(
     status: int, error_id: str, message: str, headers: dict[str, str] | None = None
 ) -> Response:
@@ -566,6 +628,8 @@ def _match(method: str, path: str) -> tuple[str | None, dict[str, str]]:
 
 
 def _parse_body(request: Request) -> Any:
+    if request.method == "GET":  # what a GET says is in its query
+        return dict(request.query) or None
     if request.content_type == "multipart/form-data":
         return _parse_multipart(request)
     if request.path == "/api/v4/files":  # the other form: channel_id and filename in the query
@@ -606,3 +670,6 @@ _ROUTES = {
     UPLOAD_FILE: FakeMattermost._upload_file,
     OPEN_DIALOG: FakeMattermost._open_dialog,
 }
+_PATTERNS.append((GET_CHANNEL_POSTS, "GET", re.compile(r"^/api/v4/channels/(?P<id>[^/]+)/posts$")))
+_ROUTES[CREATE_POST] = _create_post_once
+_ROUTES[GET_CHANNEL_POSTS] = _get_channel_posts

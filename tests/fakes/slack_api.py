@@ -123,6 +123,7 @@ class SlackMessage:
     thread_ts: str | None = None
     files: list[str] = field(default_factory=list)
     edited: bool = False
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass
@@ -681,6 +682,77 @@ class FakeSlack(FakeServer):
         return Response.json({"ok": True})
 
 
+# -- message metadata and channel history ------------------------------------------------
+# ``chat.postMessage`` keeps a message's ``metadata`` (``event_type`` and
+# ``event_payload``, given as an object or as JSON text); ``conversations.history`` answers
+# a channel's messages newest first, between ``oldest`` and ``latest`` (exclusive unless
+# ``inclusive``), ``limit`` at a time (default 100, at most 999) with a ``next_cursor``
+# while ``has_more``, and shows the metadata only with ``include_all_metadata``.
+
+HISTORY_DEFAULT_LIMIT = 100
+HISTORY_MAX_LIMIT = 999
+
+
+def _post_message_with_metadata(self: FakeSlack, body: dict[str, Any]) -> Response:
+    metadata = body.get("metadata")
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError as e:
+            raise SlackError("invalid_metadata_format") from e
+    if metadata is not None and (
+        not isinstance(metadata, dict)
+        or not isinstance(metadata.get("event_type"), str)
+        or not isinstance(metadata.get("event_payload"), dict)
+    ):
+        raise SlackError("invalid_metadata_schema")
+    response = FakeSlack._chat_post_message(self, body)
+    if response.status == 200 and metadata is not None:
+        answer = json.loads(response.body)
+        if answer.get("ok"):
+            for message in reversed(self.messages):
+                if message.ts == answer["ts"]:
+                    message.metadata = metadata
+                    break
+    return response
+
+
+def _conversations_history(self: FakeSlack, body: dict[str, Any]) -> Response:
+    channel = self._channel(body.get("channel"))
+    try:
+        limit = int(body.get("limit") or HISTORY_DEFAULT_LIMIT)
+        oldest = float(body.get("oldest") or 0)
+        latest = float(body.get("latest") or "inf")
+        offset = int(str(body.get("cursor") or "").removeprefix("next:") or 0)
+    except ValueError as e:
+        raise SlackError("invalid_arguments") from e
+    limit = max(1, min(limit, HISTORY_MAX_LIMIT))
+    inclusive = _truthy(body.get("inclusive"))
+    with_metadata = _truthy(body.get("include_all_metadata"))
+    found = [
+        m
+        for m in self.messages
+        if m.channel == channel.id
+        and (oldest <= float(m.ts) if inclusive else oldest < float(m.ts))
+        and (float(m.ts) <= latest if inclusive else float(m.ts) < latest)
+    ]
+    found.sort(key=lambda m: float(m.ts), reverse=True)
+    page = found[offset : offset + limit]
+    messages = []
+    for m in page:
+        data = self._message_api(m.ts, m.text, m.blocks)
+        if with_metadata and m.metadata is not None:
+            data["metadata"] = m.metadata
+        messages.append(data)
+    more = offset + limit < len(found)
+    return _ok(
+        messages=messages,
+        has_more=more,
+        pin_count=0,
+        response_metadata={"next_cursor": f"next:{offset + limit}" if more else ""},
+    )
+
+
 def _ok(**data: Any) -> Response:
     return Response.json({"ok": True, **data})
 
@@ -737,3 +809,5 @@ _METHODS = {
     "files.getUploadURLExternal": FakeSlack._files_get_upload_url_external,
     "files.completeUploadExternal": FakeSlack._files_complete_upload_external,
 }
+_METHODS["chat.postMessage"] = _post_message_with_metadata
+_METHODS["conversations.history"] = _conversations_history

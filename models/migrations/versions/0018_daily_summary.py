@@ -1,7 +1,7 @@
 """A person's choice of reminders: one summary a day (the default) or each at once
 
 Revision ID: 0018
-Revises: 0005
+Revises: 0015
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0005"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,328 @@
+"""A message the platform accepted is never sent twice, and none is lost, whatever the
+timing: the platform answers after the client gave up (slow accept), the database
+connection drops between the platform's acceptance and "mark sent", a worker is killed
+with SIGKILL mid-send and its lease taken over. Each against both fakes, which keep a
+channel history (Slack ``conversations.history`` with metadata, Mattermost
+``GET /channels/{id}/posts``) that the sender searches after any doubt."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, text
+
+from bot.platforms.mattermost_client import MattermostChat, pending_post_id
+from bot.platforms.port import ChatPort, PlatformMessage
+from bot.platforms.render import to_mattermost
+from bot.platforms.slack_client import SlackChat
+from bot.sender import Renderer, Sender
+from models.db import make_engine
+from tests.fakes._server import FakeServer, ManualClock
+from tests.fakes.mattermost_api import CREATE_POST, FakeMattermost
+from tests.fakes.slack_api import FakeSlack
+from tests.lab import TEAM_CHANNEL, Lab, build_lab
+from tests.processes import ROOT, process_env
+
+MM_CHANNEL = "channelaaaaaaaaaaaaaaaaaaaa"
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+
+
+class Clock:
+    """Our clock and the fake's, moved together."""
+
+    def __init__(self, start: datetime, fake: ManualClock) -> None:
+        self.now = start
+        self.fake = fake
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+        self.fake.advance(seconds)
+
+
+@dataclass
+class Platform:
+    """One fake platform, its client, and how to count what it holds."""
+
+    name: str
+    fake: FakeServer
+    post_call: str
+    channel: str
+
+    def client(self, timeout: float = 10) -> ChatPort:
+        if isinstance(self.fake, FakeSlack):
+            return SlackChat(self.fake.token, base_url=self.fake.api_url, timeout=int(timeout))
+        assert isinstance(self.fake, FakeMattermost)
+        return MattermostChat(self.fake.url, self.fake.token, timeout=timeout)
+
+    def renderers(self) -> dict[str, Renderer]:
+        if self.name == "mattermost":
+            return {"mattermost": lambda reply, team: to_mattermost(reply, None, team_id=team)}
+        return {}
+
+    def texts(self) -> list[str]:
+        """Every message the platform holds in the channel, in order."""
+        if isinstance(self.fake, FakeSlack):
+            return [m.text or "" for m in self.fake.messages_in(self.channel)]
+        assert isinstance(self.fake, FakeMattermost)
+        return [p["message"] for p in self.fake.posts_in(self.channel)]
+
+    def ids(self) -> list[str]:
+        if isinstance(self.fake, FakeSlack):
+            return [m.ts for m in self.fake.messages_in(self.channel)]
+        assert isinstance(self.fake, FakeMattermost)
+        return [p["id"] for p in self.fake.posts_in(self.channel)]
+
+
+@pytest.fixture(params=["slack", "mattermost"])
+def platform(request: pytest.FixtureRequest, manual_clock: ManualClock) -> Iterator[Platform]:
+    if request.param == "slack":
+        with FakeSlack(clock=manual_clock) as slack:
+            yield Platform("slack", slack, "chat.postMessage", TEAM_CHANNEL)
+    else:
+        with FakeMattermost(clock=manual_clock) as mattermost:
+            yield Platform("mattermost", mattermost, CREATE_POST, MM_CHANNEL)
+
+
+@pytest.fixture
+def lab(engine: Engine, platform: Platform) -> Lab:
+    return build_lab(engine, platform=platform.name)
+
+
+@pytest.fixture
+def clock(manual_clock: ManualClock) -> Clock:
+    return Clock(NOW, manual_clock)
+
+
+def sender(
+    engine: Engine, platform: Platform, clock: Callable[[], datetime], **options: Any
+) -> Sender:
+    port = platform.client(options.pop("timeout", 10))
+    options.setdefault("concurrency", 1)
+    options.setdefault("pacing", {})
+    return Sender(
+        engine, {platform.name: port}, renderers=platform.renderers(), clock=clock, **options
+    )
+
+
+def queue(lab: Lab, platform: Platform, count: int) -> list[str]:
+    texts = [f"Message n°{n}" for n in range(count)]
+    for n, body in enumerate(texts):
+        lab.queue(f"news:{n}", target=platform.channel, text=body)
+    return texts
+
+
+def assert_exactly_once(lab: Lab, platform: Platform, texts: list[str]) -> None:
+    """Every message on the platform once (0 duplicates, 0 lost), every row sent with the
+    id of its one message."""
+    held = Counter(platform.texts())
+    assert {t: n for t, n in held.items() if n > 1} == {}, "duplicates"
+    assert sorted(held) == sorted(texts), "lost or extra"
+    rows = lab.rows()
+    assert all(r.sent_at is not None for r in rows), [r.key for r in rows if r.sent_at is None]
+    assert sorted(r.platform_message_id or "" for r in rows) == sorted(platform.ids())
+
+
+# -- slow accept ---------------------------------------------------------------------------
+
+
+def test_a_slow_accept_is_found_in_the_history_not_sent_again(
+    lab: Lab, platform: Platform, clock: Clock
+) -> None:
+    """The platform keeps the message but answers after the client's timeout: the sender
+    cannot tell, retries later, and finds it in the channel's history."""
+    texts = queue(lab, platform, 6)
+    platform.fake.accept_slowly(platform.post_call, 2.5, times=2)  # the first two
+    send = sender(lab.engine, platform, clock, timeout=1, retry_base=60)
+    first = send.run_once(wait=False)
+    assert (first.sent, first.retried) == (4, 2)
+    assert len(platform.texts()) == 6  # the platform has all six already
+    clock.advance(61)
+    second = send.run_once(wait=False)
+    assert (second.sent, second.retried) == (2, 0)
+    assert platform.fake.calls.count(platform.post_call) == 6  # none posted again
+    assert_exactly_once(lab, platform, texts)
+
+
+def test_a_timeout_before_the_platform_took_it_sends_it_after_looking(
+    lab: Lab, platform: Platform, clock: Clock
+) -> None:
+    """Doubt that turns out to be a loss: not in the history, so it goes again, once."""
+    texts = queue(lab, platform, 1)
+    platform.fake.fail_next(platform.post_call, status=504)  # refused before keeping it
+    send = sender(lab.engine, platform, clock, retry_base=60)
+    assert send.run_once(wait=False).retried == 1
+    assert lab.rows()[0].sending_since == NOW
+    clock.advance(61)
+    assert send.run_once(wait=False).sent == 1
+    assert_exactly_once(lab, platform, texts)
+
+
+# -- the database lost after the platform accepted -----------------------------------------
+
+
+def drop_connections(engine: Engine, database_url: str) -> Callable[[], None]:
+    """What drops the sender's database connections at the moment the platform accepts:
+    on PostgreSQL the server ends their backends; SQLite has no connection to lose, so
+    the driver's next statement fails as a lost disk would."""
+    if engine.dialect.name == "postgresql":
+        name = engine.url.query.get("application_name")
+        admin = make_engine(database_url)
+
+        def terminate() -> None:
+            with admin.begin() as conn:
+                ended = conn.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE application_name = :name"
+                    ),
+                    {"name": name},
+                ).scalar()
+            assert ended, "no connection of the sender to drop"
+
+        return terminate
+    armed = threading.Event()
+
+    def fail_next_statement(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if armed.is_set() and "outbox_message" in statement:
+            armed.clear()
+            import sqlite3
+
+            raise sqlite3.OperationalError("disk I/O error")
+
+    event.listen(engine, "before_cursor_execute", fail_next_statement)
+    return armed.set
+
+
+def sender_engine(database_url: str) -> Engine:
+    """The sender's own engine; on PostgreSQL its connections carry a name to find them by."""
+    if database_url.startswith("postgresql"):
+        name = f"sender-{uuid.uuid4().hex[:8]}"
+        return make_engine(f"{database_url}&application_name={name}")
+    return make_engine(database_url)
+
+
+def test_a_connection_lost_after_the_platform_accepted_sends_nothing_twice(
+    lab: Lab, platform: Platform, clock: Clock, database_url: str
+) -> None:
+    texts = queue(lab, platform, 3)
+    engine = sender_engine(database_url)
+    platform.fake.after_next(platform.post_call, drop_connections(engine, database_url))
+    send = sender(engine, platform, clock, retry_base=60)
+    first = send.run_once(wait=False)
+    assert (first.sent, first.retried) == (2, 1)  # the first was kept, not marked sent
+    clock.advance(61)
+    assert send.run_once(wait=False).sent == 1
+    assert platform.fake.calls.count(platform.post_call) == 3
+    assert_exactly_once(lab, platform, texts)
+    engine.dispose()
+
+
+# -- a worker killed mid-send --------------------------------------------------------------
+
+
+def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(
+    lab: Lab, platform: Platform, database_url: str
+) -> None:
+    """A worker in a process of its own sends the first of three messages; the platform
+    keeps it and the worker is killed (SIGKILL) before the answer. Once its lease runs
+    out another worker takes the rows over: the first is found in the history, the two
+    others (never tried) go."""
+    texts = queue(lab, platform, 3)
+    platform.fake.accept_slowly(platform.post_call, 60)
+    api_url = platform.fake.api_url if isinstance(platform.fake, FakeSlack) else platform.fake.url
+    token = platform.fake.token  # type: ignore[attr-defined]
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.bot.outbox_child",
+            database_url,
+            platform.name,
+            api_url,
+            token,
+        ],
+        cwd=ROOT,
+        env=process_env({}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not platform.texts():
+            assert child.poll() is None, child.communicate()[0]
+            assert time.monotonic() < deadline, "the worker sent nothing"
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+    assert child.returncode == -signal.SIGKILL
+    [held] = [r for r in lab.rows() if r.claimed_by is not None and r.sending_since is not None]
+    assert held.sent_at is None  # accepted by the platform, never marked sent
+    later = datetime.now(UTC) + timedelta(minutes=6)  # past the dead worker's lease
+    report = sender(lab.engine, platform, lambda: later).run_once(wait=False)
+    assert (report.claimed, report.sent) == (3, 3)
+    assert platform.fake.calls.count(platform.post_call) == 3
+    assert_exactly_once(lab, platform, texts)
+
+
+# -- the wire -----------------------------------------------------------------------------
+
+
+def test_messages_carry_their_outbox_key(lab: Lab, platform: Platform, clock: Clock) -> None:
+    queue(lab, platform, 1)
+    sender(lab.engine, platform, clock).run_once(wait=False)
+    body = platform.fake.calls.last(platform.post_call).body
+    if platform.name == "slack":
+        assert body["metadata"] == {
+            "event_type": "coordo_outbox",
+            "event_payload": {"key": "news:0"},
+        }
+    else:
+        assert body["props"]["coordo_outbox_key"] == "news:0"
+        assert body["pending_post_id"] == pending_post_id("news:0")
+
+
+def test_mattermost_drops_a_repeat_with_the_same_pending_post_id(
+    fake_mattermost: FakeMattermost, manual_clock: ManualClock
+) -> None:
+    client = MattermostChat(fake_mattermost.url, fake_mattermost.token)
+    message = PlatformMessage(text="Bonjour", key="news:1")
+    first = client.post(MM_CHANNEL, message)
+    assert client.post(MM_CHANNEL, message) == first  # within the server's window
+    manual_clock.advance(31)
+    assert client.post(MM_CHANNEL, message) != first
+    assert len(fake_mattermost.posts_in(MM_CHANNEL)) == 2
+    found = client.find_sent(MM_CHANNEL, "news:1", NOW - timedelta(days=30), direct=False)
+    assert found == first  # the earliest
+    assert client.find_sent(MM_CHANNEL, "news:2", NOW - timedelta(days=30), direct=False) is None
+
+
+def test_slack_history_is_searched_page_by_page(fake_slack: FakeSlack) -> None:
+    client = SlackChat(fake_slack.token, base_url=fake_slack.api_url)
+    wanted = client.post(TEAM_CHANNEL, PlatformMessage(text="cherché", key="news:1"))
+    for n in range(450):  # three pages of newer messages above it
+        client.post(TEAM_CHANNEL, PlatformMessage(text=f"après {n}", key=f"other:{n}"))
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    assert client.find_sent(TEAM_CHANNEL, "news:1", since, direct=False) == wanted
+    assert fake_slack.calls.count("conversations.history") == 3
+    assert client.find_sent(TEAM_CHANNEL, "news:404", since, direct=False) is None
+    history = fake_slack.calls.last("conversations.history").body
+    assert history["include_all_metadata"] in ("1", "true", "True")
