@@ -649,6 +649,7 @@ def skip_reason(session: Session, row: Claimed, now: datetime) -> str | None:
         ):
             return "meeting moved"
     if "invoice" in ref:
+        # Imported here: the payment clock queues through this module.
         from commands.services import payment_clock
 
         reason = payment_clock.skip_reason(session, ref)
