@@ -406,7 +406,7 @@ class MatrixConnector:
             request_key=delivery_key("matrix", self.config.server_name, event.event_id),
             mentioned_ids=_mentions(content),
         )
-        future = self.runner.dispatch(command.invocation)
+        future = self.runner.dispatch(command.invocation, origin.locale)
         self._after(future, origin)
 
     def _on_choice(
