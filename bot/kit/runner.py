@@ -60,22 +60,24 @@ class Runner:
 
         return self.pool.submit(guarded)
 
-    def dispatch(self, make: Callable[[], Invocation]) -> Future[Reply]:
+    def dispatch(self, make: Callable[[], Invocation], locale: str | None = None) -> Future[Reply]:
         """A typed command; ``make`` builds the invocation in the pool (it may look the
-        person up)."""
+        person up). ``locale``: the language of an apology, from the command's word."""
 
         def call() -> Reply:
             return self.router.dispatch(self.engine, make())
 
-        return self.run(None, call, "command")
+        return self.run(locale, call, "command")
 
-    def act(self, make: Callable[[], Invocation], action: str, value: str) -> Future[Reply]:
+    def act(
+        self, make: Callable[[], Invocation], action: str, value: str, locale: str | None = None
+    ) -> Future[Reply]:
         """A button (or what stands for one: a reaction, a numbered answer)."""
 
         def call() -> Reply:
             return self.router.act(self.engine, make(), action, value)
 
-        return self.run(None, call, f"action {action}")
+        return self.run(locale, call, f"action {action}")
 
     def within_budget(self, future: Future[Reply]) -> Reply | None:
         """The reply if it came within the ack budget, else None (deliver it later)."""

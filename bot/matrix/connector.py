@@ -406,7 +406,7 @@ class MatrixConnector:
             request_key=delivery_key("matrix", self.config.server_name, event.event_id),
             mentioned_ids=_mentions(content),
         )
-        future = self.runner.dispatch(command.invocation)
+        future = self.runner.dispatch(command.invocation, origin.locale)
         self._after(future, origin)
 
     def _on_choice(
@@ -451,7 +451,9 @@ class MatrixConnector:
 
     def _after(self, future: Future[Reply], origin: _Origin) -> None:
         def done(finished: Future[Reply]) -> None:
-            asyncio.run_coroutine_threadsafe(self._deliver(origin, finished.result()), self.loop)
+            asyncio.run_coroutine_threadsafe(
+                self._deliver_logged(origin, finished.result()), self.loop
+            )
 
         future.add_done_callback(done)
 
@@ -500,6 +502,12 @@ class MatrixConnector:
         )
 
     # -- outbound ----------------------------------------------------------------------
+
+    async def _deliver_logged(self, origin: _Origin, reply: Reply) -> None:
+        try:
+            await self._deliver(origin, reply)
+        except Exception:  # a bug: logged with its traceback, the connector goes on
+            log.exception("reply to %s in %s", origin.event_id, origin.room_id)
 
     async def _deliver(self, origin: _Origin, reply: Reply) -> None:
         self.handled += 1
@@ -623,7 +631,11 @@ class MatrixConnector:
             raise _error(created)
         self.state.direct[user_id] = created.room_id
         self.state.save()
-        # The room is known to the client once synced; until then sends go unencrypted.
+        # The client sends only to rooms it knows: wait for the sync to bring it.
+        for _ in range(100):
+            if created.room_id in client.rooms:
+                break
+            await asyncio.sleep(0.1)
         return str(created.room_id)
 
     async def _send(
@@ -637,11 +649,15 @@ class MatrixConnector:
             encrypted = room is not None and room.encrypted
             if encrypted:
                 await self._share_room_keys(client, room_id)
-            response = await self._paced(
-                lambda: client.room_send(
-                    room_id, event_type, content, tx_id=txn, ignore_unverified_devices=True
+            try:
+                response = await self._paced(
+                    lambda: client.room_send(
+                        room_id, event_type, content, tx_id=txn, ignore_unverified_devices=True
+                    )
                 )
-            )
+            except nio.LocalProtocolError as refused:
+                # A room the client has not synced yet, or keys not ready: later.
+                raise TransientError(str(refused)) from refused
             if isinstance(response, nio.RoomSendResponse):
                 return str(response.event_id)
             error = _error(response)

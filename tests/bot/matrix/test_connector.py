@@ -22,7 +22,7 @@ from bot.matrix.port import MatrixChat
 from bot.matrix.render import to_matrix
 from bot.platforms.port import ChatPort, PlatformMessage
 from bot.sender import Sender
-from commands.reply import Button, Reply, Visibility
+from commands.reply import Button, File, Reply, Visibility
 from commands.services import outbox
 from models import Expense, OutboxMessage, Workspace
 from tests.bot.matrix.conftest import Lab
@@ -217,7 +217,9 @@ class PostsThenDies:
         self.port.upload_file(channel_id, filename, content, title, comment)
 
 
-def queue_reminder(engine: Engine, room: str, text: str, key: str) -> None:
+def queue_reminder(
+    engine: Engine, room: str, text: str, key: str, files: list[File] | None = None
+) -> None:
     with Session(engine) as session:
         workspace = session.exec(select(Workspace).where(Workspace.platform == "matrix")).one()
         outbox.enqueue(
@@ -227,7 +229,7 @@ def queue_reminder(engine: Engine, room: str, text: str, key: str) -> None:
             kind="reminder",
             target_kind="channel",
             target_id=room,
-            reply=Reply(text=text, visibility=Visibility.CHANNEL),
+            reply=Reply(text=text, visibility=Visibility.CHANNEL, files=files or []),
             not_before=datetime.now(UTC) - timedelta(minutes=1),
             quiet_hours=False,
         )
@@ -346,3 +348,23 @@ def test_an_export_arrives_as_a_file_in_the_thread(lab: Lab) -> None:
     assert download.status_code == 200
     assert download.content[:2] == b"PK"  # an .xlsx is a zip
     assert len(download.content) == file_event["info"]["size"]
+
+
+def test_a_digest_from_the_outbox_brings_its_chart_as_an_image(lab: Lab) -> None:
+    connector, camille, room = start_lab(lab)
+    chart = File("budget.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, "Budget", "image/png")
+    queue_reminder(lab.engine, room, "Point de la semaine", "test:digest", files=[chart])
+    sender = Sender(
+        lab.engine,
+        {"matrix": MatrixChat(connector)},
+        renderers={"matrix": to_matrix},
+        pacing={},
+        concurrency=1,
+    )
+    assert sender.run_until_idle().sent == 1
+    events = [e for e in camille.messages(room) if e.get("sender") == lab.bot.user_id]
+    bodies = [e["content"].get("body") for e in events]
+    assert "Point de la semaine" in bodies
+    (image,) = [e["content"] for e in events if e["content"].get("msgtype") == "m.image"]
+    assert image["filename"] == "budget.png"
+    assert image["info"] == {"mimetype": "image/png", "size": 72}
