@@ -404,6 +404,7 @@ class Sender:
             return Outcome("held")
         if destination is None:
             return self._dead(row, "unknown person", self.max_attempts)
+        asked = False  # whether the platform was asked to keep the message, in this attempt
         try:
             message_id = row.platform_message_id
             assert reply is not None
@@ -414,6 +415,7 @@ class Sender:
                 with self._session() as session:
                     outbox.mark_sending(session, row.id, self.clock())
                     session.commit()
+                asked = True
                 if destination.direct:
                     message_id = port.direct_message(destination.platform_id, message)
                 else:
@@ -423,6 +425,12 @@ class Sender:
             # Not written: the row goes back to the front of its target's queue, so the
             # messages to a channel keep their order (given back with its next attempt
             # time if the pass ends first).
+            if asked:
+                # A 429 is an answer: the platform did not keep the message (and any
+                # earlier attempt was looked for first), so no doubt is left to look up.
+                with self._session() as session:
+                    outbox.clear_sending(session, row.id)
+                    session.commit()
             return Outcome("rate_limited", error.retry_after)
         except TransientError as error:
             return self._failed(row, str(error))

@@ -446,12 +446,19 @@ def mark_sending(session: Session, row_id: int, now: datetime) -> None:
     """A send of the row begins: committed before the platform is called, so whoever
     takes the row up next (a retry, another worker after a crash) knows the platform may
     have it and looks for it before sending again. The first moment is kept: the history
-    is searched from the earliest attempt that may have landed. Cleared by nothing but
-    ``mark_sent``: a row never sent keeps it, and the look-up it costs finds nothing."""
+    is searched from the earliest attempt that may have landed. Cleared by a rate limit
+    (``clear_sending``), a certain "not kept"; a failure that leaves doubt keeps it."""
     session.exec(
         update(TABLE)
         .where(TABLE.c.id == row_id, TABLE.c.sending_since.is_(None))
         .values(sending_since=now)
+    )
+
+
+def clear_sending(session: Session, row_id: int) -> None:
+    """The platform answered that it did not keep the message (a rate limit): no doubt."""
+    session.exec(
+        update(TABLE).where(TABLE.c.id == row_id, *_unfinished()).values(sending_since=None)
     )
 
 

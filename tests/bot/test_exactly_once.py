@@ -326,3 +326,19 @@ def test_slack_history_is_searched_page_by_page(fake_slack: FakeSlack) -> None:
     assert client.find_sent(TEAM_CHANNEL, "news:404", since, direct=False) is None
     history = fake_slack.calls.last("conversations.history").body
     assert history["include_all_metadata"] in ("1", "true", "True")
+
+
+def test_a_rate_limit_leaves_no_doubt_to_look_up(
+    lab: Lab, platform: Platform, clock: Clock
+) -> None:
+    """A 429 is an answer (the platform kept nothing): the retry posts without a look-up."""
+    texts = queue(lab, platform, 1)
+    platform.fake.fail_next(platform.post_call, status=429, retry_after=2)
+    send = sender(lab.engine, platform, clock)
+    assert send.run_once(wait=False).rate_limited == 1
+    assert lab.rows()[0].sending_since is None
+    clock.advance(3)
+    assert send.run_once(wait=False).sent == 1
+    looked = ("conversations.history", "GET /api/v4/channels/{id}/posts")
+    assert sum(platform.fake.calls.count(name) for name in looked) == 0
+    assert_exactly_once(lab, platform, texts)
