@@ -1,7 +1,8 @@
 """The outbox's ``ChatPort`` on Matrix: every call goes through the connector's client (its
-pacing, its encryption). A message's transaction id is derived from its room and content,
-so the same outbox message sent again after a crash is the same event for the homeserver
-(which keeps transaction ids for a while and answers with the first event)."""
+pacing, its encryption). A message's transaction id is derived from its room and its outbox
+key (the content when it has none), so the same outbox message sent again after a crash is
+the same event for the homeserver (which keeps transaction ids for a while and answers with
+the first event), and two messages that say the same thing are still two."""
 
 from __future__ import annotations
 
@@ -27,7 +28,10 @@ class MatrixChat(ChatPort):
 
     def post(self, channel_id: str, message: PlatformMessage) -> str:
         content = self._content(message)
-        key = "outbox:" + json.dumps(content, sort_keys=True, ensure_ascii=False)
+        if message.key is not None:
+            key = "outbox-key:" + message.key
+        else:
+            key = "outbox:" + json.dumps(content, sort_keys=True, ensure_ascii=False)
         return self.connector.call(self.connector._post(channel_id, content, key, None, live=False))
 
     def direct_message(self, user_id: str, message: PlatformMessage) -> str:

@@ -293,6 +293,29 @@ def test_a_rate_limit_is_waited_out_and_nothing_is_lost_or_doubled(lab: Lab) -> 
     assert [b for b in bodies if b and b.startswith("Rappel ")] == [f"Rappel {n}" for n in range(6)]
 
 
+def test_two_reminders_that_say_the_same_thing_are_two_messages(lab: Lab) -> None:
+    """The transaction id comes from the outbox key, not the text: the same words queued
+    twice under two keys (two milestones with one title) arrive twice."""
+    connector, camille, room = start_lab(lab)
+    queue_reminder(lab.engine, room, "Rappel : jalon demain", "test:same:1")
+    queue_reminder(lab.engine, room, "Rappel : jalon demain", "test:same:2")
+    sender = Sender(
+        lab.engine,
+        {"matrix": MatrixChat(connector)},
+        renderers={"matrix": to_matrix},
+        pacing={},
+        concurrency=1,
+    )
+    report = sender.run_until_idle()
+    assert report.sent == 2
+    same = [
+        e["event_id"]
+        for e in camille.messages(room)
+        if e["content"].get("body") == "Rappel : jalon demain"
+    ]
+    assert len(set(same)) == 2
+
+
 def test_old_events_are_not_handled_again_after_a_restart(lab: Lab) -> None:
     connector, camille, room = start_lab(lab)
     ask(lab, camille, room, "!depense 4 € timbres")
