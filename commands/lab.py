@@ -11,6 +11,7 @@ from commands.args import Args, fold
 from commands.core import Context, Family, Router, Subcommand, find_person, words
 from commands.dates import parse_when
 from commands.errors import NotFound, UserError
+from commands.meeting_undo import after_undo
 from commands.money import parse_amount
 from commands.reply import Reply, Visibility
 from commands.services import audit
@@ -266,7 +267,9 @@ def undo_batch(ctx: Context, batch: str | None) -> Reply:
         now=ctx.now,
         new_batch=ctx.batch,
     )
-    return ctx.reply("lab/undone", events=events, changed=True)
+    reply = ctx.reply("lab/undone", events=events, changed=True)
+    after_undo(ctx, events, reply)
+    return reply
 
 
 def history(ctx: Context, args: Args) -> Reply:

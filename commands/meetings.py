@@ -293,9 +293,7 @@ def rsvp_buttons(ctx: Context, meeting: Meeting) -> list[Button]:
 
 
 def ics(ctx: Context, meeting: Meeting, *, cancel: bool = False) -> File:
-    content = calendars.meeting_file(
-        ctx.session, meeting, now=ctx.now, locale=ctx.locale, cancel=cancel
-    )
+    content = calendars.meeting_file(ctx.session, meeting, locale=ctx.locale, cancel=cancel)
     title = ctx.message(
         "meetings.ics_cancel_title" if cancel else "meetings.ics_title", title=meeting.title
     )
@@ -944,11 +942,7 @@ def calendar(ctx: Context, args: Args, *, public_url: str) -> Reply:
     rotate = bool(args.words) and fold(args.words[0]) in ROTATE_WORDS
     if args.words and not rotate:
         raise UserError("meetings.calendar_usage")
-    token = (
-        service.rotate_calendar_token(ctx, experiment)
-        if rotate
-        else service.ensure_calendar_token(ctx, experiment)
-    )
+    token = service.calendar_address(ctx, experiment, rotate=rotate)
     url = f"{public_url.rstrip('/')}/calendar/{token}.ics"
     return _reply(
         ctx,
@@ -959,7 +953,6 @@ def calendar(ctx: Context, args: Args, *, public_url: str) -> Reply:
         experiment=experiment,
         url=url,
         rotated=rotate,
-        coordinator=ctx.role_in(experiment) == Role.COORDINATOR,
         count=service.meeting_count(ctx.session, experiment),
     )
 

@@ -3,6 +3,7 @@
 from models.audit import AuditEvent
 from models.base import Platform, Role, pk
 from models.budget import BudgetLine, Expense
+from models.copil import CalendarFeed
 from models.lab import ChannelBinding, Experiment, Membership, Person, Workspace
 from models.meetings import AgendaItem, Decision, Invitation, Meeting
 from models.milestones import Milestone, MilestoneOwner
@@ -12,6 +13,7 @@ __all__ = [
     "AgendaItem",
     "AuditEvent",
     "BudgetLine",
+    "CalendarFeed",
     "ChannelBinding",
     "Decision",
     "Expense",

@@ -3,7 +3,8 @@
 Every change goes through ``record``: who, when, which row, the row before and after.
 ``undo`` reverts the last batch of changes a person made (one command's worth), by
 putting each row back as it was; a creation is undone by soft-deleting what it created.
-Undo is itself recorded, so the log tells the whole story.
+Undo is itself recorded, so the log tells the whole story. A row with a ``sequence`` (a
+meeting) moves it on when put back, as calendars require.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from models import (
     AgendaItem,
     AuditEvent,
     BudgetLine,
+    CalendarFeed,
     ChannelBinding,
     Decision,
     Expense,
@@ -53,6 +55,7 @@ ENTITIES: dict[str, type[SQLModel]] = {
         Invitation,
         Decision,
         NotificationPreference,
+        CalendarFeed,
     )
 }
 SOFT_DELETE = ("deleted_at", "removed_at", "archived_at")
@@ -206,6 +209,11 @@ def undo_batch(
             setattr(row, soft, now)
         else:
             _restore(row, event.before)
+            if "sequence" in before_undo:
+                # A calendar keeps the highest SEQUENCE it saw: putting a meeting back
+                # is one more change, never a step back.
+                row.sequence = int(before_undo["sequence"]) + 1
+                row.updated_at = now
         session.add(row)
         session.flush()
         event.undone_at = now

@@ -1,0 +1,54 @@
+"""The COPIL cycle: personal calendar addresses
+
+Revision ID: 0019
+Revises: 0005
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+
+import models.types
+
+revision: str = "0019"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def _time(name: str, nullable: bool) -> "sa.Column[Any]":
+    return sa.Column(name, models.types.UTCDateTime(timezone=True), nullable=nullable)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "calendar_feed",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("experiment_id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        _time("created_at", False),
+        _time("removed_at", True),
+        sa.ForeignKeyConstraint(
+            ["experiment_id"],
+            ["experiment.id"],
+            name=op.f("fk_calendar_feed_experiment_id_experiment"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_calendar_feed_person_id_person")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_feed")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_calendar_feed_token_hash")),
+    )
+    with op.batch_alter_table("calendar_feed", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_calendar_feed_experiment_id"), ["experiment_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_calendar_feed_person_id"), ["person_id"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_table("calendar_feed")
