@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from commands import moving
 from commands.args import Args, fold
 from commands.core import Context, Family, Router, Subcommand, find_person, words
 from commands.dates import When, find_when, parse_when
@@ -602,7 +603,10 @@ def move(ctx: Context, args: Args) -> Reply:
     )
     text = " ".join(target.words)
     if text:
-        when, rest = _when(ctx, text, meeting.timezone, prefer="start")
+        anchor = (
+            meeting.starts_at if whole_series else _occurrence(ctx, args, meeting, "next").start
+        )
+        when, rest = moving.new_date(ctx, text, meeting.timezone, anchor)
         if rest and not set(fold(rest).split()) <= FILLER_WORDS:
             raise UserError("meetings.move_leftover", text=rest)
         if not when.has_time:
@@ -634,7 +638,16 @@ def move(ctx: Context, args: Args) -> Reply:
         occurrence = _occurrence(ctx, args, meeting, "next")
     before_start = occurrence.start
     row = service.move(ctx, occurrence, change)
-    service.notify_invitees(ctx, row, kind="moved", reply_for=_notice(ctx, row, "moved"))
+    moved_by = moving.distance(before_start, row.starts_at, row.timezone)
+    if moved_by.none:
+        service.notify_invitees(ctx, row, kind="moved", reply_for=_notice(ctx, row, "moved"))
+    else:
+        # A new date: everyone invited is told, those who declined too, and answers
+        # start again (the notice carries the buttons).
+        told = service.reset_answers(ctx, row)
+        service.notify_invitees(
+            ctx, row, kind="moved", reply_for=_notice(ctx, row, "moved"), people=told
+        )
     reply = _reply(
         ctx,
         "meeting/moved",
@@ -648,6 +661,9 @@ def move(ctx: Context, args: Args) -> Reply:
         experiment=_experiment_or_none(ctx, row),
         warnings=service.warnings_for(ctx, row),
     )
+    if not moved_by.none:
+        reply.text += "\n" + ctx.message("copil.moved_by", d=moved_by, rrule=bool(row.rrule))
+        reply.buttons[:0] = rsvp_buttons(ctx, row)
     reply.files.append(ics(ctx, row))
     return reply
 

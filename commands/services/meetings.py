@@ -780,6 +780,27 @@ def invite(ctx: Context, meeting: Meeting, people: Iterable[Person]) -> list[Per
     return added
 
 
+def reset_answers(ctx: Context, meeting: Meeting) -> list[Person]:
+    """After a change of date, everyone invited has to answer again: the answers of
+    ``meeting`` go back to "no answer" (for one sitting of a series, the series' answers
+    stay for the other sittings, and this one gets rows of its own). Returns who is
+    invited."""
+    people: list[Person] = []
+    for invitation, person in invitations(ctx.session, meeting):
+        people.append(person)
+        if invitation.response == "pending":
+            continue
+        if invitation.meeting_id == meeting.id:
+            before = snapshot(invitation)
+            invitation.response = "pending"
+            invitation.responded_at = None
+            ctx.record("update", invitation, before, experiment_id=meeting.experiment_id)
+        else:
+            own = Invitation(meeting_id=pk(meeting), person_id=pk(person), created_at=ctx.now)
+            ctx.record("create", own, experiment_id=meeting.experiment_id)
+    return people
+
+
 def team_of(session: Session, experiment: Experiment) -> list[Person]:
     return list(
         session.exec(

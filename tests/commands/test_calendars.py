@@ -127,7 +127,8 @@ def test_an_invitation_file(console: Console) -> None:
 def test_a_change_raises_the_sequence_and_a_cancellation_says_cancel(console: Console) -> None:
     console.handle("/copil deplacer 3 jeudi 10h")
     event = file_of(console, 3).walk("VEVENT")[0]
-    assert (event["SEQUENCE"], event.decoded("DTSTART")) == (1, paris(2026, 11, 26, 10))
+    # Thursday of the meeting's week (10 December), not the next one after today.
+    assert (event["SEQUENCE"], event.decoded("DTSTART")) == (1, paris(2026, 12, 10, 10))
     console.handle("/copil decommander 3")
     cal = file_of(console, 3, cancel=True)
     assert str(cal["METHOD"]) == "PUBLISH"

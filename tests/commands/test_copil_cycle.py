@@ -6,7 +6,7 @@ prints them and as Slack and Mattermost render them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,8 +19,8 @@ from bot.console import Console, ConsoleChat
 from bot.platforms.render import MattermostSigner, to_mattermost, to_slack
 from bot.sender import Sender
 from commands.reply import Reply
-from models import Meeting, OutboxMessage, Person
-from tests.chat import normalise
+from models import Invitation, Meeting, OutboxMessage, Person
+from tests.chat import converse, normalise
 from tests.conftest import NOW
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -141,3 +141,129 @@ def test_undoing_a_cancellation_already_sent_tells_the_invitees_the_meeting_stan
         "📨 Coordo → @karim",
         "📨 Coordo → @marie",
     ]
+
+
+# --------------------------------------------------------------------------- moving
+
+
+def answers(engine: Engine, meeting_id: int) -> dict[str, str]:
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Invitation, Person)
+            .join(Person, col(Person.id) == Invitation.person_id)
+            .where(Invitation.meeting_id == meeting_id)
+        ).all()
+        return {p.handle: i.response for i, p in rows}
+
+
+def test_a_weekday_alone_is_the_one_in_the_meeting_s_week(console: Console) -> None:
+    # Meeting n°3 is on Tuesday 8 December; today is Tuesday 24 November.
+    reply = run(console, "/copil deplacer 3 jeudi 10h")
+    text = normalise(reply.text)
+    assert (
+        "🗓️ jeudi 10 décembre 2026 à 10:00–12:00 (au lieu du mardi 8 décembre 2026 à 14:00)" in text
+    )
+    assert "↔️ Déplacée de 1 jour 20 h plus tard." in text
+    with Session(console.engine) as session:
+        meeting = session.get(Meeting, 3)
+        assert meeting is not None
+        assert meeting.starts_at == paris(2026, 12, 10, 10).astimezone(UTC)
+    # Earlier in the same week, and the same day at another time.
+    converse(
+        console,
+        """
+        > /copil deplacer 3 lundi 9h
+        🗓️ lundi 7 décembre 2026 à 09:00–11:00
+        ↔️ Déplacée de 3 jours 1 h plus tôt.
+        > /copil deplacer 3 lundi 9h30
+        ↔️ Déplacée de 30 min plus tard.
+        > /meeting move 3 friday 2pm
+        🗓️ Friday 11 December 2026 at 14:00–16:00
+        ↔️ Moved 4 days 4 hours 30 min later.
+        """,
+    )
+
+
+def test_a_relative_date_that_depends_on_the_reference_is_asked_back(console: Console) -> None:
+    before = answers(console.engine, 3)
+    with Session(console.engine) as session:
+        count = len(session.exec(select(OutboxMessage)).all())
+    converse(
+        console,
+        """
+        > /copil deplacer 3 jeudi prochain 10h
+        « jeudi prochain 10h » : jeudi 3 décembre 2026 à 10:00 (à partir d'aujourd'hui) ou jeudi 17 décembre 2026 à 10:00 (à partir de la réunion, le mardi 8 décembre 2026 à 14:00) ? Rien n'est changé
+        > /copil deplacer 3 dans 3 jours 10h
+        (à partir d'aujourd'hui) ou
+        > /meeting move 3 tomorrow 10am
+        Nothing changed
+        > /copil deplacer 3 10/12 10h
+        🗓️ jeudi 10 décembre 2026 à 10:00–12:00
+        """,
+    )
+    assert before == {"marie": "yes", "karim": "pending", "sophie": "no"}
+    with Session(console.engine) as session:
+        # Only the last, explicit, date moved the meeting and queued notices.
+        moved = session.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == "meeting.moved")
+        ).all()
+        assert len(session.exec(select(OutboxMessage)).all()) == count + len(moved)
+
+
+def test_a_new_date_tells_everyone_invited_and_answers_start_again(
+    console: Console, tmp_path: Path
+) -> None:
+    reply = run(console, "/copil deplacer 3 jeudi 10h")
+    # The answer buttons come first, then undo, on both platforms.
+    assert [b.action for b in reply.buttons] == ["meeting.rsvp"] * 3 + ["undo"]
+    on_both_platforms(reply, "Déplacée de 1 jour 20 h plus tard", "jeudi 10 décembre 2026")
+    assert answers(console.engine, 3) == {
+        "marie": "pending",
+        "karim": "pending",
+        "sophie": "pending",
+    }
+    told = {
+        handle_of(console.engine, n.target_id) for n in notices(console.engine, "meeting.moved")
+    }
+    assert told == {"marie", "karim", "sophie"}  # sophie had declined: told too
+    for notice in notices(console.engine, "meeting.moved"):
+        assert [b[1] for b in notice.payload["buttons"]] == ["meeting.rsvp"] * 3
+        assert "jeudi 10 décembre 2026" in normalise(notice.payload["text"])
+    sent = send_notices(console.engine, tmp_path)
+    assert len(sent) == 3
+    # An answer by the notice's button counts again.
+    console.user = "sophie"
+    answered = click(console, "meeting.rsvp", "3:yes")
+    assert answered.changed
+    assert answers(console.engine, 3)["sophie"] == "yes"
+    # An undo now would take back sophie's new answer: it is refused, nothing changes.
+    console.user = "camille"
+    refused = run(console, "/copil annuler")
+    assert "modifié depuis" in normalise(refused.text)
+    assert answers(console.engine, 3)["sophie"] == "yes"
+
+
+def test_undoing_a_move_brings_the_answers_back(console: Console) -> None:
+    run(console, "/copil deplacer 3 jeudi 10h")
+    run(console, "/copil annuler")
+    assert answers(console.engine, 3) == {"marie": "yes", "karim": "pending", "sophie": "no"}
+    with Session(console.engine) as session:
+        meeting = session.get(Meeting, 3)
+        assert meeting is not None
+        assert (meeting.starts_at, meeting.sequence) == (paris(2026, 12, 8, 14).astimezone(UTC), 2)
+    # The move's notices had not gone: withdrawn.
+    assert all(n.dropped_at is not None for n in notices(console.engine, "meeting.moved"))
+
+
+def test_a_change_of_place_alone_keeps_the_answers(console: Console) -> None:
+    reply = run(console, '/copil deplacer 3 lieu:"Salle des fêtes"')
+    assert "Déplacée de" not in reply.text
+    assert answers(console.engine, 3) == {"marie": "yes", "karim": "pending", "sophie": "no"}
+
+
+def test_one_sitting_of_a_series_moved_resets_that_sitting_only(console: Console) -> None:
+    run(console, "/copil reponse 4 seance:01/12 oui")
+    reply = run(console, "/copil deplacer 4 seance:01/12 jeudi 14h")
+    text = normalise(reply.text)
+    assert "jeudi 3 décembre 2026 à 14:00" in text
+    assert "↔️ Déplacée de 2 jours 4 h plus tard." in text

@@ -665,8 +665,8 @@ def test_move_bumps_the_sequence_tells_the_invitees_and_drops_queued_reminders(
         people = {p.id: p.handle for p in s.exec(select(Person))}
         moved = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "meeting.moved")).all()
     assert "meeting:3:2026-12-08:remind-1d" not in keys
-    # Marie (yes) and Karim (no answer) are told; Sophie said no.
-    assert sorted(people[int(m.target_id)] for m in moved) == ["karim", "marie"]
+    # A new date: everyone invited is told, Sophie who had declined too.
+    assert sorted(people[int(m.target_id)] for m in moved) == ["karim", "marie", "sophie"]
     converse(
         console,
         """
