@@ -25,6 +25,7 @@ from commands.render import message, render
 from commands.reply import Button, File, Form, FormField, Reply, Visibility
 from commands.services import audit, calendars
 from commands.services import meetings as service
+from commands.services import minutes as minutes_service
 from commands.services.meetings import Change, Occurrence, Plan
 from models import Experiment, Meeting, Person, Role, pk
 
@@ -942,6 +943,7 @@ def summary_reply(
         decisions=service.decisions_of(ctx.session, row),
         actions=service.actions_of(ctx.session, row),
         invitees=service.invitations(ctx.session, row),
+        roll=minutes_service.roll(ctx.session, row),
     )
 
 
@@ -986,7 +988,14 @@ def undo(ctx: Context, args: Args) -> Reply:
     )
 
 
-def register(router: Router, *, public_url: str = DEFAULT_PUBLIC_URL) -> None:
+def register(
+    router: Router,
+    *,
+    public_url: str = DEFAULT_PUBLIC_URL,
+    extra: tuple[Subcommand, ...] = (),
+) -> None:
+    """``extra``: subcommands of other modules, found before the family's own words."""
+
     def calendar_(ctx: Context, args: Args) -> Reply:
         return calendar(ctx, args, public_url=public_url)
 
@@ -998,6 +1007,7 @@ def register(router: Router, *, public_url: str = DEFAULT_PUBLIC_URL) -> None:
             name="meeting",
             words={"copil": "fr", "meeting": "en"},
             subcommands=(
+                *extra,
                 Subcommand("help", words(["aide"], ["help"], ["?"]), help_),
                 Subcommand(
                     "schedule", words(["planifier"], ["schedule"]), schedule, SCHEDULE_OPTIONS

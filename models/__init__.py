@@ -3,7 +3,7 @@
 from models.audit import AuditEvent
 from models.base import Platform, Role, pk
 from models.budget import BudgetLine, Expense
-from models.copil import CalendarFeed
+from models.copil import Attendance, CalendarFeed
 from models.lab import ChannelBinding, Experiment, Membership, Person, Workspace
 from models.meetings import AgendaItem, Decision, Invitation, Meeting
 from models.milestones import Milestone, MilestoneOwner
@@ -11,6 +11,7 @@ from models.outbox import NotificationPreference, OutboxMessage, RequestReceipt
 
 __all__ = [
     "AgendaItem",
+    "Attendance",
     "AuditEvent",
     "BudgetLine",
     "CalendarFeed",

@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel, col, select
 from commands.errors import NotFound, PermissionDenied
 from models import (
     AgendaItem,
+    Attendance,
     AuditEvent,
     BudgetLine,
     CalendarFeed,
@@ -56,6 +57,7 @@ ENTITIES: dict[str, type[SQLModel]] = {
         Decision,
         NotificationPreference,
         CalendarFeed,
+        Attendance,
     )
 }
 SOFT_DELETE = ("deleted_at", "removed_at", "archived_at")

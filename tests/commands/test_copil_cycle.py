@@ -6,11 +6,14 @@ prints them and as Slack and Mattermost render them."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import docx
 import ics
+import pypdf
 import vobject
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -19,7 +22,7 @@ from bot.console import Console, ConsoleChat
 from bot.platforms.render import MattermostSigner, to_mattermost, to_slack
 from bot.sender import Sender
 from commands.reply import Reply
-from models import Invitation, Meeting, OutboxMessage, Person
+from models import Decision, Invitation, Meeting, OutboxMessage, Person, Workspace
 from tests.chat import converse, normalise
 from tests.conftest import NOW
 
@@ -267,3 +270,132 @@ def test_one_sitting_of_a_series_moved_resets_that_sitting_only(console: Console
     text = normalise(reply.text)
     assert "jeudi 3 décembre 2026 à 14:00" in text
     assert "↔️ Déplacée de 2 jours 4 h plus tard." in text
+
+
+# --------------------------------------------------------------------------- attendance
+
+
+def test_attendance_is_recorded_apart_from_the_answers(console: Console) -> None:
+    # Before the roll is taken, the summary says who was expected, organiser included.
+    converse(
+        console,
+        """
+        > /copil resume 1
+        Attendus : @camille
+        présences non relevées
+        > /copil presents 1 @marie @karim excuses:@sophie
+        🧾 Présences — COPIL n°1 du budget participatif (n°1)
+        Présents : @karim, @marie
+        Excusés : @sophie
+        > /copil resume 1
+        Présents : @karim, @marie
+        Excusés : @sophie
+        > /meeting attendance 1 @camille excused: @karim absent:@lucas
+        Present: @camille, @marie
+        Excused: @karim, @sophie
+        Absent: @lucas
+        > /copil presents 1 @marie
+        Rien ne change aux présences de la réunion n°1.
+        > /copil presents 1 @marie excuses:@marie
+        @marie est nommé·e deux fois
+        > /copil presents 1 @marie retard:@karim
+        Je ne comprends pas « retard » dans les présences.
+        > /copil presents 1
+        Dites qui était là.
+        > /copil presents 3 @marie
+        La réunion n°3 n'a pas encore eu lieu
+        :user elu.bondy
+        > /copil presents 1 @marie
+        Action réservée
+        """,
+    )
+
+
+def test_attendance_on_both_platforms_and_undo(console: Console) -> None:
+    reply = run(console, "/copil presents 1 @marie @karim excuses:@sophie")
+    on_both_platforms(reply, "Présents : @karim, @marie", "Excusés : @sophie")
+    assert reply.visibility == "channel"
+    run(console, "/copil annuler")
+    assert "Attendus" in normalise(run(console, "/copil resume 1").text)
+
+
+# --------------------------------------------------------------------------- the document
+
+
+def docx_text(content: bytes) -> str:
+    document = docx.Document(io.BytesIO(content))
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts.append(" | ".join(cell.text for cell in row.cells))
+    parts.extend(p.text for p in document.sections[0].header.paragraphs)
+    return "\n".join(parts)
+
+
+def pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(content)).pages)
+
+
+def prepare_sitting(console: Console) -> None:
+    console.handle("/copil presents 1 @marie @karim excuses:@sophie")
+    console.handle("/copil action 1 Envoyer le devis à l'imprimeur vendredi @karim")
+
+
+def test_the_minutes_as_an_editable_document(console: Console) -> None:
+    prepare_sitting(console)
+    reply = run(console, "/copil compte-rendu 1 docx")
+    assert "📄 Compte-rendu de **COPIL n°1 du budget participatif** (n°1), en DOCX" in reply.text
+    assert reply.visibility == "channel"
+    (file,) = reply.files
+    assert file.filename.startswith("compte-rendu-2026-10-")
+    assert file.filename.endswith("-1.docx")
+    assert file.mime_type.endswith("wordprocessingml.document")
+    text = docx_text(file.content)
+    with Session(console.engine) as session:
+        meeting = session.get(Meeting, 1)
+        assert meeting is not None
+        decisions = session.exec(select(Decision).where(Decision.meeting_id == 1)).all()
+        workspace = session.get(Workspace, 1)
+        assert workspace is not None
+    assert workspace.name in text  # the lab's name, in the header
+    assert "Budget participatif de Bondy" in text
+    assert "Compte-rendu — COPIL n°1 du budget participatif (réunion n°1)" in text
+    assert "Présents : Karim Benali, Marie Dubois" in text
+    assert "Excusés : Sophie Martin" in text
+    for line in meeting.minutes.splitlines():
+        assert line in text
+    assert decisions
+    for decision in decisions:
+        assert f"Décision n°{decision.id} : {decision.text}" in text
+    assert "Action | Responsables | Échéance" in text
+    assert "Envoyer le devis à l'imprimeur | Karim Benali | 27/11/2026" in text
+    assert "Le président ou la présidente de séance | Le ou la secrétaire de séance" in text
+    on_both_platforms(reply, "COPIL n°1 du budget participatif", "en DOCX")
+
+
+def test_the_minutes_as_a_pdf_in_english(console: Console) -> None:
+    prepare_sitting(console)
+    reply = run(console, "/meeting minutes 1 pdf")
+    (file,) = reply.files
+    assert file.mime_type == "application/pdf"
+    assert file.filename.startswith("minutes-2026-10-")
+    assert file.content.startswith(b"%PDF-")
+    text = normalise(pdf_text(file.content))
+    assert "Minutes — COPIL n°1 du budget participatif (meeting #1)" in text
+    assert "Present: Karim Benali, Marie Dubois" in text
+    assert "Excused: Sophie Martin" in text
+    assert "Envoyer le devis à l'imprimeur" in text
+    assert "Decision #" in text
+    assert "The chair" in text
+
+
+def test_without_a_format_the_minutes_command_still_adds_minutes(console: Console) -> None:
+    converse(
+        console,
+        """
+        > /copil compte-rendu 1 Le vote aura lieu en mars.
+        Le vote aura lieu en mars.
+        > /copil compte-rendu 3 docx
+        La réunion n°3 n'a pas encore eu lieu
+        """,
+    )

@@ -545,7 +545,7 @@ def test_minutes_decisions_actions_and_the_summary(console: Console) -> None:
         """
         > /copil compte-rendu 1 Les critères de recevabilité sont adoptés.
         📝 Relevé — COPIL n°1 du budget participatif (n°1), lundi 12 octobre 2026 à 14:00
-        Présents : @camille, @elu.bondy, @karim, @marie
+        Attendus : @camille, @elu.bondy, @karim, @marie
         Lancement validé ; 45 000 € d'enveloppe ; vote au printemps.
         Les critères de recevabilité sont adoptés.
         > /copil decision 1 Le vote aura lieu en ligne et dans trois urnes
@@ -793,6 +793,10 @@ HELP_EXAMPLES = [
     ("/copil decision 1 …", "Décision de"),
     ("/copil action 1 Envoyer le devis vendredi @karim", "Action de"),
     ("/copil resume 1", "Relevé"),
+    ("/copil presents 1 @marie @karim excuses:@sophie", "Excusés : @sophie"),
+    ("/copil compte-rendu 1 docx", "en DOCX"),
+    ("/meeting attendance 1 @marie @karim excused:@sophie", "Excused: @sophie"),
+    ("/meeting minutes 1 docx", "as DOCX"),
     ("/copil decisions", "Décisions"),
     ("/copil calendrier", "/calendar/"),
     ("/meeting next thursday 10:00 duration:90min video:https://visio.example.org/cotech", "🎥"),

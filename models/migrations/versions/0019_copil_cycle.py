@@ -1,4 +1,4 @@
-"""The COPIL cycle: personal calendar addresses
+"""The COPIL cycle: personal calendar addresses, attendance
 
 Revision ID: 0019
 Revises: 0005
@@ -48,7 +48,30 @@ def upgrade() -> None:
             batch_op.f("ix_calendar_feed_experiment_id"), ["experiment_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_calendar_feed_person_id"), ["person_id"], unique=False)
+    op.create_table(
+        "attendance",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("meeting_id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        _time("created_at", False),
+        _time("removed_at", True),
+        sa.ForeignKeyConstraint(
+            ["meeting_id"], ["meeting.id"], name=op.f("fk_attendance_meeting_id_meeting")
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_attendance_person_id_person")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_attendance")),
+        sa.UniqueConstraint(
+            "meeting_id", "person_id", name=op.f("uq_attendance_meeting_id_person_id")
+        ),
+    )
+    with op.batch_alter_table("attendance", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_attendance_meeting_id"), ["meeting_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_attendance_person_id"), ["person_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("attendance")
     op.drop_table("calendar_feed")
