@@ -1,6 +1,6 @@
 """The ends of a COPIL's cycle, as subcommands of ``/copil`` (``/meeting``): who was there
 (``presents``/``attendance``), the minutes as a document (``compte-rendu 3 docx|pdf``)
-and the agenda carried over to the next sitting (``odj 3 reporter 2``).
+and the agenda carried over to the next sitting of a series (``reporter 4 [2 3]``).
 
 They are wired into the meeting family by ``commands.registry`` (``subcommands()``), ahead
 of the family's own words, so ``compte-rendu`` with a format makes the document and without
@@ -121,6 +121,53 @@ def minutes_or_document(ctx: Context, args: Args) -> Reply:
     )
 
 
+# --------------------------------------------------------------------------- carry-over
+
+
+def carry(ctx: Context, args: Args) -> Reply:
+    """``reporter [n] [2 3]``: the agenda items of the last sitting held of series ``n``
+    (the numbered ones, or all not carried yet) go to its next sitting."""
+    target = meetings._meeting(ctx, args, "last")
+    series = target.meeting
+    if series.series_id is not None:
+        series = meetings.service.load(ctx, series.series_id)
+    if not series.rrule:
+        raise UserError("copil.carry_needs_series", id=pk(target.meeting))
+    numbers: list[int] = []
+    for word in target.words:
+        if not word.isdigit():
+            raise UserError("copil.carry_usage", id=pk(series))
+        numbers.append(int(word))
+    held = meetings._occurrence(ctx, args, series, "last")
+    if held.virtual:
+        raise UserError("copil.carry_nothing", id=pk(series))
+    upcoming = [
+        o
+        for o in meetings.service.series_occurrences(
+            ctx.session, series, ctx.now, ctx.now + meetings.service.SERIES_HORIZON
+        )
+        if not o.cancelled and o.start > held.start
+    ]
+    if not upcoming:
+        raise UserError("meetings.series_over", id=pk(series))
+    sitting = held.meeting
+    following = materialise(ctx, upcoming[0])
+    added = service.carry_over(ctx, sitting, following, numbers)
+    return Reply(
+        text=render(
+            "meeting/carried",
+            ctx.locale,
+            following.timezone,
+            m=following,
+            before=sitting,
+            items=added,
+        ),
+        visibility=Visibility.CHANNEL,
+        changed=True,
+        buttons=[Button(ctx.message("core.undo_button"), "undo", ctx.batch)],
+    )
+
+
 def subcommands() -> tuple[Subcommand, ...]:
     """Put ahead of the meeting family's own (``compte-rendu`` is shared with its minutes)."""
     occurrence = meetings.OCCURRENCE_OPTIONS
@@ -129,6 +176,12 @@ def subcommands() -> tuple[Subcommand, ...]:
             "attendance",
             words(["presents", "présents", "presence", "présence"], ["attendance", "present"]),
             attendance,
+            occurrence,
+        ),
+        Subcommand(
+            "carry",
+            words(["reporter"], ["carry", "carry-over", "postpone"]),
+            carry,
             occurrence,
         ),
         Subcommand(

@@ -25,7 +25,8 @@ from commands.errors import UserError
 from commands.render import message
 from commands.services import meetings as service
 from commands.services.audit import snapshot
-from models import Attendance, Experiment, Meeting, Person, Workspace, pk
+from commands.services.meetings import require_organiser
+from models import AgendaItem, Attendance, Experiment, Meeting, Person, Workspace, pk
 
 PRESENT = "present"
 EXCUSED = "excused"
@@ -327,3 +328,50 @@ def pdf_bytes(doc: MinutesDoc) -> bytes:
 
 def file_name(doc: MinutesDoc, day: datetime, fmt: str) -> str:
     return f"{message('copil.doc_file', doc.locale)}-{day.date().isoformat()}-{doc.number}.{fmt}"
+
+
+# --------------------------------------------------------------------------- carry-over
+
+
+def carry_over(
+    ctx: Context, sitting: Meeting, next_sitting: Meeting, numbers: Sequence[int]
+) -> list[AgendaItem]:
+    """Carry agenda items of ``sitting`` not dealt with to ``next_sitting`` of the same
+    series: the numbered ones, or every one not carried yet. Returns the new items."""
+    require_organiser(ctx, sitting)
+    items = service.agenda(ctx.session, sitting)
+    if numbers:
+        for number in numbers:
+            if not 1 <= number <= len(items):
+                raise UserError(
+                    "meetings.no_agenda_item", number=number, count=len(items), id=pk(sitting)
+                )
+        chosen = [items[n - 1] for n in dict.fromkeys(numbers)]
+    else:
+        chosen = items
+    carried = set(
+        ctx.session.exec(
+            select(AgendaItem.carried_from_id).where(
+                col(AgendaItem.carried_from_id).in_([pk(i) for i in chosen]),
+                col(AgendaItem.deleted_at).is_(None),
+            )
+        ).all()
+    )
+    chosen = [i for i in chosen if pk(i) not in carried]
+    if not chosen:
+        raise UserError("copil.carry_nothing", id=sitting.series_id or pk(sitting))
+    existing = service.agenda(ctx.session, next_sitting)
+    position = (existing[-1].position + 1) if existing else 0
+    added: list[AgendaItem] = []
+    for offset, item in enumerate(chosen):
+        copy = AgendaItem(
+            meeting_id=pk(next_sitting),
+            position=position + offset,
+            title=item.title,
+            author_id=item.author_id,
+            created_at=ctx.now,
+            carried_from_id=pk(item),
+        )
+        ctx.record("create", copy, experiment_id=next_sitting.experiment_id)
+        added.append(copy)
+    return added

@@ -7,7 +7,7 @@ prints them and as Slack and Mattermost render them."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from bot.console import Console, ConsoleChat
 from bot.platforms.render import MattermostSigner, to_mattermost, to_slack
 from bot.sender import Sender
 from commands.reply import Reply
+from commands.services.meeting_reminders import scan_meetings
 from models import Decision, Invitation, Meeting, OutboxMessage, Person, Workspace
 from tests.chat import converse, normalise
 from tests.conftest import NOW
@@ -398,4 +399,57 @@ def test_without_a_format_the_minutes_command_still_adds_minutes(console: Consol
         > /copil compte-rendu 3 docx
         La réunion n°3 n'a pas encore eu lieu
         """,
+    )
+
+
+# --------------------------------------------------------------------------- carry-over
+
+
+def test_items_not_dealt_with_go_to_the_next_sitting_and_its_call_says_so(
+    console: Console,
+) -> None:
+    converse(
+        console,
+        """
+        > /copil planifier tous les mardis à 11h
+        réunion n°5
+        > /copil odj 5 ajouter "Budget de la communication"
+        > /copil odj 5 ajouter "Calendrier du vote"
+        2. Calendrier du vote
+        """,
+    )
+    console.fixed_now = NOW + timedelta(hours=3)  # the sitting of 11:00 is over
+    replies = converse(
+        console,
+        """
+        > /copil reporter 5 2
+        ↪️ Reporté de la séance du 24/11/2026 à celle du mardi 1 décembre 2026 à 11:00
+        - Calendrier du vote
+        > /copil reporter 5 2
+        Rien à reporter de la dernière séance de la réunion n°5
+        > /meeting carry 5
+        ↪️ Carried over from the sitting of 24/11/2026 to the one of Tuesday 1 December 2026 at 11:00
+        - Budget de la communication
+        > /copil reporter 5 9
+        Pas de point n°9 à l'ordre du jour de la réunion n°6 (2 points)
+        > /copil reporter 3
+        La réunion n°3 n'est pas récurrente
+        """,
+    )
+    on_both_platforms(run(console, "/copil odj 5 seance:01/12"), "Calendrier du vote")
+    assert "Calendrier du vote" in replies[0]
+    with Session(console.engine) as session:
+        scan_meetings(session, console.now())
+        session.commit()
+        (call,) = session.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.kind == "meeting.agenda-call", OutboxMessage.target_id == "bondy"
+            )
+        ).all()
+    text = normalise(call.payload["text"])
+    assert "1. Calendrier du vote" in text
+    assert "2. Budget de la communication" in text
+    assert (
+        "↪️ Reportés de la séance précédente : Calendrier du vote · Budget de la communication"
+        in text
     )

@@ -1,4 +1,4 @@
-"""The COPIL cycle: personal calendar addresses, attendance
+"""The COPIL cycle: personal calendar addresses, attendance, agenda carry-over
 
 Revision ID: 0019
 Revises: 0005
@@ -70,8 +70,21 @@ def upgrade() -> None:
     with op.batch_alter_table("attendance", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_attendance_meeting_id"), ["meeting_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_attendance_person_id"), ["person_id"], unique=False)
+    with op.batch_alter_table("agenda_item", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("carried_from_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_agenda_item_carried_from_id_agenda_item"),
+            "agenda_item",
+            ["carried_from_id"],
+            ["id"],
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("agenda_item", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_agenda_item_carried_from_id_agenda_item"), type_="foreignkey"
+        )
+        batch_op.drop_column("carried_from_id")
     op.drop_table("attendance")
     op.drop_table("calendar_feed")
