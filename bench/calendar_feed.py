@@ -259,9 +259,9 @@ def main() -> None:
 
             def direct() -> bytes:
                 with Session(engine) as session:
-                    found = feed_for_token(session, TOKEN, now=NOW)
+                    found = feed_for_token(session, TOKEN)
                 assert found is not None
-                return found[1]
+                return found.content
 
             check(direct())
             report("feed_for_token (queries + iCalendar)", timed(args.runs, direct))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC
+from email.utils import format_datetime, parsedate_to_datetime
 
 import uvicorn
 from slack_sdk import WebClient
@@ -33,7 +34,7 @@ from bot.settings import Settings, configure_logging
 from bot.slack_app import SlackApp, build_slack_app
 from commands.core import Router
 from commands.registry import build_router
-from commands.services.calendars import feed_for_token
+from commands.services.calendars import FeedFile, feed_for_token
 from models.db import make_engine, migrate
 
 log = logging.getLogger(__name__)
@@ -45,29 +46,50 @@ async def health(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-def _feed(engine: Engine, token: str, now: datetime) -> tuple[str, bytes] | None:
+def _feed(engine: Engine, token: str) -> FeedFile | None:
     with Session(engine) as session:
-        return feed_for_token(session, token, now=now)
+        return feed_for_token(session, token)
+
+
+def _not_modified(request: Request, found: FeedFile) -> bool:
+    """A conditional GET answered 304: the ETag decides when the client sends one (RFC
+    9110: If-None-Match wins over If-Modified-Since)."""
+    tags = request.headers.get("if-none-match")
+    if tags is not None:
+        wanted = [t.strip().removeprefix("W/") for t in tags.split(",")]
+        return "*" in wanted or found.etag in wanted
+    since = request.headers.get("if-modified-since")
+    if since is None or found.last_modified is None:
+        return False
+    try:
+        moment = parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
+    if moment.tzinfo is None:
+        return False
+    return found.last_modified.replace(microsecond=0) <= moment
 
 
 async def calendar_feed(request: Request) -> Response:
     """An experiment's calendar, ``/calendar/<token>.ics``, for calendar applications to
-    subscribe to. A wrong token is a plain 404, answered after the same work as a right one."""
+    subscribe to. A wrong token is a plain 404, answered after the same work as a right one.
+    Polling is cheap: an ETag and a Last-Modified, and 304 when nothing changed."""
     token = str(request.path_params["token"])
-    found = await run_in_threadpool(_feed, request.app.state.engine, token, datetime.now(UTC))
+    found = await run_in_threadpool(_feed, request.app.state.engine, token)
     if found is None:
         return PlainTextResponse("Not found", status_code=404)
-    name, body = found
-    return Response(
-        body,
-        media_type="text/calendar; charset=utf-8",
-        headers={
-            "Content-Disposition": f'inline; filename="{name}"',
-            # Calendar applications poll; five minutes of staleness is fine, and the
-            # secret address must not sit in shared caches.
-            "Cache-Control": "private, max-age=300",
-        },
-    )
+    headers = {
+        "Content-Disposition": f'inline; filename="{found.name}"',
+        # Calendar applications poll; five minutes of staleness is fine, and the
+        # secret address must not sit in shared caches.
+        "Cache-Control": "private, max-age=300",
+        "ETag": found.etag,
+    }
+    if found.last_modified is not None:
+        headers["Last-Modified"] = format_datetime(found.last_modified.astimezone(UTC), usegmt=True)
+    if _not_modified(request, found):
+        return Response(status_code=304, headers=headers)
+    return Response(found.content, media_type="text/calendar; charset=utf-8", headers=headers)
 
 
 def slack_client(settings: Settings) -> WebClient:

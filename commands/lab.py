@@ -11,6 +11,7 @@ from commands.args import Args, fold
 from commands.core import Context, Family, Router, Subcommand, find_person, words
 from commands.dates import parse_when
 from commands.errors import NotFound, UserError
+from commands.meeting_undo import after_undo
 from commands.money import parse_amount
 from commands.narration import Narrator
 from commands.reply import Reply, Visibility
@@ -271,7 +272,9 @@ def undo_batch(ctx: Context, batch: str | None) -> Reply:
         new_batch=ctx.batch,
     )
     told = Narrator(ctx.session, ctx.locale, ctx.tz()).undone(events)
-    return ctx.reply("lab/undone", told=told, changed=True)
+    reply = ctx.reply("lab/undone", told=told, changed=True)
+    after_undo(ctx, events, reply)
+    return reply
 
 
 def history(ctx: Context, args: Args) -> Reply:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from commands import moving
 from commands.args import Args, as_id, fold
 from commands.core import Context, Family, Router, Subcommand, find_person, words
 from commands.dates import When, find_when, parse_when
@@ -24,6 +25,7 @@ from commands.render import message, render
 from commands.reply import Button, File, Form, FormField, Reply, Visibility
 from commands.services import audit, calendars
 from commands.services import meetings as service
+from commands.services import minutes as minutes_service
 from commands.services.meetings import Change, Occurrence, Plan
 from models import Experiment, Meeting, Person, Role, pk
 
@@ -293,9 +295,7 @@ def rsvp_buttons(ctx: Context, meeting: Meeting) -> list[Button]:
 
 
 def ics(ctx: Context, meeting: Meeting, *, cancel: bool = False) -> File:
-    content = calendars.meeting_file(
-        ctx.session, meeting, now=ctx.now, locale=ctx.locale, cancel=cancel
-    )
+    content = calendars.meeting_file(ctx.session, meeting, locale=ctx.locale, cancel=cancel)
     title = ctx.message(
         "meetings.ics_cancel_title" if cancel else "meetings.ics_title", title=meeting.title
     )
@@ -604,7 +604,10 @@ def move(ctx: Context, args: Args) -> Reply:
     )
     text = " ".join(target.words)
     if text:
-        when, rest = _when(ctx, text, meeting.timezone, prefer="start")
+        anchor = (
+            meeting.starts_at if whole_series else _occurrence(ctx, args, meeting, "next").start
+        )
+        when, rest = moving.new_date(ctx, text, meeting.timezone, anchor)
         if rest and not set(fold(rest).split()) <= FILLER_WORDS:
             raise UserError("meetings.move_leftover", text=rest)
         if not when.has_time:
@@ -636,7 +639,16 @@ def move(ctx: Context, args: Args) -> Reply:
         occurrence = _occurrence(ctx, args, meeting, "next")
     before_start = occurrence.start
     row = service.move(ctx, occurrence, change)
-    service.notify_invitees(ctx, row, kind="moved", reply_for=_notice(ctx, row, "moved"))
+    moved_by = moving.distance(before_start, row.starts_at, row.timezone)
+    if moved_by.none:
+        service.notify_invitees(ctx, row, kind="moved", reply_for=_notice(ctx, row, "moved"))
+    else:
+        # A new date: everyone invited is told, those who declined too, and answers
+        # start again (the notice carries the buttons).
+        told = service.reset_answers(ctx, row)
+        service.notify_invitees(
+            ctx, row, kind="moved", reply_for=_notice(ctx, row, "moved"), people=told
+        )
     reply = _reply(
         ctx,
         "meeting/moved",
@@ -650,6 +662,9 @@ def move(ctx: Context, args: Args) -> Reply:
         experiment=_experiment_or_none(ctx, row),
         warnings=service.warnings_for(ctx, row),
     )
+    if not moved_by.none:
+        reply.text += "\n" + ctx.message("copil.moved_by", d=moved_by, rrule=bool(row.rrule))
+        reply.buttons[:0] = rsvp_buttons(ctx, row)
     reply.files.append(ics(ctx, row))
     return reply
 
@@ -934,6 +949,7 @@ def summary_reply(
         decisions=service.decisions_of(ctx.session, row),
         actions=service.actions_of(ctx.session, row),
         invitees=service.invitations(ctx.session, row),
+        roll=minutes_service.roll(ctx.session, row),
     )
 
 
@@ -950,11 +966,7 @@ def calendar(ctx: Context, args: Args, *, public_url: str) -> Reply:
     rotate = bool(args.words) and fold(args.words[0]) in ROTATE_WORDS
     if args.words and not rotate:
         raise UserError("meetings.calendar_usage")
-    token = (
-        service.rotate_calendar_token(ctx, experiment)
-        if rotate
-        else service.ensure_calendar_token(ctx, experiment)
-    )
+    token = service.calendar_address(ctx, experiment, rotate=rotate)
     url = f"{public_url.rstrip('/')}/calendar/{token}.ics"
     return _reply(
         ctx,
@@ -965,7 +977,6 @@ def calendar(ctx: Context, args: Args, *, public_url: str) -> Reply:
         experiment=experiment,
         url=url,
         rotated=rotate,
-        coordinator=ctx.role_in(experiment) == Role.COORDINATOR,
         count=service.meeting_count(ctx.session, experiment),
     )
 
@@ -983,7 +994,14 @@ def undo(ctx: Context, args: Args) -> Reply:
     )
 
 
-def register(router: Router, *, public_url: str = DEFAULT_PUBLIC_URL) -> None:
+def register(
+    router: Router,
+    *,
+    public_url: str = DEFAULT_PUBLIC_URL,
+    extra: tuple[Subcommand, ...] = (),
+) -> None:
+    """``extra``: subcommands of other modules, found before the family's own words."""
+
     def calendar_(ctx: Context, args: Args) -> Reply:
         return calendar(ctx, args, public_url=public_url)
 
@@ -995,6 +1013,7 @@ def register(router: Router, *, public_url: str = DEFAULT_PUBLIC_URL) -> None:
             name="meeting",
             words={"copil": "fr", "meeting": "en"},
             subcommands=(
+                *extra,
                 Subcommand("help", words(["aide"], ["help"], ["?"]), help_),
                 Subcommand(
                     "schedule", words(["planifier"], ["schedule"]), schedule, SCHEDULE_OPTIONS

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands import expenses, home, lab, meetings, milestones
+from commands import copil, expenses, home, lab, meetings, milestones
 from commands.core import Router
 
 
@@ -12,6 +12,6 @@ def build_router(public_url: str = meetings.DEFAULT_PUBLIC_URL) -> Router:
     lab.register(router)
     milestones.register(router)
     expenses.register(router)
-    meetings.register(router, public_url=public_url)
+    meetings.register(router, public_url=public_url, extra=copil.subcommands())
     home.register(router)
     return router

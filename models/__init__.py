@@ -3,6 +3,7 @@
 from models.audit import AuditEvent
 from models.base import Platform, Role, pk
 from models.budget import BudgetLine, Expense
+from models.copil import Attendance, CalendarFeed
 from models.lab import ChannelBinding, Experiment, Membership, Person, Workspace
 from models.ledger import (
     Allocation,
@@ -19,8 +20,10 @@ from models.outbox import NotificationPreference, OutboxMessage, RequestReceipt
 __all__ = [
     "AgendaItem",
     "Allocation",
+    "Attendance",
     "AuditEvent",
     "BudgetLine",
+    "CalendarFeed",
     "ChannelBinding",
     "Decision",
     "Expense",

@@ -51,6 +51,8 @@ class AgendaItem(SQLModel, table=True):
     author_id: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime = created_at_field()
     deleted_at: datetime | None = optional_time_field()
+    # The item of an earlier sitting this one carries over (not dealt with there).
+    carried_from_id: int | None = Field(default=None, foreign_key="agenda_item.id")
 
 
 class Invitation(SQLModel, table=True):

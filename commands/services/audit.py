@@ -3,7 +3,8 @@
 Every change goes through ``record``: who, when, which row, the row before and after.
 ``undo`` reverts the last batch of changes a person made (one command's worth), by
 putting each row back as it was; a creation is undone by soft-deleting what it created.
-Undo is itself recorded, so the log tells the whole story.
+Undo is itself recorded, so the log tells the whole story. A row with a ``sequence`` (a
+meeting) moves it on when put back, as calendars require.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from commands.errors import NotFound, PermissionDenied
 from models import (
     AgendaItem,
     Allocation,
+    Attendance,
     AuditEvent,
     BudgetLine,
+    CalendarFeed,
     ChannelBinding,
     Decision,
     Expense,
@@ -66,6 +69,8 @@ ENTITIES: dict[str, type[SQLModel]] = {
         Funder,
         Allocation,
         LineNature,
+        CalendarFeed,
+        Attendance,
     )
 }
 SOFT_DELETE = ("deleted_at", "removed_at", "archived_at")
@@ -228,6 +233,11 @@ def undo_batch(
             else:
                 if event.before is not None:
                     _restore(row, event.before)
+                    if before_undo is not None and "sequence" in before_undo:
+                        # A calendar keeps the highest SEQUENCE it saw: putting a meeting
+                        # back is one more change, never a step back.
+                        row.sequence = int(before_undo["sequence"]) + 1
+                        row.updated_at = now
                 elif soft is not None:
                     setattr(row, soft, now)
                 session.add(row)

@@ -1,43 +1,52 @@
 """iCalendar files (RFC 5545) for meetings: one meeting's invitation or cancellation, and
 each experiment's secret feed that Outlook, Google Calendar and Thunderbird subscribe to.
 
-Each meeting is a VEVENT with its UID, a SEQUENCE that grows on every change, ORGANIZER,
-ATTENDEEs with their answers and a VALARM an hour before. A series carries its RRULE, an
+Each meeting is a VEVENT with its UID, a SEQUENCE that grows on every change (undo too
+moves it on), ORGANIZER and a VALARM an hour before. Files are published (METHOD:PUBLISH),
+never requests: people answer in chat, so no ATTENDEE is listed, and no one's answer shows
+in a file or a feed. DTSTAMP is the meeting's last change (its agenda's included), so an
+unchanged meeting reads the same on every request. A series carries its RRULE, an
 EXDATE for each occurrence cancelled alone, and one VEVENT with RECURRENCE-ID for each
 occurrence moved alone. Times are local with a TZID (and the zone's VTIMEZONE), so a
 series at 10:00 stays at 10:00 across daylight saving time.
 
 The content lines are written here rather than through the icalendar library's object
-model, which takes over half a second for a feed of a thousand meetings; icalendar still
-provides the VTIMEZONE blocks, and the tests and the benchmark parse every file back with
-it.
+model, which takes over half a second for a feed of a thousand meetings. The VTIMEZONE
+blocks are written here too, in the yearly-rule form every calendar reads alike; the tests
+parse the files back with icalendar, vobject, ics and recurring-ical-events.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from icalendar import Timezone
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from commands.render import message
-from models import AgendaItem, Experiment, Invitation, Meeting, Person
+from models import (
+    AgendaItem,
+    AuditEvent,
+    CalendarFeed,
+    Experiment,
+    Meeting,
+    Membership,
+    Person,
+    Role,
+    pk,
+)
 
 PRODID = "-//Coordo//Coordo meetings//FR"
-PARTSTAT = {
-    "yes": "ACCEPTED",
-    "no": "DECLINED",
-    "maybe": "TENTATIVE",
-    "pending": "NEEDS-ACTION",
-}
 # RRULE parts the DTSTART already says; some calendars mishandle them.
 _TIME_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
 _UNSAFE_LOCAL = re.compile(r"[^A-Za-z0-9._-]+")
@@ -101,14 +110,6 @@ def time_property(name: str, moment: datetime, tzid: str) -> str:
     if tzid == "UTC":
         return f"{name}:{utc_stamp(moment)}"
     return f"{name};TZID={param_value(tzid)}:{local_stamp(moment, tzid)}"
-
-
-@cache
-def vtimezone(tzid: str) -> str:
-    """The VTIMEZONE block of ``tzid`` (2000–2040), with CRLF line ends."""
-    block = Timezone.from_tzid(tzid, first_date=date(2000, 1, 1), last_date=date(2040, 1, 1))
-    text = block.to_ical().decode("utf-8")
-    return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
 def ics_rrule(text: str) -> str:
@@ -181,6 +182,153 @@ EVENT_COLUMNS = (
 )
 
 
+# --------------------------------------------------------------------------- time zones
+
+_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+# The years a VTIMEZONE describes exactly; past the last, its last rule goes on.
+TZ_YEARS = (2000, 2040)
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One change of a zone's offset: when (local wall time before it), from, to, name."""
+
+    local: datetime
+    offset_from: timedelta
+    offset_to: timedelta
+    name: str
+    dst: bool
+
+    def rule(self) -> tuple[object, ...]:
+        """What a yearly rule has to say for this change to recur: the month, the weekday
+        in the month, the time of day and the offsets."""
+        d = self.local
+        last = (d + timedelta(days=7)).month != d.month
+        which = "-1" if last else str((d.day - 1) // 7 + 1)
+        return (
+            d.month,
+            which + _DAYS[d.weekday()],
+            d.time(),
+            self.offset_from,
+            self.offset_to,
+            self.name,
+            self.dst,
+        )
+
+
+def _changes(tzid: str, first: int, last: int) -> list[_Change]:
+    """Every change of offset of ``tzid`` from ``first`` to ``last`` (years), found by
+    stepping a day at a time and narrowing to the second."""
+    zone = ZoneInfo(tzid)
+    found: list[_Change] = []
+    moment = datetime(first, 1, 1, tzinfo=UTC)
+    end = datetime(last + 1, 1, 1, tzinfo=UTC)
+    step = timedelta(days=1)
+    offset = moment.astimezone(zone).utcoffset()
+    while moment < end:
+        later = moment + step
+        after = later.astimezone(zone).utcoffset()
+        if after != offset:
+            low, high = moment, later
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                if middle.astimezone(zone).utcoffset() == offset:
+                    low = middle
+                else:
+                    high = middle
+            local = high.astimezone(zone)
+            assert offset is not None
+            assert after is not None
+            found.append(
+                _Change(
+                    (high + offset).replace(tzinfo=None),
+                    offset,
+                    after,
+                    local.tzname() or "",
+                    bool(local.dst()),
+                )
+            )
+            offset = after
+        moment = later
+    return found
+
+
+def _offset(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{sign}{hours:02d}{minutes:02d}" + (f"{seconds:02d}" if seconds else "")
+
+
+@cache
+def vtimezone(tzid: str) -> str:
+    """The VTIMEZONE block of ``tzid``, with CRLF line ends, in the form published time
+    zone definitions use: each kind of change once, with its yearly rule
+    (``RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU``). Some readers take a list of RDATEs wrong
+    and put every time after a change an hour off. The rules are those of ``TZ_YEARS``;
+    when a zone's rule changed in those years, each rule ends (UNTIL) where the next one
+    begins, and a change that follows no weekday rule is listed by its dates."""
+    first, last = TZ_YEARS
+    changes = _changes(tzid, first, last)
+    lines = ["BEGIN:VTIMEZONE", f"TZID:{tzid}"]
+    if not changes:
+        moment = datetime(first, 1, 1, tzinfo=ZoneInfo(tzid))
+        offset = moment.utcoffset() or timedelta(0)
+        lines += [
+            "BEGIN:STANDARD",
+            "DTSTART:19700101T000000",
+            f"TZNAME:{escape_text(moment.tzname() or tzid)}",
+            f"TZOFFSETFROM:{_offset(offset)}",
+            f"TZOFFSETTO:{_offset(offset)}",
+            "END:STANDARD",
+        ]
+        return "".join(fold(line) for line in [*lines, "END:VTIMEZONE"])
+    # Runs of changes of the same kind (March's, October's) that follow one rule.
+    runs: dict[tuple[bool, timedelta, timedelta], list[list[_Change]]] = {}
+    for change in changes:
+        kind = (change.dst, change.offset_from, change.offset_to)
+        groups = runs.setdefault(kind, [])
+        previous = groups[-1][-1] if groups else None
+        if (
+            previous is not None
+            and previous.rule() == change.rule()
+            and change.local.year == previous.local.year + 1
+        ):
+            groups[-1].append(change)
+        else:
+            groups.append([change])
+    # The first zone's offset before the first change: a component starting then.
+    blocks: list[tuple[datetime, list[str]]] = []
+    for groups in runs.values():
+        for index, group in enumerate(groups):
+            head = group[0]
+            name = "DAYLIGHT" if head.dst else "STANDARD"
+            body = [
+                f"BEGIN:{name}",
+                f"DTSTART:{_stamp(head.local)}",
+            ]
+            month, byday = head.rule()[:2]
+            if len(group) > 1:
+                rule = f"RRULE:FREQ=YEARLY;BYMONTH={month};BYDAY={byday}"
+                open_ended = group[-1].local.year == last and index == len(groups) - 1
+                if not open_ended:
+                    tail = group[-1]
+                    rule += f";UNTIL={_stamp(tail.local - tail.offset_from)}Z"
+                body.append(rule)
+            body += [
+                f"TZNAME:{escape_text(head.name)}",
+                f"TZOFFSETFROM:{_offset(head.offset_from)}",
+                f"TZOFFSETTO:{_offset(head.offset_to)}",
+                f"END:{name}",
+            ]
+            blocks.append((head.local, body))
+    for _, body in sorted(blocks, key=lambda b: b[0]):
+        lines.extend(body)
+    lines.append("END:VTIMEZONE")
+    return "".join(fold(line) for line in lines)
+
+
 # --------------------------------------------------------------------------- events
 
 
@@ -189,27 +337,16 @@ class EventData:
     """What the VEVENTs need beyond their meeting, gathered once for many events."""
 
     agenda: dict[int, list[str]] = field(default_factory=dict)
-    # meeting id → (person id, response), in the order of the handles
-    attendees: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+    # meeting id → the last change of its agenda (an item added or removed)
+    agenda_changed: dict[int, datetime] = field(default_factory=dict)
+    # the organisers
     people: dict[int, CalendarPerson] = field(default_factory=dict)
     # series id → its rows (occurrences moved, cancelled or prepared alone)
     overrides: dict[int, list[EventSource]] = field(default_factory=dict)
-    _lines: dict[tuple[int, str], str] = field(default_factory=dict)
-
-    def attendee_line(self, person_id: int, response: str) -> str:
-        line = self._lines.get((person_id, response))
-        if line is None:
-            extra = (
-                f";ROLE=REQ-PARTICIPANT;PARTSTAT={PARTSTAT.get(response, 'NEEDS-ACTION')};RSVP=TRUE"
-            )
-            line = self._lines[(person_id, response)] = self.people[person_id].property(
-                "ATTENDEE", extra
-            )
-        return line
 
 
 def gather(session: Session, meetings: Sequence[EventSource], condition: Any = None) -> EventData:
-    """Agenda, attendees, organisers and the rows of series occurrences, for ``meetings``.
+    """Agenda, organisers and the rows of series occurrences, for ``meetings``.
 
     ``condition`` is a WHERE clause on Meeting that selects the same meetings (a feed's
     ``experiment_id = …``), so the queries join instead of listing a thousand ids."""
@@ -219,31 +356,21 @@ def gather(session: Session, meetings: Sequence[EventSource], condition: Any = N
         return data
     where = condition if condition is not None else col(Meeting.id).in_(ids)
     items = session.exec(
-        select(AgendaItem.meeting_id, AgendaItem.title)
+        select(
+            AgendaItem.meeting_id, AgendaItem.title, AgendaItem.created_at, AgendaItem.deleted_at
+        )
         .join(Meeting, col(Meeting.id) == AgendaItem.meeting_id)
-        .where(where, col(AgendaItem.deleted_at).is_(None))
+        .where(where)
         .order_by(col(AgendaItem.meeting_id), col(AgendaItem.position), col(AgendaItem.id))
     ).all()
-    for meeting_id, title in items:
-        data.agenda.setdefault(meeting_id, []).append(title)
-    rows = session.execute(
-        sa_select(
-            col(Invitation.meeting_id),
-            col(Invitation.response),
-            col(Person.id),
-            col(Person.handle),
-            col(Person.display_name),
-        )
-        .join(Meeting, col(Meeting.id) == Invitation.meeting_id)
-        .join(Person, col(Person.id) == Invitation.person_id)
-        .where(where, col(Invitation.deleted_at).is_(None))
-        .order_by(col(Invitation.meeting_id), col(Person.handle))
-    ).all()
+    changed = data.agenda_changed
+    for meeting_id, title, created, deleted in items:
+        if deleted is None:
+            data.agenda.setdefault(meeting_id, []).append(title)
+        moment = max(created, deleted) if deleted is not None else created
+        if meeting_id not in changed or changed[meeting_id] < moment:
+            changed[meeting_id] = moment
     people = data.people
-    for meeting_id, response, person_id, handle, name in rows:
-        data.attendees.setdefault(meeting_id, []).append((person_id, response))
-        if person_id not in people:
-            people[person_id] = CalendarPerson(person_id, handle, name)
     missing = {m.organizer_id for m in meetings if m.organizer_id is not None} - people.keys()
     if missing:
         found = session.exec(
@@ -256,16 +383,6 @@ def gather(session: Session, meetings: Sequence[EventSource], condition: Any = N
         if m.series_id is not None:
             data.overrides.setdefault(m.series_id, []).append(m)
     return data
-
-
-def _attendees(meeting: EventSource, data: EventData) -> list[tuple[int, str]]:
-    """A series' invitees hold for its occurrences; an occurrence's own answer wins."""
-    own = data.attendees.get(meeting.id or -1, [])
-    if meeting.series_id is None:
-        return own
-    merged = dict(data.attendees.get(meeting.series_id, []))
-    merged.update(own)
-    return sorted(merged.items(), key=lambda r: data.people[r[0]].handle)
 
 
 @cache
@@ -295,7 +412,6 @@ def vevent(
     data: EventData,
     *,
     uid: str,
-    stamp: datetime,
     locale: str,
     status: str | None = None,
     exdates: Iterable[datetime] = (),
@@ -305,10 +421,14 @@ def vevent(
 ) -> list[str]:
     """The content lines of one VEVENT (unfolded)."""
     tzid = meeting.timezone
+    changed = meeting.updated_at or meeting.created_at
+    agenda_changed = data.agenda_changed.get(meeting.id)  # type: ignore[arg-type]
+    if agenda_changed is not None and agenda_changed > changed:
+        changed = agenda_changed
     out = [
         "BEGIN:VEVENT",
         f"UID:{escape_text(uid)}",
-        f"DTSTAMP:{utc_stamp(stamp)}",
+        f"DTSTAMP:{utc_stamp(changed)}",
         time_property("DTSTART", meeting.starts_at, tzid),
         time_property("DTEND", meeting.ends_at, tzid),
     ]
@@ -339,11 +459,10 @@ def vevent(
     )
     out.append(f"SEQUENCE:{meeting.sequence}")
     out.append(f"CREATED:{utc_stamp(meeting.created_at)}")
-    out.append(f"LAST-MODIFIED:{utc_stamp(meeting.updated_at or meeting.created_at)}")
+    out.append(f"LAST-MODIFIED:{utc_stamp(changed)}")
     organiser = data.people.get(meeting.organizer_id) if meeting.organizer_id else None
     if organiser is not None:
         out.append(organiser.property("ORGANIZER"))
-    out.extend(data.attendee_line(p, r) for p, r in _attendees(meeting, data))
     if alarm and (status or meeting.status) not in ("CANCELLED", "cancelled"):
         out.extend(
             [
@@ -363,15 +482,12 @@ def series_events(
     rows: Sequence[EventSource],
     data: EventData,
     *,
-    stamp: datetime,
     locale: str,
 ) -> list[str]:
     """A series: its master VEVENT (EXDATE for occurrences cancelled alone) and one VEVENT
     per occurrence with a row of its own that still takes place."""
     exdates = [r.recurrence_start for r in rows if r.status == "cancelled" and r.recurrence_start]
-    lines = vevent(
-        series, data, uid=series.uid, stamp=stamp, locale=locale, exdates=[d for d in exdates if d]
-    )
+    lines = vevent(series, data, uid=series.uid, locale=locale, exdates=[d for d in exdates if d])
     if series.status == "cancelled":
         return lines
     for row in rows:
@@ -382,7 +498,6 @@ def series_events(
                 row,
                 data,
                 uid=series.uid,
-                stamp=stamp,
                 locale=locale,
                 recurrence_id=row.recurrence_start,
                 series=series,
@@ -394,13 +509,18 @@ def series_events(
 def calendar(
     events: list[str], *, method: str | None, tzids: Iterable[str], name: str | None = None
 ) -> bytes:
+    """A VCALENDAR. RFC 5545 wants at least one component: a calendar with no event still
+    holds the VTIMEZONE of its first zone (UTC's too, then)."""
     header = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN"]
     if method:
         header.append(f"METHOD:{method}")
     if name:
         header.append(f"X-WR-CALNAME:{escape_text(name)}")
     parts = [fold(line) for line in header]
-    parts.extend(vtimezone(tz) for tz in sorted(set(tzids)) if tz != "UTC")
+    zones = sorted(set(tzids))
+    parts.extend(vtimezone(tz) for tz in zones if tz != "UTC")
+    if not events and all(tz == "UTC" for tz in zones):
+        parts.append(vtimezone("UTC"))
     parts.extend(fold(line) for line in events)
     parts.append("END:VCALENDAR\r\n")
     return "".join(parts).encode("utf-8")
@@ -413,14 +533,14 @@ def meeting_file(
     session: Session,
     meeting: Meeting,
     *,
-    now: datetime,
     locale: str,
     cancel: bool = False,
 ) -> bytes:
-    """The .ics of one meeting, sent with its invitation (METHOD:REQUEST) or its
-    cancellation (METHOD:CANCEL). For a series: the whole series; for one occurrence of a
-    series: that occurrence alone, under the series' UID with its RECURRENCE-ID."""
-    method = "CANCEL" if cancel else "REQUEST"
+    """The .ics of one meeting, posted with its invitation, a change or its cancellation
+    (STATUS:CANCELLED): published, as the feed is. For a series: the whole series; for one
+    occurrence of a series: that occurrence alone, under the series' UID with its
+    RECURRENCE-ID."""
+    method = "PUBLISH"
     if meeting.series_id is not None:
         series = session.get(Meeting, meeting.series_id)
         assert series is not None
@@ -429,7 +549,6 @@ def meeting_file(
             meeting,
             data,
             uid=series.uid,
-            stamp=now,
             locale=locale,
             recurrence_id=meeting.recurrence_start,
             series=series,
@@ -446,16 +565,15 @@ def meeting_file(
         )
         data = gather(session, [meeting, *rows])
         if cancel:
-            events = vevent(meeting, data, uid=meeting.uid, stamp=now, locale=locale)
+            events = vevent(meeting, data, uid=meeting.uid, locale=locale, status="CANCELLED")
         else:
-            events = series_events(meeting, rows, data, stamp=now, locale=locale)
+            events = series_events(meeting, rows, data, locale=locale)
         return calendar(events, method=method, tzids=[meeting.timezone])
     data = gather(session, [meeting])
     events = vevent(
         meeting,
         data,
         uid=meeting.uid,
-        stamp=now,
         locale=locale,
         status="CANCELLED" if cancel else None,
     )
@@ -468,13 +586,15 @@ def file_name(meeting: Meeting, tz: str | None = None) -> str:
     return f"{kind}-{day.isoformat()}-{meeting.id}.ics"
 
 
-def feed(session: Session, experiment: Experiment, *, now: datetime) -> bytes:
+def feed(session: Session, experiment: Experiment) -> bytes:
     """The experiment's calendar: every meeting, past and to come (cancelled ones stay,
-    marked so, for calendars that had them)."""
-    return _feed(session, experiment.id or -1, experiment.name, experiment.locale, now=now)
+    marked so, for calendars that had them). It shows meetings, never who answered what."""
+    return _feed(
+        session, experiment.id or -1, experiment.name, experiment.locale, experiment.timezone
+    )
 
 
-def _feed(session: Session, experiment_id: int, name: str, locale: str, *, now: datetime) -> bytes:
+def _feed(session: Session, experiment_id: int, name: str, locale: str, timezone: str) -> bytes:
     condition = col(Meeting.experiment_id) == experiment_id
     meetings: list[EventSource] = list(
         session.execute(
@@ -485,41 +605,110 @@ def _feed(session: Session, experiment_id: int, name: str, locale: str, *, now: 
     )
     data = gather(session, meetings, condition & col(Meeting.deleted_at).is_(None))
     events: list[str] = []
-    tzids: set[str] = set()
+    tzids: set[str] = {timezone}
     for meeting in meetings:
         tzids.add(meeting.timezone)
         if meeting.rrule:
             rows = data.overrides.get(meeting.id, [])  # type: ignore[arg-type]
-            events.extend(series_events(meeting, rows, data, stamp=now, locale=locale))
+            events.extend(series_events(meeting, rows, data, locale=locale))
         elif meeting.series_id is None:
-            events.extend(vevent(meeting, data, uid=meeting.uid, stamp=now, locale=locale))
+            events.extend(vevent(meeting, data, uid=meeting.uid, locale=locale))
         # occurrences of a series are written with their series
     return calendar(events, method="PUBLISH", tzids=tzids, name=name)
 
 
-def feed_for_token(session: Session, token: str, *, now: datetime) -> tuple[str, bytes] | None:
-    """The feed whose secret is ``token``: (file name, content), or None.
+# --------------------------------------------------------------------------- feeds
 
-    Every experiment's token is compared, in constant time and without stopping at a
-    match, and the feed's queries run whether one matched or not, so the time of a wrong
-    answer tells nothing of the right tokens."""
+
+@dataclass(frozen=True)
+class FeedFile:
+    """A feed as the web serves it: ``etag`` is a digest of the content (exact);
+    ``last_modified`` the experiment's last recorded change, which the audit log keeps
+    moving forward even when an undo puts a row back as it was."""
+
+    name: str
+    content: bytes
+    etag: str
+    last_modified: datetime | None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _reader_may_read(session: Session, experiment_id: int, person_id: int) -> bool:
+    person = session.get(Person, person_id)
+    if person is None:
+        return False
+    if person.lab_role == Role.COORDINATOR:
+        return True
+    return (
+        session.exec(
+            select(Membership.id).where(
+                Membership.experiment_id == experiment_id,
+                Membership.person_id == person_id,
+                col(Membership.removed_at).is_(None),
+            )
+        ).first()
+        is not None
+    )
+
+
+def _shared_match(session: Session, token: str) -> int:
+    """The experiment whose shared address is ``token``, or -1. Every experiment's token is
+    compared, in constant time and without stopping at a match."""
     candidate = token.encode("utf-8")
-    match: Experiment | None = None
-    rows = session.exec(select(Experiment.id, Experiment.calendar_token)).all()
     found_id = -1
-    for experiment_id, secret in rows:
+    for experiment_id, secret in session.exec(select(Experiment.id, Experiment.calendar_token)):
         same = hmac.compare_digest(candidate, (secret or "").encode("utf-8"))
         if same and secret and experiment_id is not None:
             found_id = experiment_id
-    if found_id != -1:
-        match = session.get(Experiment, found_id)
+    return found_id
+
+
+def last_change(session: Session, experiment_id: int) -> datetime | None:
+    return session.exec(
+        select(func.max(AuditEvent.at)).where(AuditEvent.experiment_id == experiment_id)
+    ).one()
+
+
+def feed_for_token(session: Session, token: str) -> FeedFile | None:
+    """The feed whose secret is ``token``, or None.
+
+    A personal address (looked up by its digest) answers while its person is on the team;
+    the experiment's shared address, from before personal ones, until someone leaves the
+    team. Neither answers once the experiment is archived. The feed's queries run whether
+    a token matched or not, so the time of a wrong answer tells little of the right ones."""
+    experiment_id = -1
+    personal = session.exec(
+        select(CalendarFeed.experiment_id, CalendarFeed.person_id).where(
+            CalendarFeed.token_hash == token_hash(token), col(CalendarFeed.removed_at).is_(None)
+        )
+    ).first()
+    if personal is not None:
+        if _reader_may_read(session, personal[0], personal[1]):
+            experiment_id = personal[0]
+    else:
+        experiment_id = _shared_match(session, token)
+    match = session.get(Experiment, experiment_id) if experiment_id != -1 else None
+    if match is not None and match.archived_at is not None:
+        match = None
     body = _feed(
         session,
-        found_id,
+        pk(match) if match else -1,
         match.name if match else "",
         match.locale if match else "fr",
-        now=now,
+        match.timezone if match else "UTC",
     )
     if match is None:
         return None
-    return f"{match.slug}.ics", body
+    return FeedFile(
+        name=f"{match.slug}.ics",
+        content=body,
+        etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+        last_modified=last_change(session, pk(match)),
+    )

@@ -175,6 +175,12 @@ def remove_member(ctx: Context, experiment: Experiment, person: Person) -> Membe
     before = snapshot(membership)
     membership.removed_at = ctx.now
     ctx.record("delete", membership, before, experiment_id=experiment.id)
+    if experiment.calendar_token:
+        # The calendar's shared address (from before personal ones) was known to the
+        # person who leaves: it stops; the team's personal addresses go on.
+        before = snapshot(experiment)
+        experiment.calendar_token = None
+        ctx.record("update", experiment, before, experiment_id=experiment.id)
     return membership
 
 

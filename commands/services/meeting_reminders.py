@@ -188,7 +188,10 @@ def _queue(session: Session, occurrence: Occurrence, steps: list[Step], now: dat
     assert workspace is not None
     base_locale = experiment.locale if experiment else workspace.locale
     tz = meeting.timezone
-    items = [] if occurrence.virtual else [i.title for i in agenda(session, meeting)]
+    rows = [] if occurrence.virtual else agenda(session, meeting)
+    items = [i.title for i in rows]
+    # Items carried over from an earlier sitting: the agenda call says so.
+    carried = [i.title for i in rows if i.carried_from_id is not None]
     key = _key(occurrence)
     reference = _reference(occurrence)
     channel_targets = [
@@ -206,7 +209,7 @@ def _queue(session: Session, occurrence: Occurrence, steps: list[Step], now: dat
     for step in steps:
         targets = channel_targets + (people if step.to_people else [])
         for target in targets:
-            reply = _reply(step, occurrence, items, reference, target, experiment)
+            reply = _reply(step, occurrence, items, reference, target, experiment, carried)
             count += int(
                 outbox.enqueue(
                     session,
@@ -248,6 +251,7 @@ def _reply(
     reference: dict[str, object],
     target: Target,
     experiment: Experiment | None,
+    carried: list[str] | None = None,
 ) -> Reply:
     meeting = occurrence.meeting
     text = render(
@@ -258,6 +262,7 @@ def _reply(
         start=occurrence.start,
         end=occurrence.end,
         agenda=items,
+        carried=carried or [],
         ref=reference,
         experiment=experiment,
         personal=target.kind == "person",

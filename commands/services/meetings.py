@@ -15,7 +15,6 @@ they never commit.
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,13 +28,14 @@ from dateutil.rrule import rrule, rrulestr
 from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select
 
-from commands.core import Context
+from commands.core import Context, role_of
 from commands.errors import NotFound, PermissionDenied, UserError
 from commands.reply import Reply
-from commands.services import milestones, outbox
+from commands.services import calendars, milestones, outbox
 from commands.services.audit import snapshot
 from models import (
     AgendaItem,
+    CalendarFeed,
     Decision,
     Experiment,
     Invitation,
@@ -780,6 +780,27 @@ def invite(ctx: Context, meeting: Meeting, people: Iterable[Person]) -> list[Per
     return added
 
 
+def reset_answers(ctx: Context, meeting: Meeting) -> list[Person]:
+    """After a change of date, everyone invited has to answer again: the answers of
+    ``meeting`` go back to "no answer" (for one sitting of a series, the series' answers
+    stay for the other sittings, and this one gets rows of its own). Returns who is
+    invited."""
+    people: list[Person] = []
+    for invitation, person in invitations(ctx.session, meeting):
+        people.append(person)
+        if invitation.response == "pending":
+            continue
+        if invitation.meeting_id == meeting.id:
+            before = snapshot(invitation)
+            invitation.response = "pending"
+            invitation.responded_at = None
+            ctx.record("update", invitation, before, experiment_id=meeting.experiment_id)
+        else:
+            own = Invitation(meeting_id=pk(meeting), person_id=pk(person), created_at=ctx.now)
+            ctx.record("create", own, experiment_id=meeting.experiment_id)
+    return people
+
+
 def team_of(session: Session, experiment: Experiment) -> list[Person]:
     return list(
         session.exec(
@@ -959,20 +980,37 @@ def decisions(
     return [(d, m) for d, m in rows]
 
 
-def rotate_calendar_token(ctx: Context, experiment: Experiment) -> str:
-    """A new secret address for the experiment's calendar; the old one stops working."""
-    ctx.require(experiment, Role.COORDINATOR)
-    before = snapshot(experiment)
-    experiment.calendar_token = secrets.token_urlsafe(24)
-    ctx.record("update", experiment, before, experiment_id=experiment.id)
-    return experiment.calendar_token
-
-
-def ensure_calendar_token(ctx: Context, experiment: Experiment) -> str:
-    """Experiments made before calendars existed get their token on first use."""
-    if experiment.calendar_token:
-        return experiment.calendar_token
-    return rotate_calendar_token(ctx, experiment)
+def calendar_address(ctx: Context, experiment: Experiment, *, rotate: bool = False) -> str:
+    """The person's own secret address of ``experiment``'s calendar (made on first use; a
+    new one, the old one stopping, with ``rotate``). Only the team and the lab's
+    coordinators get one: a personal address answers while its person is on the team."""
+    if role_of(ctx.session, ctx.person, experiment) is None:
+        raise PermissionDenied("copil.calendar_team_only", experiment=experiment.name)
+    current = list(
+        ctx.session.exec(
+            select(CalendarFeed).where(
+                CalendarFeed.experiment_id == experiment.id,
+                CalendarFeed.person_id == ctx.person_id,
+                col(CalendarFeed.removed_at).is_(None),
+            )
+        )
+    )
+    if current and not rotate:
+        return current[0].token
+    for row in current:
+        before = snapshot(row)
+        row.removed_at = ctx.now
+        ctx.record("delete", row, before, experiment_id=experiment.id)
+    token = calendars.new_token()
+    feed = CalendarFeed(
+        experiment_id=pk(experiment),
+        person_id=ctx.person_id,
+        token=token,
+        token_hash=calendars.token_hash(token),
+        created_at=ctx.now,
+    )
+    ctx.record("create", feed, experiment_id=experiment.id)
+    return token
 
 
 # --------------------------------------------------------------------------- notices

@@ -4,7 +4,7 @@ gets a ledger entry, paid on its day by its author, VAT unknown; existing budget
 the account class their usual names call for.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from alembic import op
 import models.types
 
 revision: str = "0020"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
