@@ -33,6 +33,7 @@ from models import (
     Experiment,
     Membership,
     Person,
+    Platform,
     RequestReceipt,
     Role,
     Workspace,
@@ -732,7 +733,13 @@ def find_person(ctx: Context, handle_or_id: str, user_id: str | None = None) -> 
     handles = list(
         ctx.session.exec(select(Person.handle).where(Person.workspace_id == ctx.workspace_id))
     )
-    raise NotFound("core.unknown_person", handle=handle, suggestion=closest(handle, handles))
+    raise NotFound(
+        "core.unknown_person",
+        handle=handle,
+        suggestion=closest(handle, handles),
+        console=ctx.invocation.workspace.platform == Platform.CONSOLE,
+        me=ctx.person.handle,
+    )
 
 
 def words(fr: Iterable[str], en: Iterable[str], both: Iterable[str] = ()) -> dict[str, str]:

@@ -357,7 +357,13 @@ def schedule(ctx: Context, args: Args) -> Reply:
         ctx.require(experiment, Role.COORDINATOR, Role.MEMBER)
         tz = experiment.timezone
     text = " ".join(args.words)
-    when, rest = _when(ctx, text, tz, prefer="start")
+    try:
+        when, rest = _when(ctx, text, tz, prefer="start")
+    except UserError as error:
+        if error.key != "dates.missing":
+            raise
+        # No date anywhere: a word /copil does not know, not a milestone's missing date.
+        raise UserError("meetings.unknown_word", word=args.words[0]) from None
     plan = _plan(ctx, args, when, text, tz, kind, experiment)
     plan.title = args.option("title") or rest.strip(" ,;-") or _default_title(ctx, kind, experiment)
     plan.invitees = _people(ctx, args)

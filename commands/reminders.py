@@ -399,12 +399,13 @@ def digest(ctx: Context, args: Args) -> Reply:
     experiment = ctx.experiment(args)
     role = ctx.require(experiment, Role.COORDINATOR, Role.MEMBER, Role.PARTNER)
     see_budget = ctx.can_see_budget(experiment)
-    facts = digests.experiment_digest(ctx.session, experiment, ctx.now)
-    text = digests.render_experiment_digest(facts, ctx.locale, see_budget=see_budget)
     channel = _channel_of(ctx, experiment, shared=role == Role.PARTNER)
     moment = digests.digest_moment(experiment, ctx.now)
     if moment <= ctx.now:
         moment += timedelta(days=7)
+    # What will go out then, as the database stands now: its week is the one before it.
+    facts = digests.experiment_digest(ctx.session, experiment, moment)
+    text = digests.render_experiment_digest(facts, ctx.locale, see_budget=see_budget)
     note = message(
         "digest.preview_note",
         ctx.locale,

@@ -209,7 +209,7 @@ def _queue(session: Session, occurrence: Occurrence, steps: list[Step], now: dat
     for step in steps:
         targets = channel_targets + (people if step.to_people else [])
         for target in targets:
-            reply = _reply(step, occurrence, items, reference, target, experiment, carried)
+            reply = _reply(step, occurrence, items, reference, target, experiment, now, carried)
             count += int(
                 outbox.enqueue(
                     session,
@@ -251,9 +251,14 @@ def _reply(
     reference: dict[str, object],
     target: Target,
     experiment: Experiment | None,
+    now: datetime,
     carried: list[str] | None = None,
 ) -> Reply:
     meeting = occurrence.meeting
+    # Days from the day it goes out to the meeting's, as people count them ("in a week" is
+    # only said a week before).
+    zone = ZoneInfo(target.tz)
+    days = (occurrence.start.astimezone(zone).date() - now.astimezone(zone).date()).days
     text = render(
         f"meeting/{step.name.replace('-', '_')}",
         target.locale,
@@ -266,6 +271,7 @@ def _reply(
         ref=reference,
         experiment=experiment,
         personal=target.kind == "person",
+        days=days,
     )
     buttons: list[Button] = []
     if step.name == "remind-1d":

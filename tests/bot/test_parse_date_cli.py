@@ -56,7 +56,7 @@ def test_prints_iso_8601_in_local_time(
         (["31/02"], "« 31/02 » n'existe pas dans le calendrier"),
         (["banana", "--lang", "en"], 'I don\'t understand the date "banana".'),
         (["lundi 8 décembre"], "le 8 décembre 2026 est un mardi, pas un lundi"),
-        (["03/04", "--lang", "en"], "Thursday, March 4, 2027, or Saturday, April 3, 2027"),
+        (["03/04", "--lang", "en"], "Thursday 4 March 2027, or Saturday 3 April 2027"),
     ],
 )
 def test_prints_the_reason_and_exits_2(

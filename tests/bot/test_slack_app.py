@@ -259,7 +259,7 @@ def test_text_comes_unescaped_and_bare_mentions_get_their_handle(lab: Lab) -> No
 
     data = lab.body(lab.slack.command("/labo role <@U0MARIE> membre"))
 
-    assert "@marie : membre" in lab.text(data)
+    assert "@marie\u202f: membre" in lab.text(data)
     with Session(lab.engine) as session:
         marie = session.exec(select(Person).where(Person.external_id == "U0MARIE")).one()
         assert marie.handle == "marie"

@@ -107,7 +107,7 @@ def test_an_invitation_file(console: Console) -> None:
     assert str(event["SUMMARY"]) == "COPIL n°2 du budget participatif"
     assert str(event["LOCATION"]) == "Mairie de Bondy, salle du conseil"
     assert str(event["DESCRIPTION"]).splitlines() == [
-        "Ordre du jour :",
+        "Ordre du jour\u202f:",
         "1. Bilan du dépôt des projets",
         "2. Recevabilité : critères et calendrier",
         "3. Organisation du vote",

@@ -186,7 +186,8 @@ def test_the_digest_preview_is_for_the_one_who_asks(console: Console, tmp_path: 
         > /labo digest
         Aperçu, pour vous seul : voici le point que recevra le canal ~bondy lundi 30 novembre 2026 à 09:00.
         📰 Point de la semaine — Budget participatif de Bondy
-        🔴 En retard (1) :
+        Du lun. 23 nov. au dim. 29 nov.
+        🔴 En retard (2) :
         Budget : 14 110,00 € dépensés sur 45 000,00 € (31 %)
         📎 Graphique du point de la semaine — Budget participatif de Bondy →
         > /lab digest lab
@@ -214,7 +215,7 @@ def test_the_digest_preview_is_for_the_one_who_asks(console: Console, tmp_path: 
     text = console.handle("/labo digest")
     assert "€" not in text
     assert (
-        (tmp_path / "exports" / "digest-bondy-bp-2026-11-24.png")
+        (tmp_path / "exports" / "digest-bondy-bp-2026-11-30.png")
         .read_bytes()
         .startswith(b"\x89PNG")
     )
