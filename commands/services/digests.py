@@ -632,14 +632,55 @@ def lab_digest_moment(workspace: Workspace, now: datetime) -> datetime:
     return datetime.combine(day, LAB_DIGEST_TIME, tz)
 
 
+def digest_candidates(session: Session, now: datetime) -> list[Experiment]:
+    """The active experiments whose digest moment can lie in ``(now - VALID_FOR, now]``:
+    per timezone in use, those whose digest day is today and time has come, or whose day
+    is yesterday and time is later than an hour before now's (a superset, for the days
+    of a clock change; ``digest_moment`` decides). The rest are never loaded."""
+    active = col(Experiment.archived_at).is_(None)
+    zones = session.exec(select(Experiment.timezone).where(active).distinct()).all()
+    ranges = []
+    for zone in zones:
+        local = now.astimezone(ZoneInfo(zone))
+        today, yesterday = local.isoweekday(), (local - timedelta(days=1)).isoweekday()
+        clock = local.time().replace(tzinfo=None)
+        earlier = (local - timedelta(hours=1)).time().replace(tzinfo=None)
+        ranges.append(
+            and_(
+                col(Experiment.timezone) == zone,
+                or_(
+                    and_(_weekday_is(today), col(Experiment.digest_time) <= clock),
+                    and_(_weekday_is(yesterday), col(Experiment.digest_time) > earlier)
+                    if earlier < clock
+                    else _weekday_is(yesterday),
+                ),
+            )
+        )
+    if not ranges:
+        return []
+    return list(session.exec(select(Experiment).where(active, or_(*ranges))))
+
+
+def _weekday_is(weekday: int) -> Any:
+    """``digest_weekday`` read as ``digest_moment`` reads it (out of range: clamped)."""
+    column = col(Experiment.digest_weekday)
+    if weekday == 1:
+        return column <= 1
+    if weekday == 7:
+        return column >= 7
+    return column == weekday
+
+
 def queue_digests(
-    session: Session, now: datetime, experiments: dict[int | None, Experiment]
+    session: Session, now: datetime, experiments: dict[int | None, Experiment] | None = None
 ) -> tuple[int, int]:
     """Queue the digests whose moment has come (and is less than ``VALID_FOR`` ago);
-    returns (experiment digests, lab digests) queued."""
+    returns (experiment digests, lab digests) queued. Without ``experiments`` only those
+    whose moment can have come are loaded (``digest_candidates``)."""
+    pool = digest_candidates(session, now) if experiments is None else experiments.values()
     due = {
         e.id: (e, moment)
-        for e in experiments.values()
+        for e in pool
         if (moment := digest_moment(e, now)) <= now < moment + VALID_FOR
     }
     queued = 0
@@ -691,16 +732,23 @@ def queue_digests(
 
 
 def queue_lab_digests(
-    session: Session, now: datetime, experiments: dict[int | None, Experiment]
+    session: Session, now: datetime, experiments: dict[int | None, Experiment] | None = None
 ) -> int:
+    """The lab-wide digests of the workspaces having active experiments. Without
+    ``experiments``, a workspace's experiments are loaded only when one of its digests is
+    to be queued."""
     by_workspace: dict[int, list[Experiment]] = defaultdict(list)
-    for e in experiments.values():
-        by_workspace[e.workspace_id].append(e)
-    if not by_workspace:
+    if experiments is None:
+        ids = session.exec(
+            select(Experiment.workspace_id).where(col(Experiment.archived_at).is_(None)).distinct()
+        ).all()
+    else:
+        for e in experiments.values():
+            by_workspace[e.workspace_id].append(e)
+        ids = list(by_workspace)
+    if not ids:
         return 0
-    workspaces = list(
-        session.exec(select(Workspace).where(col(Workspace.id).in_(list(by_workspace))))
-    )
+    workspaces = list(session.exec(select(Workspace).where(col(Workspace.id).in_(list(ids)))))
     due = [
         (w, moment)
         for w in workspaces
@@ -730,7 +778,17 @@ def queue_lab_digests(
             continue
         assert workspace.id is not None
         if workspace.id not in digests:
-            ordered = sorted(by_workspace[workspace.id], key=lambda e: e.name)
+            pool = by_workspace[workspace.id] if experiments is not None else None
+            if pool is None:
+                pool = list(
+                    session.exec(
+                        select(Experiment).where(
+                            Experiment.workspace_id == workspace.id,
+                            col(Experiment.archived_at).is_(None),
+                        )
+                    )
+                )
+            ordered = sorted(pool, key=lambda e: e.name)
             digests[workspace.id] = lab_digest(session, workspace, now, ordered)
         digest = digests[workspace.id]
         locale = normalise_locale(person.locale or workspace.locale)

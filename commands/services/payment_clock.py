@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from commands.messages import normalise_locale
 from commands.render import render
 from commands.reply import Reply
-from commands.services import outbox
+from commands.services import due, outbox
 from models import Expense, Experiment, LedgerEntry
 
 MARKS = (30, 20)  # days after receipt; the latest reached is the one sent
@@ -23,10 +23,12 @@ LEGAL_DELAY = 30
 
 
 def queue_invoice_pings(
-    session: Session, now: datetime, experiments: dict[int | None, Experiment]
+    session: Session, now: datetime, experiments: dict[int | None, Experiment] | None = None
 ) -> int:
-    """Queue the current ping of every unpaid invoice received 20 days ago or more."""
-    if not experiments:
+    """Queue the current ping of every unpaid invoice received 20 days ago or more.
+
+    Without ``experiments``, only the experiments of the invoices found are loaded."""
+    if experiments is not None and not experiments:
         return 0
     horizon = now.date() + timedelta(days=1) - timedelta(days=min(MARKS))
     rows = session.exec(
@@ -47,6 +49,8 @@ def queue_invoice_pings(
             col(Expense.deleted_at).is_(None),
         )
     ).all()
+    if experiments is None:
+        experiments = due.active_experiments(session, {row[3] for row in rows})
     candidates = []
     for expense_id, received, number, experiment_id, cents, description, supplier in rows:
         experiment = experiments.get(experiment_id)

@@ -36,7 +36,7 @@ from sqlmodel import Session, col, select
 from commands.messages import normalise_locale
 from commands.render import message, render
 from commands.reply import Button, Reply
-from commands.services import digests, outbox, payment_clock, summaries, wording
+from commands.services import digests, due, outbox, payment_clock, summaries, wording
 from models import Experiment, Milestone, MilestoneOwner, Person
 
 log = logging.getLogger(__name__)
@@ -69,15 +69,14 @@ class ScanReport:
 
 
 def scan(session: Session, now: datetime) -> ScanReport:
-    """Queue everything due at ``now``; returns how much was queued."""
-    experiments = {
-        e.id: e
-        for e in session.exec(select(Experiment).where(col(Experiment.archived_at).is_(None)))
-    }
+    """Queue everything due at ``now``; returns how much was queued.
+
+    Each source reads the rows that can be due now and loads the experiments of those
+    rows only (``commands.services.due``): never every experiment of the deployment."""
     report = ScanReport()
-    report.milestone_pings = queue_milestone_pings(session, now, experiments)
-    report.digests, report.lab_digests = digests.queue_digests(session, now, experiments)
-    report.invoice_pings = payment_clock.queue_invoice_pings(session, now, experiments)
+    report.milestone_pings = queue_milestone_pings(session, now)
+    report.digests, report.lab_digests = digests.queue_digests(session, now)
+    report.invoice_pings = payment_clock.queue_invoice_pings(session, now)
     meetings = meeting_scan()
     if meetings is not None:
         report.meeting_reminders = meetings(session, now)
@@ -102,8 +101,13 @@ def meeting_scan() -> MeetingScan | None:
 
 def lead_days(experiment: Experiment) -> list[int]:
     """The experiment's lead times in days, largest first (``"7,1,0"`` → ``[7, 1, 0]``)."""
+    return parse_leads(experiment.reminder_lead_days)
+
+
+def parse_leads(text: str) -> list[int]:
+    """Lead times written ``"7,1,0"``, largest first; what is not a number of days is left out."""
     leads: set[int] = set()
-    for part in experiment.reminder_lead_days.split(","):
+    for part in text.split(","):
         part = part.strip()
         if part.isdigit() and int(part) <= MAX_LEAD_DAYS:
             leads.add(int(part))
@@ -203,16 +207,28 @@ _EXPERIMENT: Any = Experiment.__table__  # type: ignore[attr-defined]
 
 
 def queue_milestone_pings(
-    session: Session, now: datetime, experiments: dict[int | None, Experiment]
+    session: Session, now: datetime, experiments: dict[int | None, Experiment] | None = None
 ) -> int:
     """Queue the current ping of every open milestone to each of its owners.
 
     Read with plain rows (no ORM objects) and checked against the keys already queued at
     the pings' moments, so that a tick with nothing new costs two queries and no
-    rendering; what is new is rendered and inserted in one statement."""
-    if not experiments:
-        return 0
-    longest = max((max(lead_days(e), default=0) for e in experiments.values()), default=0)
+    rendering; what is new is rendered and inserted in one statement. Without
+    ``experiments`` the longest lead time comes from the distinct settings in use and
+    only the experiments of the rows found are loaded."""
+    if experiments is None:
+        settings = session.exec(
+            select(Experiment.reminder_lead_days)
+            .where(col(Experiment.archived_at).is_(None))
+            .distinct()
+        ).all()
+        longest = max((max(parse_leads(text), default=0) for text in settings), default=0)
+        if not settings:
+            return 0
+    else:
+        if not experiments:
+            return 0
+        longest = max((max(lead_days(e), default=0) for e in experiments.values()), default=0)
     horizon = now.date() + timedelta(days=longest + 2)
     m, o = _MILESTONE.c, _OWNER.c
     rows = session.connection().execute(
@@ -236,9 +252,12 @@ def queue_milestone_pings(
             _EXPERIMENT.c.archived_at.is_(None),
         )
     )
+    found = rows.all()
+    if experiments is None:
+        experiments = due.active_experiments(session, {row.experiment_id for row in found})
     schedules: dict[int, Schedule] = {}
     candidates = []
-    for row in rows.all():
+    for row in found:
         schedule = schedules.get(row.experiment_id)
         if schedule is None:
             experiment = experiments.get(row.experiment_id)

@@ -377,3 +377,44 @@ def test_the_digest_and_the_budget_view_share_one_computation(
     assert (view.unallocated.planned_cents, view.unallocated.spent_cents) == (5_000_00, 12_00)
     assert sum(g.planned_cents for g in view.rows) == view.total.planned_cents == 50_000_00
     assert sum(g.spent_cents for g in view.rows) == view.total.spent_cents
+
+
+def test_the_scan_reads_only_experiments_whose_digest_can_be_due(lab: Lab) -> None:
+    """Every experiment whose digest is due is among those the scan reads, across
+    timezones, a digest day out of range and the night of a clock change, and the others
+    are not read."""
+    settings = [
+        ("Pacific/Auckland", 1, time(9)),
+        ("America/Martinique", 7, time(23, 30)),
+        ("Europe/Paris", 1, time(0, 15)),
+        ("Europe/Paris", 9, time(2, 30)),
+        ("Indian/Reunion", 3, time(18)),
+    ]
+    with lab.session() as session:
+        for n, (zone, weekday, clock) in enumerate(settings):
+            session.add(
+                Experiment(
+                    workspace_id=lab.workspace_id,
+                    slug=f"zone-{n}",
+                    name=f"Zone {n}",
+                    timezone=zone,
+                    digest_weekday=weekday,
+                    digest_time=clock,
+                )
+            )
+        session.commit()
+        everyone = session.exec(select(Experiment)).all()
+        start = paris(2026, 10, 23, 0)  # the clocks go back on Sunday 25 October
+        read_fewer = 0
+        for step in range(0, 9 * 24 * 60, 37):
+            now = start + timedelta(minutes=step)
+            due = {
+                e.id
+                for e in everyone
+                if (moment := digests.digest_moment(e, now)) <= now < moment + digests.VALID_FOR
+            }
+            read = {e.id for e in digests.digest_candidates(session, now)}
+            assert due <= read, f"at {now}: {due - read} due and not read"
+            assert len(read - due) <= 2, f"at {now}: read {read}, due {due}"
+            read_fewer += len(read) < len(everyone)
+        assert read_fewer > 300
