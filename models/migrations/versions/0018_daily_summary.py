@@ -16,10 +16,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("person") as batch:
-        batch.add_column(
-            sa.Column("daily_summary", sa.Boolean(), nullable=False, server_default=sa.true())
-        )
+    # A plain ADD COLUMN, which SQLite supports: batch mode would copy and drop ``person``,
+    # which rows of other tables point to.
+    op.add_column(
+        "person",
+        sa.Column("daily_summary", sa.Boolean(), nullable=False, server_default=sa.true()),
+    )
 
 
 def downgrade() -> None:
