@@ -20,6 +20,7 @@ from commands.services.audit import ENTITIES, SOFT_DELETE, person_name
 from models import (
     AuditEvent,
     BudgetLine,
+    Expense,
     Experiment,
     Invitation,
     Meeting,
@@ -176,7 +177,8 @@ class Narrator:
         self, model: type[SQLModel], field: str, before: Any, after: Any, currency: str = "EUR"
     ) -> str | None:
         """``plafond par dépense 50 000,00 € → 10 000,00 €``; None for what is not told."""
-        if field in UNTOLD:
+        if field in UNTOLD or f"field_{field}" not in _keys(self.locale):
+            # A field with no words for people (an id, a stamp, a ledger detail) is not told.
             return None
         if field in PHRASED:
             return self.m(PHRASED[field].split(".", 1)[1])
@@ -262,6 +264,27 @@ class Narrator:
             return {
                 "handle": self.handle(get("person_id")),
                 "experiment": self.experiment_name(get("experiment_id")),
+            }
+        if entity in ("ledger_entry", "allocation") and get("expense_id") is not None:
+            expense = self.row(Expense, get("expense_id"))
+            if expense is not None:
+                amount = money(expense.amount_cents, expense.currency, self.locale)
+                return {"name": expense.description, "amount": amount}
+        if entity in ("supplier", "funder"):
+            return {"name": get("name", "?")}
+        if entity in ("line_nature", "allocation") and get("budget_line_id") is not None:
+            line = self.row(BudgetLine, get("budget_line_id"))
+            return {"name": line.label if line else "?"}
+        if entity == "allocation":
+            return {"name": "?"}
+        if entity == "experiment_finance":
+            return {"name": self.experiment_name(get("experiment_id"))}
+        if entity in ("calendar_feed", "attendance"):
+            meeting = self.row(Meeting, get("meeting_id"))
+            return {
+                "handle": self.handle(get("person_id")),
+                "experiment": self.experiment_name(get("experiment_id")),
+                "meeting": self.meeting(meeting, "de") if meeting is not None else "",
             }
         raise LookupError(f"no narration for {entity!r}")
 

@@ -161,7 +161,7 @@ def test_paid_before_committed_needs_a_coordinators_word(
         Dépense n°15 payé le mardi 24 novembre 2026 par @camille
         Étapes sautées sur décision d'une coordinatrice ou d'un coordinateur : engagé, service fait, mandaté.
         > /depense annuler
-        Annulé : modification du suivi comptable de la dépense n°15.
+        Annulé : @camille avait modifié le suivi comptable de la dépense « location »
         > /depense engagements
         Logistique : prévu 500,00 €
         """,

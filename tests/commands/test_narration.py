@@ -110,7 +110,7 @@ def test_every_kind_of_change_is_told_in_both_languages(console: Console) -> Non
     expense = newest(engine, Expense)
     play(
         console,
-        f"/depense modifier {expense} montant:15 date:hier",
+        f"/depense modifier {expense} montant:15",
         f"/depense supprimer {expense}",
         "/depense poste supprimer suivi",
         "/jalon Rédiger la charte vendredi @marie",
