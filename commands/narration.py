@@ -177,11 +177,13 @@ class Narrator:
         self, model: type[SQLModel], field: str, before: Any, after: Any, currency: str = "EUR"
     ) -> str | None:
         """``plafond par dépense 50 000,00 € → 10 000,00 €``; None for what is not told."""
-        if field in UNTOLD or f"field_{field}" not in _keys(self.locale):
-            # A field with no words for people (an id, a stamp, a ledger detail) is not told.
+        if field in UNTOLD:
             return None
         if field in PHRASED:
             return self.m(PHRASED[field].split(".", 1)[1])
+        if f"field_{field}" not in _keys(self.locale):
+            # A field with no words for people (a ledger step's author, a stamp) is not told.
+            return None
         return self.m(
             "change",
             field=self.m(f"field_{field}"),

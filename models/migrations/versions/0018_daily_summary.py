@@ -25,5 +25,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("person") as batch:
-        batch.drop_column("daily_summary")
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite drops a column in place since 3.35; batch mode would drop ``person``.
+        op.execute("ALTER TABLE person DROP COLUMN daily_summary")
+    else:
+        op.drop_column("person", "daily_summary")
