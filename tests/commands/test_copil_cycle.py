@@ -138,7 +138,7 @@ def test_undoing_a_cancellation_already_sent_tells_the_invitees_the_meeting_stan
     told = send_notices(console.engine, tmp_path)
     assert len(told) == 2
     for line in told:
-        assert "a annulé le changement : COPIL n°2 du budget participatif" in line
+        assert "a annulé le changement : COPIL n°2 du budget participatif" in normalise(line)
         assert "est maintenue, comme avant" in normalise(line)
         assert "mardi 8 décembre 2026 à 14:00–16:00" in normalise(line)
     assert sorted(line.split("\n")[0] for line in told) == [
@@ -351,7 +351,7 @@ def test_the_minutes_as_an_editable_document(console: Console) -> None:
     assert file.filename.startswith("compte-rendu-2026-10-")
     assert file.filename.endswith("-1.docx")
     assert file.mime_type.endswith("wordprocessingml.document")
-    text = docx_text(file.content)
+    text = normalise(docx_text(file.content))
     with Session(console.engine) as session:
         meeting = session.get(Meeting, 1)
         assert meeting is not None
