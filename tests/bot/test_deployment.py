@@ -191,6 +191,11 @@ def test_two_web_processes_and_two_workers_lose_nothing_and_send_nothing_twice(
             procs.run("release", settings)
             seed_on_mattermost(url, mm.team_id, now)
             owed = late_milestones(url, 60, now)
+            # Each ping on its own (not a daily summary), so workers have many to send.
+            each_at_once = make_engine(url)
+            with each_at_once.begin() as conn:
+                conn.execute(text("UPDATE person SET daily_summary = false"))
+            each_at_once.dispose()
             port = free_port()
             web = procs.start("web", web_settings(port, 2, settings))
             workers = [procs.start("worker", settings, label=f"worker-{n}") for n in (1, 2)]
