@@ -18,7 +18,7 @@ class Workspace(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)
-    external_id: str = Field(max_length=64)
+    external_id: str = Field(max_length=255)
     name: str = Field(default="", max_length=200)
     locale: str = Field(default="fr", max_length=8)
     timezone: str = Field(default="Europe/Paris", max_length=64)
@@ -34,8 +34,8 @@ class Person(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
-    external_id: str = Field(max_length=64)
-    handle: str = Field(max_length=100, index=True)
+    external_id: str = Field(max_length=255)
+    handle: str = Field(max_length=255, index=True)
     display_name: str = Field(default="", max_length=200)
     locale: str | None = Field(default=None, max_length=8)
     timezone: str | None = Field(default=None, max_length=64)
@@ -89,7 +89,7 @@ class ChannelBinding(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
-    channel_id: str = Field(max_length=64)
+    channel_id: str = Field(max_length=255)
     channel_name: str = Field(default="", max_length=200)
     experiment_id: int = Field(foreign_key="experiment.id", index=True)
     is_shared: bool = Field(default=False)

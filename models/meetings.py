@@ -35,7 +35,7 @@ class Meeting(SQLModel, table=True):
     uid: str = Field(max_length=200, unique=True)
     sequence: int = Field(default=0)
     organizer_id: int | None = Field(default=None, foreign_key="person.id")
-    channel_id: str | None = Field(default=None, max_length=64)
+    channel_id: str | None = Field(default=None, max_length=255)
     created_at: datetime = created_at_field()
     updated_at: datetime | None = optional_time_field()
     deleted_at: datetime | None = optional_time_field()

@@ -27,7 +27,7 @@ class OutboxMessage(SQLModel, table=True):
     experiment_id: int | None = Field(default=None, foreign_key="experiment.id", index=True)
     kind: str = Field(max_length=32)
     target_kind: str = Field(max_length=16)  # "channel" or "person"
-    target_id: str = Field(max_length=64)
+    target_id: str = Field(max_length=255)
     payload: dict[str, Any] = json_field()
     not_before: datetime = Field(sa_type=UTCDateTime, index=True)
     expires_at: datetime | None = optional_time_field()
@@ -39,7 +39,7 @@ class OutboxMessage(SQLModel, table=True):
     dead_at: datetime | None = optional_time_field()
     dropped_at: datetime | None = optional_time_field()
     last_error: str = Field(default="", max_length=2000)
-    platform_message_id: str | None = Field(default=None, max_length=100)
+    platform_message_id: str | None = Field(default=None, max_length=255)
     created_at: datetime = created_at_field()
     # Written (and committed) before each call to the platform, cleared when its outcome
     # is known: set on a row not sent means the platform may have it already, so the

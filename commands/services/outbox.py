@@ -468,7 +468,7 @@ def mark_posted(session: Session, row_id: int, platform_message_id: str) -> None
     session.exec(
         update(TABLE)
         .where(TABLE.c.id == row_id)
-        .values(platform_message_id=platform_message_id[:100])
+        .values(platform_message_id=platform_message_id[:255])
     )
 
 
@@ -480,7 +480,7 @@ def mark_sent(
         .where(TABLE.c.id == row_id, TABLE.c.sent_at.is_(None))
         .values(
             sent_at=now,
-            platform_message_id=platform_message_id[:100] if platform_message_id else None,
+            platform_message_id=platform_message_id[:255] if platform_message_id else None,
             claimed_at=None,
             last_error=note[:ERROR_LIMIT],
         )

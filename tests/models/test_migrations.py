@@ -110,3 +110,39 @@ def test_the_head_revision_known_at_start_up_is_the_newest_migration(tmp_path) -
     assert current_revision(engine) == HEAD_REVISION
     migrate(engine)  # at head already: nothing to do
     assert current_revision(engine) == HEAD_REVISION
+
+
+def test_matrix_ids_of_255_characters_are_kept_whole(database_url: str) -> None:
+    # A Matrix user id, room id or event id may be 255 bytes long (the specification's
+    # limit); PostgreSQL refused anything over 64 before migration 0024.
+    engine = make_engine(database_url)
+    migrate(engine, "0020")
+    migrate(engine)
+    server = ":" + "agents.collectivite.tchap.gouv.fr"
+    user_id = "@" + "a" * (255 - 1 - len(server)) + server
+    room_id = "!" + "r" * (255 - 1 - len(server)) + server
+    event_id = "$" + "e" * 254
+    with Session(engine) as session:
+        workspace = Workspace(platform="matrix", external_id="x" * 255)
+        session.add(workspace)
+        session.flush()
+        session.add(Person(workspace_id=workspace.id, external_id=user_id, handle=user_id[1:]))  # type: ignore[arg-type]
+        session.add(
+            OutboxMessage(
+                key="k",
+                workspace_id=workspace.id,  # type: ignore[arg-type]
+                kind="test",
+                target_kind="channel",
+                target_id=room_id,
+                not_before=datetime(2026, 12, 2, tzinfo=UTC),
+                platform_message_id=event_id,
+            )
+        )
+        session.commit()
+    with Session(engine) as session:
+        assert session.exec(select(Person.external_id)).one() == user_id
+        message = session.exec(select(OutboxMessage)).one()
+        assert (message.target_id, message.platform_message_id) == (room_id, event_id)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
+    engine.dispose()
