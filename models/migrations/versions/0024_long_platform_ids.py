@@ -35,13 +35,13 @@ def _sqlite_retype(to_new: bool) -> None:
     # documented in-place edit of the schema text is safe for a change that leaves the
     # stored records as they are.
     bind = op.get_bind()
-    version = bind.exec_driver_sql("PRAGMA schema_version").scalar()
+    version = int(bind.exec_driver_sql("PRAGMA schema_version").scalar_one())
     bind.exec_driver_sql("PRAGMA writable_schema=ON")
     for table, column, old, _nullable in COLUMNS:
         before, after = (old, NEW_LENGTH) if to_new else (NEW_LENGTH, old)
-        sql = bind.exec_driver_sql(
+        sql: str = bind.exec_driver_sql(
             "SELECT sql FROM sqlite_master WHERE type='table' AND name=?", (table,)
-        ).scalar()
+        ).scalar_one()
         was, now = f"\t{column} VARCHAR({before})", f"\t{column} VARCHAR({after})"
         if was not in sql:
             raise RuntimeError(f"{table}.{column}: unexpected schema {sql!r}")
@@ -49,7 +49,7 @@ def _sqlite_retype(to_new: bool) -> None:
             "UPDATE sqlite_master SET sql=? WHERE type='table' AND name=?",
             (sql.replace(was, now, 1), table),
         )
-    bind.exec_driver_sql(f"PRAGMA schema_version={int(version) + 1}")
+    bind.exec_driver_sql(f"PRAGMA schema_version={version + 1}")
     bind.exec_driver_sql("PRAGMA writable_schema=OFF")
 
 
