@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlmodel import Session, SQLModel
 
+from commands.messages import raw_message
 from commands.render import date_words, message, money
 from commands.services.audit import ENTITIES, SOFT_DELETE, person_name
 from models import (
@@ -340,9 +341,11 @@ class Narrator:
 
     def undone(self, events: Iterable[AuditEvent]) -> str:
         """The reply to an undo: what was undone, newest first, told as it was done."""
+        # The separator's spaces are part of it: a rendered message is stripped.
+        separator = raw_message("narration.separator", self.locale)
         return self.m(
             "undone",
-            sentences=self.m("separator").join(self.sentence(e, undone=True) for e in events),
+            sentences=separator.join(self.sentence(e, undone=True) for e in events),
         )
 
 

@@ -217,3 +217,15 @@ def test_every_setting_is_told_in_words_in_both_languages(console: Console) -> N
                 told = narrator.change(Experiment, change.name, change.before, change.after)
                 assert told, change
                 refuse_machine_words(told, locale)
+
+
+def test_an_undo_of_several_changes_tells_them_apart(console: Console) -> None:
+    # One command, two changes (the milestone and its owner): the undo tells both, with the
+    # separator's spaces kept (a rendered message is stripped, its separator must not be).
+    console.handle("/jalon Lancer l'appel à projets vendredi prochain @marie")
+    reply = normalise(console.handle("/jalon annuler"))
+    assert "projets » ; @camille avait créé le jalon" in reply, reply
+    console.handle("/labo reglages langue:en")
+    console.handle("/milestone Open the call for projects next friday @marie")
+    reply = normalise(console.handle("/milestone undo"))
+    assert "projects”; @camille had created the milestone" in reply, reply
