@@ -58,14 +58,26 @@ def local(value: datetime, tz: str) -> datetime:
     return value.astimezone(ZoneInfo(tz))
 
 
+def pattern(locale: str, name: str, day: int) -> str:
+    """The Babel pattern ``name`` for a date on ``day`` of its month: French writes the
+    first of the month as an ordinal ("mardi 1er décembre", "1er déc.")."""
+    loc = normalise_locale(locale)
+    found = _PATTERNS[loc][name]
+    if loc == "fr" and day == 1:
+        return found.replace("d M", "d'er' M")
+    return found
+
+
 def date_words(value: date | datetime, locale: str = "fr", tz: str = "Europe/Paris") -> str:
     """``"vendredi 27 novembre 2026"``; a datetime is shown with its time of day,
     ``"vendredi 27 novembre 2026 à 14:00"``, in the timezone ``tz``."""
     loc = normalise_locale(locale)
     if isinstance(value, datetime):
-        pattern = _PATTERNS[loc]["datetime_long"]
-        return format_datetime(local(value, tz), pattern, locale=babel_locale(loc))
-    return format_date(value, _PATTERNS[loc]["date_long"], locale=babel_locale(loc))
+        value = local(value, tz)
+        return format_datetime(
+            value, pattern(loc, "datetime_long", value.day), locale=babel_locale(loc)
+        )
+    return format_date(value, pattern(loc, "date_long", value.day), locale=babel_locale(loc))
 
 
 def _ctx_locale(ctx: Context) -> str:
@@ -91,7 +103,7 @@ def _date_fmt(ctx: Context, value: date | datetime, name: str = "date_medium") -
     loc = normalise_locale(_ctx_locale(ctx))
     if isinstance(value, datetime):
         value = local(value, _ctx_tz(ctx))
-    return format_date(value, _PATTERNS[loc][name], locale=babel_locale(loc))
+    return format_date(value, pattern(loc, name, value.day), locale=babel_locale(loc))
 
 
 @pass_context

@@ -423,7 +423,7 @@ def test_items_not_dealt_with_go_to_the_next_sitting_and_its_call_says_so(
         console,
         """
         > /copil reporter 5 2
-        ↪️ Reporté de la séance du 24/11/2026 à celle du mardi 1 décembre 2026 à 11:00
+        ↪️ Reporté de la séance du 24/11/2026 à celle du mardi 1er décembre 2026 à 11:00
         - Calendrier du vote
         > /copil reporter 5 2
         Rien à reporter de la dernière séance de la réunion n°5

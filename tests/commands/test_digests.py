@@ -285,7 +285,7 @@ def test_the_lab_digest_across_experiments(lab: Lab) -> None:
         "- `bondy-bp` Clôturer le dépôt des projets — prévu le ven. 20 nov., 10 j de retard · @marie",
         "- `montreuil-ac` Tirage au sort — prévu le ven. 27 nov., 3 j de retard · @marie",
         "**Réunions du labo**",
-        "- COPIL du labo — mar. 1 déc. à 10:00 · ordre du jour vide",
+        "- COPIL du labo — mar. 1er déc. à 10:00 · ordre du jour vide",
     ]:
         assert line in text, f"{line!r} not in:\n{text}"
 

@@ -565,7 +565,7 @@ def test_budget_view_planned_spent_remaining_bar_and_projection(console: Console
         Études : 0,00 € dépensés sur 5 000,00 € (0 %) `░░░░░░░░░░`
         Total : 14 110,00 € dépensés sur 45 000,00 € (31 %) `███░░░░░░░` · reste 30 890,00 €
         Projection : 40 627,07 € dépensés à la fin, le mercredi 30 juin 2027 (90 % du budget), il resterait 4 372,93 €.
-        _Méthode : 14 110,00 € dépensés en 116 jours depuis le samedi 1 août 2026 (3 649,14 € par mois), même rythme sur les 218 jours restants._
+        _Méthode : 14 110,00 € dépensés en 116 jours depuis le samedi 1er août 2026 (3 649,14 € par mois), même rythme sur les 218 jours restants._
         > /expense budget exp:montreuil-ac
         Budget — Assemblée citoyenne de Montreuil on Tuesday 24 November 2026
         Indemnités des citoyens tirés au sort: €3,600.00 spent of €11,000.00 (33%)
@@ -605,7 +605,7 @@ def test_a_projection_only_once_the_pace_means_something(empty_console: Console)
         > /depense budget
         Total : 11 000,00 € dépensés sur 15 000,00 € (73 %)
         Projection : 66 660,00 € dépensés à la fin, le mercredi 30 juin 2027 (444 % du budget) : ⚠️ dépassement de 51 660,00 €.
-        _Méthode : 11 000,00 € dépensés en 50 jours depuis le mardi 1 septembre 2026 (6 600,00 € par mois), même rythme sur les 253 jours restants._
+        _Méthode : 11 000,00 € dépensés en 50 jours depuis le mardi 1er septembre 2026 (6 600,00 € par mois), même rythme sur les 253 jours restants._
         """,
     )
     console.fixed_now = datetime(2027, 6, 25, 10, 0, tzinfo=UTC)

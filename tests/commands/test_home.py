@@ -73,7 +73,7 @@ def test_a_recurring_meeting_shows_its_next_sittings(console: Console) -> None:
     """The lab's monthly committee is a series that began before today: its next sittings
     are on the coordinator's home, and on no member's."""
     text = home(console)
-    assert "COPIL du labo · mardi 1 décembre 2026 à 10:00" in text
+    assert "COPIL du labo · mardi 1er décembre 2026 à 10:00" in text
     assert "COPIL du labo · mardi 5 janvier 2027 à 10:00" in text
     console.handle(":user lucas")
     assert "COPIL du labo" not in home(console)

@@ -26,7 +26,7 @@ def test_a_new_lab_starts_from_nothing(empty_console: Console) -> None:
         Aucune expérimentation pour vous
         > /labo creer bondy-bp "Budget participatif de Bondy" territoire:Bondy debut:01/09/2026 fin:30/06/2027 budget:45000
         Expérimentation Budget participatif de Bondy créée (`bondy-bp`) à Bondy
-        du mardi 1 septembre 2026 au mercredi 30 juin 2027, enveloppe 45 000,00 €
+        du mardi 1er septembre 2026 au mercredi 30 juin 2027, enveloppe 45 000,00 €
         > /labo lier bondy-bp
         Ce canal (~labo) est lié à Budget participatif de Bondy
         > /labo voir

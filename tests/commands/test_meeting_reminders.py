@@ -192,7 +192,7 @@ def test_the_call_for_items_of_a_sitting_names_it(demo_engine: Engine) -> None:
         call = s.exec(select(OutboxMessage)).one()
     assert (call.target_kind, call.target_id) == ("channel", "labo")
     assert (
-        "📣 **COPIL du labo** dans une semaine\u202f: mardi 1 décembre 2026 à 10:00–12:00"
+        "📣 **COPIL du labo** dans une semaine\u202f: mardi 1er décembre 2026 à 10:00–12:00"
         in call.payload["text"]
     )
     assert '`/copil odj 4 seance:01/12/2026 ajouter "Votre point"`' in call.payload["text"]

@@ -241,12 +241,12 @@ def test_a_recurring_lab_committee_with_one_sitting_moved_and_one_cancelled(
     assert "📅 **COPIL du labo** · réunion n°5" in text
     assert "🔁 Le premier mardi de chaque mois, 10:00–12:00" in text
     assert (
-        "Prochaines séances : mardi 1 décembre 2026, mardi 5 janvier 2027, mardi 2 février 2027"
+        "Prochaines séances : mardi 1er décembre 2026, mardi 5 janvier 2027, mardi 2 février 2027"
         in text
     )
     # The demo's own lab committee sits at the same time every month: one warning.
     assert (
-        "⚠️ Chevauche « COPIL du labo » (n°4), mardi 1 décembre 2026 à 10:00, et 11 autres séances."
+        "⚠️ Chevauche « COPIL du labo » (n°4), mardi 1er décembre 2026 à 10:00, et 11 autres séances."
         in text
     )
     series = meeting(console.engine, 5)
@@ -264,7 +264,7 @@ def test_a_recurring_lab_committee_with_one_sitting_moved_and_one_cancelled(
         COPIL du labo (n°7) du mardi 2 février 2027 à 10:00 est décommandé.
         > /copil voir 5
         🔁 Le premier mardi de chaque mois, 10:00–12:00
-        - mardi 1 décembre 2026 à 10:00–12:00
+        - mardi 1er décembre 2026 à 10:00–12:00
         - mercredi 6 janvier 2027 à 14:00–16:00 · séance n°6
         - mardi 2 février 2027 à 10:00–12:00 · ❌ décommandée
         - mardi 2 mars 2027 à 10:00–12:00
@@ -297,7 +297,7 @@ def test_a_whole_series_changes_rhythm_and_is_cancelled(console: Console) -> Non
         console,
         """
         > /copil odj 4 ajouter "Bilan des expérimentations"
-        📋 Ordre du jour — COPIL du labo (n°5), mardi 1 décembre 2026 à 10:00 · séance de la réunion récurrente n°4
+        📋 Ordre du jour — COPIL du labo (n°5), mardi 1er décembre 2026 à 10:00 · séance de la réunion récurrente n°4
         1. Bilan des expérimentations
         > /copil deplacer 4 tous les premiers jeudis du mois à 14h
         🔁 Le premier jeudi de chaque mois, 14:00–16:00, à partir du jeudi 3 décembre 2026
@@ -308,7 +308,7 @@ def test_a_whole_series_changes_rhythm_and_is_cancelled(console: Console) -> Non
         La réunion récurrente COPIL du labo (n°4, le premier jeudi de chaque mois) est décommandée : plus aucune séance.
         :channel labo
         > /copil liste
-        - `5` mardi 1 décembre 2026 à 10:00 · COPIL du labo · Locaux du labo, Pantin · labo
+        - `5` mardi 1er décembre 2026 à 10:00 · COPIL du labo · Locaux du labo, Pantin · labo
         - `3` mardi 8 décembre 2026 à 14:00
         """,
     )
@@ -355,7 +355,7 @@ def test_list_and_show(console: Console) -> None:
         :channel labo
         > /copil liste
         - `2` lundi 30 novembre 2026 à 10:00 · COTECH de l'assemblée citoyenne · `montreuil-ac`
-        - `4 seance:01/12/2026` mardi 1 décembre 2026 à 10:00 · COPIL du labo 🔁 · Locaux du labo, Pantin · labo
+        - `4 seance:01/12/2026` mardi 1er décembre 2026 à 10:00 · COPIL du labo 🔁 · Locaux du labo, Pantin · labo
         - `3` mardi 8 décembre 2026 à 14:00 · COPIL n°2 du budget participatif · Mairie de Bondy, salle du conseil · `bondy-bp`
         > /meeting list
         - `4 occurrence:2027-01-05` Tuesday 5 January 2027 at 10:00 · COPIL du labo 🔁

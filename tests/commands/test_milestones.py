@@ -184,7 +184,7 @@ def test_the_list_shows_late_ones_first_then_by_deadline_with_slippage(console: 
         Jalons de Budget participatif de Bondy (en cours) : 4, dont 1 en retard
         ⚠️ n°1 Clôturer le dépôt des projets citoyens — 20 nov. 2026, en retard de 4 jours · @marie · 80 %
         n°2 Analyse de recevabilité des projets — 25 nov. 2026, demain · @karim · 40 % · _reporté, prévu au départ le 18 nov. 2026 (+7 j)_
-        n°3 Préparer le vote en ligne et les urnes — 1 déc. 2026, dans 7 jours · @karim, @marie · 10 %
+        n°3 Préparer le vote en ligne et les urnes — 1er déc. 2026, dans 7 jours · @karim, @marie · 10 %
         n°4 Lancer le vote des habitants — 24 déc. 2026, dans 30 jours · @camille · 0 %
         """,
     )
@@ -293,8 +293,8 @@ def test_reschedule_keeps_the_original_deadline_and_shows_the_slippage(
         console,
         """
         > /jalon reporter 3 au 15 janvier
-        📅 Jalon n°3 Préparer le vote en ligne et les urnes reporté au vendredi 15 janvier 2027 (dans 52 jours), au lieu du mardi 1 décembre 2026.
-        Glissement depuis l'échéance d'origine (mardi 1 décembre 2026) : +45 jours.
+        📅 Jalon n°3 Préparer le vote en ligne et les urnes reporté au vendredi 15 janvier 2027 (dans 52 jours), au lieu du mardi 1er décembre 2026.
+        Glissement depuis l'échéance d'origine (mardi 1er décembre 2026) : +45 jours.
         [Annuler]
         > /milestone move 3 by 2 weeks
         moved to Friday 29 January 2027 (in 66 days), from Friday 15 January 2027.
@@ -303,11 +303,11 @@ def test_reschedule_keeps_the_original_deadline_and_shows_the_slippage(
         avancé au mardi 15 décembre 2026
         +14 jours
         > /jalon liste
-        n°3 Préparer le vote en ligne et les urnes — 15 déc. 2026, dans 21 jours · @karim, @marie · 10 % · _reporté, prévu au départ le 1 déc. 2026 (+14 j)_
+        n°3 Préparer le vote en ligne et les urnes — 15 déc. 2026, dans 21 jours · @karim, @marie · 10 % · _reporté, prévu au départ le 1er déc. 2026 (+14 j)_
         > /milestone move 3 to December 1
         That is the original deadline.
         > /jalon reporter 3 au 1er décembre
-        Le jalon n°3 est déjà prévu le mardi 1 décembre 2026.
+        Le jalon n°3 est déjà prévu le mardi 1er décembre 2026.
         """,
     )
     moved = milestone(demo_engine, 3)
@@ -365,7 +365,7 @@ def test_reassign_rename_delete_and_undo_each(console: Console, demo_engine: Eng
         > /jalon renommer 3 "Préparer le vote"
         ✏️ Jalon n°3 renommé : Préparer le vote (avant : « Préparer le vote en ligne et les urnes »).
         > /jalon supprimer 3
-        🗑️ Jalon n°3 Préparer le vote supprimé de Budget participatif de Bondy (il était prévu le mardi 1 décembre 2026).
+        🗑️ Jalon n°3 Préparer le vote supprimé de Budget participatif de Bondy (il était prévu le mardi 1er décembre 2026).
         > /jalon fait 3
         Aucun jalon n°3 ici.
         > /jalon annuler
@@ -556,7 +556,7 @@ BAD_INPUT = [
     pytest.param("/jalon fait", "Dites quel jalon est fait", id="no-id"),
     pytest.param(
         "/jalon Envoyer le bilan pour:01/01/2026",
-        "« 01/01/2026 », c'est le jeudi 1 janvier 2026 : c'est déjà passé.",
+        "« 01/01/2026 », c'est le jeudi 1er janvier 2026 : c'est déjà passé.",
         id="past-date",
     ),
     pytest.param(

@@ -78,3 +78,16 @@ def test_what_french_replies_print_is_set(console: Console) -> None:
     assert not re.search(r"[ \u00a0][;:!?%]", outside_code), re.findall(
         r".{20}[ \u00a0][;:!?%].{0,10}", outside_code
     )
+
+
+def test_the_first_of_the_month_is_written_as_french_writes_it() -> None:
+    from datetime import UTC, date, datetime
+
+    from commands.render import date_words
+
+    assert date_words(date(2026, 12, 1), "fr") == "mardi 1er décembre 2026"
+    assert (
+        date_words(datetime(2026, 12, 1, 9, tzinfo=UTC), "fr") == "mardi 1er décembre 2026 à 10:00"
+    )
+    assert date_words(date(2026, 12, 11), "fr") == "vendredi 11 décembre 2026"
+    assert date_words(date(2026, 12, 1), "en") == "Tuesday 1 December 2026"
