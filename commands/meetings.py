@@ -669,7 +669,9 @@ def move(ctx: Context, args: Args) -> Reply:
         warnings=service.warnings_for(ctx, row),
     )
     if not moved_by.none:
-        reply.text += "\n" + ctx.message("copil.moved_by", d=moved_by, rrule=bool(row.rrule))
+        reply.text += "\n" + ctx.message(
+            "copil.moved_by", d=moved_by, rrule=bool(row.rrule), feminine=row.kind == "autre"
+        )
         reply.buttons[:0] = rsvp_buttons(ctx, row)
     reply.files.append(ics(ctx, row))
     return reply

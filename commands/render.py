@@ -163,7 +163,19 @@ def environment() -> Environment:
         mention=mention,
     )
     env.globals["message"] = _message
+    env.globals["de"] = de
     return env
+
+
+_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüÿæœ")
+
+
+def de(name: object) -> str:
+    """The French preposition before ``name``, elided before a vowel: ``{{ de(e.name) }}{{
+    e.name }}`` reads "de Budget participatif" or "d'Essai du quartier". (An initial h may
+    be mute or not: "de" is kept, which reads right for the aspirated ones.)"""
+    text = str(name).lstrip("*_ ")
+    return "d'" if text[:1].lower() in _VOWELS else "de "
 
 
 @cache

@@ -139,7 +139,7 @@ def test_undoing_a_cancellation_already_sent_tells_the_invitees_the_meeting_stan
     assert len(told) == 2
     for line in told:
         assert "a annulé le changement : COPIL n°2 du budget participatif" in normalise(line)
-        assert "est maintenue, comme avant" in normalise(line)
+        assert "est maintenu, comme avant" in normalise(line)
         assert "mardi 8 décembre 2026 à 14:00–16:00" in normalise(line)
     assert sorted(line.split("\n")[0] for line in told) == [
         "📨 Coordo → @karim",
@@ -167,7 +167,7 @@ def test_a_weekday_alone_is_the_one_in_the_meeting_s_week(console: Console) -> N
     assert (
         "🗓️ jeudi 10 décembre 2026 à 10:00–12:00 (au lieu du mardi 8 décembre 2026 à 14:00)" in text
     )
-    assert "↔️ Déplacée de 1 jour 20 h plus tard." in text
+    assert "↔️ Déplacé de 1 jour 20 h plus tard." in text
     with Session(console.engine) as session:
         meeting = session.get(Meeting, 3)
         assert meeting is not None
@@ -178,9 +178,9 @@ def test_a_weekday_alone_is_the_one_in_the_meeting_s_week(console: Console) -> N
         """
         > /copil deplacer 3 lundi 9h
         🗓️ lundi 7 décembre 2026 à 09:00–11:00
-        ↔️ Déplacée de 3 jours 1 h plus tôt.
+        ↔️ Déplacé de 3 jours 1 h plus tôt.
         > /copil deplacer 3 lundi 9h30
-        ↔️ Déplacée de 30 min plus tard.
+        ↔️ Déplacé de 30 min plus tard.
         > /meeting move 3 friday 2pm
         🗓️ Friday 11 December 2026 at 14:00–16:00
         ↔️ Moved 4 days 4 hours 30 min later.
@@ -220,7 +220,7 @@ def test_a_new_date_tells_everyone_invited_and_answers_start_again(
     reply = run(console, "/copil deplacer 3 jeudi 10h")
     # The answer buttons come first, then undo, on both platforms.
     assert [b.action for b in reply.buttons] == ["meeting.rsvp"] * 3 + ["undo"]
-    on_both_platforms(reply, "Déplacée de 1 jour 20 h plus tard", "jeudi 10 décembre 2026")
+    on_both_platforms(reply, "Déplacé de 1 jour 20 h plus tard", "jeudi 10 décembre 2026")
     assert answers(console.engine, 3) == {
         "marie": "pending",
         "karim": "pending",
@@ -261,7 +261,7 @@ def test_undoing_a_move_brings_the_answers_back(console: Console) -> None:
 
 def test_a_change_of_place_alone_keeps_the_answers(console: Console) -> None:
     reply = run(console, '/copil deplacer 3 lieu:"Salle des fêtes"')
-    assert "Déplacée de" not in reply.text
+    assert "Déplacé de" not in reply.text
     assert answers(console.engine, 3) == {"marie": "yes", "karim": "pending", "sophie": "no"}
 
 
@@ -270,7 +270,7 @@ def test_one_sitting_of_a_series_moved_resets_that_sitting_only(console: Console
     reply = run(console, "/copil deplacer 4 seance:01/12 jeudi 14h")
     text = normalise(reply.text)
     assert "jeudi 3 décembre 2026 à 14:00" in text
-    assert "↔️ Déplacée de 2 jours 4 h plus tard." in text
+    assert "↔️ Déplacé de 2 jours 4 h plus tard." in text
 
 
 # --------------------------------------------------------------------------- attendance

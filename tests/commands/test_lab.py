@@ -234,7 +234,7 @@ def test_which_experiment_when_the_channel_is_not_bound(console: Console) -> Non
         > /labo equipe
         De quelle expérimentation s'agit-il ? Ajoutez `expe:<nom>`
         > /labo equipe expe:montreuil-ac
-        Équipe de Assemblée citoyenne de Montreuil
+        Équipe d'Assemblée citoyenne de Montreuil
         """,
     )
 
@@ -288,6 +288,6 @@ def test_undo_of_an_unbind_refused_when_the_channel_was_bound_again(console: Con
         > /labo annuler
         Impossible d'annuler : cet élément a été modifié depuis.
         > /labo equipe
-        Équipe de Assemblée citoyenne de Montreuil
+        Équipe d'Assemblée citoyenne de Montreuil
         """,
     )

@@ -340,7 +340,7 @@ def test_list_and_show(console: Console) -> None:
         > /copil voir 3
         📅 COPIL n°2 du budget participatif · Budget participatif de Bondy · réunion n°3
         🗓️ mardi 8 décembre 2026 à 14:00–16:00
-        Organisée par @camille
+        Organisé par @camille
         Invités : 1 oui, 0 peut-être, 1 non, 1 sans réponse
         ✅ Oui : @marie
         ❌ Non : @sophie

@@ -202,7 +202,7 @@ def test_the_list_filters_by_owner_status_and_experiment(console: Console) -> No
         (faits) : 1
         ✅ n°5 Forum de lancement — 5 oct. 2026, fait le 24 nov. 2026 · @camille
         > /jalon liste tous expe:montreuil-ac
-        Jalons de Assemblée citoyenne de Montreuil (tous) : 3
+        Jalons d'Assemblée citoyenne de Montreuil (tous) : 3
         ✅ n°6 Tirage au sort des 50 citoyens
         n°7 Deuxième session de l'assemblée
         n°8 Rapport d'étape au conseil municipal

@@ -91,3 +91,17 @@ def test_the_first_of_the_month_is_written_as_french_writes_it() -> None:
     )
     assert date_words(date(2026, 12, 11), "fr") == "vendredi 11 décembre 2026"
     assert date_words(date(2026, 12, 1), "en") == "Tuesday 1 December 2026"
+
+
+def test_de_is_elided_before_a_vowel(console) -> None:  # type: ignore[no-untyped-def]
+    from commands.render import de
+
+    assert [de(n) + n for n in ("Essai du quartier", "Budget", "Écoles", "« Essai »")] == [
+        "d'Essai du quartier",
+        "de Budget",
+        "d'Écoles",
+        "de « Essai »",
+    ]
+    console.handle('/labo creer essai "Essai du quartier" territoire:Pantin budget:15000')
+    reply = console.handle("/depense postes expe:essai")
+    assert "Postes budgétaires d'Essai du quartier" in reply, reply
