@@ -40,6 +40,7 @@ from commands.services.meetings import (
     agenda,
     invitations,
     occurrences_between,
+    series_occurrences,
 )
 from models import (
     ChannelBinding,
@@ -224,10 +225,64 @@ def _queue(session: Session, occurrence: Occurrence, steps: list[Step], now: dat
                     expires_at=occurrence.start,
                     quiet_hours=step.quiet_hours,
                     # "Demain" is true on the day it was queued only: held past it, dropped.
-                    words=words if step.name == "remind-1d" else None,
+                    # The agenda call ("dans 5 jours", and the agenda so far) is worked out
+                    # again from the meeting when it goes on a later day.
+                    words=words if step.name in ("remind-1d", "agenda-call") else None,
+                    ref=_agenda_call_ref(occurrence) if step.name == "agenda-call" else None,
                 )
             )
     return count
+
+
+def _agenda_call_ref(occurrence: Occurrence) -> dict[str, object]:
+    return {
+        "meeting": pk(occurrence.meeting),
+        "start": occurrence.start.isoformat(),
+        "step": "agenda-call",
+    }
+
+
+def agenda_call_at(
+    session: Session, ref: dict[str, object], target_kind: str, target_id: str, now: datetime
+) -> Reply | None:
+    """The agenda call for the sitting ``ref`` names, worded as it reads at ``now`` (the
+    days left, the agenda so far); None when the sitting is no longer to come or no
+    longer a meeting that gets one (the row is then dropped rather than sent stale)."""
+    meeting = session.get(Meeting, int(str(ref["meeting"])))
+    if meeting is None or meeting.deleted_at is not None or meeting.status != SCHEDULED:
+        return None
+    start = datetime.fromisoformat(str(ref["start"]))
+    after, before = start - timedelta(microseconds=1), start + timedelta(microseconds=1)
+    if meeting.rrule:
+        candidates = series_occurrences(session, meeting, after, before)
+    else:
+        candidates = occurrences_between(session, [meeting], after, before)
+    found = [o for o in candidates if o.start == start and not o.cancelled]
+    if not found or start <= now:
+        return None
+    occurrence = found[0]
+    step = next(s for s in STEPS if s.name == "agenda-call")
+    experiment = session.get(Experiment, meeting.experiment_id) if meeting.experiment_id else None
+    workspace = session.get(Workspace, meeting.workspace_id)
+    assert workspace is not None
+    rows = [] if occurrence.virtual else agenda(session, occurrence.meeting)
+    target = Target(
+        target_kind,
+        target_id,
+        "",
+        experiment.locale if experiment else workspace.locale,
+        occurrence.meeting.timezone,
+    )
+    return _reply(
+        step,
+        occurrence,
+        [i.title for i in rows],
+        _reference(occurrence),
+        target,
+        experiment,
+        now,
+        [i.title for i in rows if i.carried_from_id is not None],
+    )
 
 
 def _person_target(person: Person, locale: str, tz: str) -> Target:

@@ -6,7 +6,8 @@ hours, retried after an outage, taken over from a dead worker. Words relative to
 ``words`` in its payload: the local day they were worked out for and the timezone
 (``{"on": "2026-11-24", "tz": "Europe/Paris"}``). Sent on that day, it goes as queued;
 sent on a later day, it is re-worded from what it is about (a milestone ping: the days
-left counted again, "late" once the deadline has passed) or, when nothing can re-word it,
+left counted again, "late" once the deadline has passed; an agenda call: the days to the
+meeting and the agenda so far) or, when nothing can re-word it,
 dropped rather than sent stale.
 """
 
@@ -42,6 +43,10 @@ def reply_at(session: Session, row: Claimed, now: datetime) -> Reply | None:
     ref = row.payload.get("ref") or {}
     if "milestone" in ref and row.target_kind == "person":
         return _milestone_ping(session, row, int(ref["milestone"]), now)
+    if ref.get("step") == "agenda-call":
+        from commands.services.meeting_reminders import agenda_call_at
+
+        return agenda_call_at(session, ref, row.target_kind, row.target_id, now)
     return None
 
 

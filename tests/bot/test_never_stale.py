@@ -111,3 +111,41 @@ def test_a_day_before_meeting_reminder_held_to_the_next_day_is_dropped(
     assert reminders
     assert all(r.last_error == STALE and r.sent_at is None for r in reminders)
     assert not [line for line in chat.drain() if "Demain" in line]
+
+
+def test_an_agenda_call_held_past_its_day_is_worded_again_with_the_agenda_so_far(
+    demo_engine: Engine, tmp_path: Path
+) -> None:
+    """The call for agenda items of the 8 December COPIL, queued a week before, goes out
+    two days later: it says "dans 5 jours", not "dans une semaine", and lists the item
+    added in between."""
+    with Session(demo_engine) as session:
+        assert scan_meetings(session, paris(2026, 12, 1, 14, 30)) > 0
+        session.commit()
+        [row] = session.exec(
+            select(OutboxMessage).where(
+                col(OutboxMessage.key) == "meeting:3:2026-12-08:agenda-call"
+            )
+        ).all()
+        assert "dans une semaine" in normalise(row.payload["text"])
+    from bot.console import Console
+    from commands.registry import build_router
+
+    console = Console(
+        demo_engine,
+        build_router(),
+        user="camille",
+        channel="bondy",
+        now=paris(2026, 12, 2, 11),
+        files_dir=tmp_path,
+    )
+    console.handle('/copil odj 3 ajouter "Point ajouté entre-temps"')
+    chat = ConsoleChat(tmp_path)
+    thursday = paris(2026, 12, 3, 10)
+    Sender(demo_engine, {"console": chat}, clock=lambda: thursday, concurrency=1).run_once(
+        wait=False
+    )
+    said = normalise("\n".join(chat.drain()))
+    assert "COPIL n°2 du budget participatif dans 5 jours" in said, said
+    assert "dans une semaine" not in said
+    assert "Point ajouté entre-temps" in said
