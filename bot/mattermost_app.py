@@ -3,8 +3,10 @@ and interactive dialogs, answered by the neutral core.
 
 - ``/mattermost/command``: the custom slash command request (POST form or GET query, as
   configured in Mattermost). Its token (form field ``token``, or the header
-  ``Authorization: Token …``) is compared in constant time with ``MATTERMOST_COMMAND_TOKENS``;
-  a wrong or missing one gets 401 and nothing runs. The answer is the command response
+  ``Authorization: Token …``) is compared in constant time with the token
+  ``MATTERMOST_COMMAND_TOKENS`` gives for that trigger word (``labo:tok1,depense:tok2``):
+  Mattermost makes one token per command, and one command's token does not run
+  another. A wrong or missing one gets 401 and nothing runs. The answer is the command response
   JSON (``ephemeral`` or ``in_channel``, Markdown, attachments with fields and buttons).
   Mattermost would wait 30 s, but its documentation asks for an answer within 3 s: a
   command still running after ``ack_seconds`` is answered "on it", and its reply goes to
@@ -84,7 +86,7 @@ CORE_THREADS = 4
 USER_RETRY_WAIT = 1.0
 # Background deliveries still running at shutdown get this long to finish.
 DRAIN_SECONDS = 25.0
-# Mattermost's limits on dialogs (server/public/model/integration_action.go).
+# Mattermost's limits on dialogs (integration_action.go), in UTF-8 bytes.
 DIALOG_TITLE_LIMIT = 24
 DIALOG_LABEL_LIMIT = 24
 DIALOG_HELP_LIMIT = 150
@@ -101,7 +103,14 @@ def _utc_now() -> datetime:
 
 
 def _fit(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """``text`` in at most ``limit`` UTF-8 bytes, which is how the Mattermost server
+    measures a dialog's title and labels (Go's ``len``): cut between characters, never
+    inside one, and marked with an ellipsis."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    room = limit - len("…".encode())
+    cut = text.encode("utf-8")[:room].decode("utf-8", errors="ignore").rstrip()
+    return cut + "…"
 
 
 def request_key(kind: str, *parts: str) -> str:
@@ -205,7 +214,7 @@ def dialog_element(form_field: FormField) -> dict[str, Any]:
         "type": "text",
         "optional": not form_field.required,
     }
-    if len(form_field.label) > DIALOG_LABEL_LIMIT:
+    if element["display_name"] != form_field.label:
         element["help_text"] = _fit(form_field.label, DIALOG_HELP_LIMIT)
     limit = DIALOG_TEXT_LIMIT
     if form_field.kind == "textarea":
@@ -221,7 +230,12 @@ def dialog_element(form_field: FormField) -> dict[str, Any]:
         element["data_source"] = "users"
     if form_field.placeholder:
         element["placeholder"] = _fit(form_field.placeholder, limit)
-    if form_field.initial:
+    if form_field.initial and (
+        element["type"] != "select"
+        or "data_source" in element
+        or any(o["value"] == form_field.initial for o in element["options"])
+    ):
+        # A select's default must be one of its options, or the server refuses it.
         element["default"] = _fit(form_field.initial, limit)
     return element
 
@@ -275,7 +289,7 @@ class MattermostApp:
         self.clock = clock
         self.ack_seconds = ack_seconds
         self.user_ttl = user_ttl
-        self._tokens = [t.encode() for t in settings.mattermost_command_tokens]
+        self._tokens = [(word, token.encode()) for word, token in settings.mattermost_token_pairs()]
         self.signer = MattermostSigner.from_settings(settings)
         if chat is None and settings.mattermost_url and settings.mattermost_bot_token:
             chat = MattermostChat(settings.mattermost_url, settings.mattermost_bot_token)
@@ -313,13 +327,13 @@ class MattermostApp:
 
     # -- slash commands ----------------------------------------------------------------
 
-    def authentic(self, header: str | None, form_token: str | None) -> bool:
-        """Whether the request carries a configured command token. Every token given
-        (``Authorization: Token …`` and the form field) must be one; each comparison is
-        constant-time and all configured tokens are compared, so timing tells nothing
-        about which matched. Another scheme in the header (a Mattermost server with an
-        outgoing OAuth connection sends ``Bearer …``) is not a command token: the form
-        field must then carry it."""
+    def authentic(self, command: str, header: str | None, form_token: str | None) -> bool:
+        """Whether the request carries the token configured for its trigger word.
+        Every token given (``Authorization: Token …`` and the form field) must be it;
+        each comparison is constant-time and every configured token is compared, so
+        timing tells nothing about which matched. Another scheme in the header (a
+        Mattermost server with an outgoing OAuth connection sends ``Bearer …``) is not
+        a command token: the form field must then carry it."""
         given = []
         found = _TOKEN_HEADER.fullmatch(header or "")
         if found is not None:
@@ -328,17 +342,23 @@ class MattermostApp:
             given.append(form_token)
         if not given or not self._tokens:
             return False
+        trigger = command.strip().lstrip("/").lower()
         ok = True
         for token in given:
             matched = False
-            for known in self._tokens:
-                matched |= hmac.compare_digest(token.encode(), known)
+            for word, known in self._tokens:
+                same = hmac.compare_digest(token.encode(), known)
+                matched |= same and (word is None or word == trigger)
             ok &= matched
         return ok
 
     async def command(self, request: Request) -> Response:
         fields = await _fields(request)
-        if not self.authentic(request.headers.get("authorization"), fields.get("token")):
+        if not self.authentic(
+            str(fields.get("command") or ""),
+            request.headers.get("authorization"),
+            fields.get("token"),
+        ):
             log.warning("refused a Mattermost command from %s: bad token", _client(request))
             return PlainTextResponse("unauthorized", status_code=401)
         cmd = CommandRequest.from_fields(fields)

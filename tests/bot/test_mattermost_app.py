@@ -46,6 +46,16 @@ from tests.live import serve
 
 LABO_TOKEN = "labo-command-token-0001"
 DEPENSE_TOKEN = "depense-command-token-02"
+# Mattermost makes one token per slash command: each trigger word has its own.
+TOKENS = {
+    "labo": LABO_TOKEN,
+    "depense": DEPENSE_TOKEN,
+    "essai": "essai-command-token-0003",
+    "jalon": "jalon-command-token-0004",
+    "copil": "copil-command-token-0005",
+    "coordo": "coordo-command-token-006",
+}
+COMMAND_TOKEN = "the token of the command"  # Lab.form's default: TOKENS[command]
 PUBLIC_URL = "https://coordo.example.org"
 
 
@@ -139,7 +149,7 @@ class Lab:
         text: str,
         *,
         command: str = "labo",
-        token: str | None = LABO_TOKEN,
+        token: str | None = COMMAND_TOKEN,
         channel: MattermostChannel | None = None,
         trigger: str | None = None,
         mentions: dict[str, str] | None = None,
@@ -155,10 +165,12 @@ class Lab:
             "team_domain": "labo",
             "team_id": self.mm.team_id,
             "text": text,
-            "trigger_id": trigger or trigger_id(),
+            "trigger_id": trigger or self.mm.new_trigger_id(user.id),
             "user_id": user.id,
             "user_name": user.username,
         }
+        if token == COMMAND_TOKEN:
+            token = TOKENS[command]
         if token is not None:
             fields["token"] = token
         if mentions:
@@ -207,7 +219,7 @@ class Lab:
             "team_id": self.mm.team_id if team_id is None else team_id,
             "team_domain": "labo",
             "post_id": post_id,
-            "trigger_id": trigger_id(),
+            "trigger_id": self.mm.new_trigger_id(user.id),
             "type": "button",
             "data_source": "",
             "context": action["integration"]["context"],
@@ -254,7 +266,7 @@ def mattermost_lab(
         public_url=PUBLIC_URL,
         mattermost_url=mm.url,
         mattermost_bot_token=mm.token,
-        mattermost_command_tokens=[LABO_TOKEN, DEPENSE_TOKEN],
+        mattermost_command_tokens=[f"{word}:{token}" for word, token in TOKENS.items()],
         scheduler=False,
     )
     gate = threading.Event()
@@ -315,13 +327,48 @@ def test_a_change_is_posted_in_the_channel_with_an_undo_button(mattermost_lab: L
 
 def test_the_token_may_come_in_the_header_alone_and_by_get(mattermost_lab: Lab) -> None:
     by_header = mattermost_lab.command(
-        mattermost_lab.camille, "aide", token=None, header=f"Token {DEPENSE_TOKEN}"
+        mattermost_lab.camille, "aide", token=None, header=f"Token {LABO_TOKEN}"
     )
     by_get = mattermost_lab.command(mattermost_lab.camille, "aide", method="GET")
 
     assert by_header.status_code == 200
     assert by_get.status_code == 200
     assert "/labo" in by_get.json()["text"]
+
+
+@pytest.mark.parametrize(
+    ("command", "token"),
+    [
+        ("depense", LABO_TOKEN),  # /labo's token does not run /depense
+        ("labo", DEPENSE_TOKEN),
+        ("essai", TOKENS["jalon"]),
+    ],
+)
+def test_a_command_token_runs_its_own_trigger_word_only(
+    mattermost_lab: Lab, command: str, token: str
+) -> None:
+    answer = mattermost_lab.command(mattermost_lab.camille, "aide", command=command, token=token)
+    own = mattermost_lab.command(mattermost_lab.camille, "aide", command=command)
+
+    assert answer.status_code == 401
+    assert own.status_code == 200
+    assert mattermost_lab.count(RequestReceipt) == 0
+
+
+def test_a_single_bare_token_still_serves_every_command(database_url: str) -> None:
+    settings = Settings(database_url=database_url, mattermost_command_tokens=[LABO_TOKEN])
+
+    assert settings.mattermost_token_pairs() == [(None, LABO_TOKEN)]
+    with pytest.raises(ValueError, match="trigger word"):
+        Settings(database_url=database_url, mattermost_command_tokens=[LABO_TOKEN, DEPENSE_TOKEN])
+    with pytest.raises(ValueError, match="trigger word"):
+        Settings(
+            database_url=database_url,
+            mattermost_command_tokens=f"labo:{LABO_TOKEN},{DEPENSE_TOKEN}",
+        )
+    assert Settings(
+        database_url=database_url, mattermost_command_tokens=f"/Labo:{LABO_TOKEN}"
+    ).mattermost_token_pairs() == [("labo", LABO_TOKEN)]
 
 
 @pytest.mark.parametrize(
@@ -461,7 +508,7 @@ def test_a_slow_command_is_acknowledged_then_answered_through_response_url(
     fields = mattermost_lab.form(mattermost_lab.camille, "lent", command="essai")
 
     answer = mattermost_lab.http.post(
-        "/mattermost/command", data=fields, headers={"Authorization": f"Token {LABO_TOKEN}"}
+        "/mattermost/command", data=fields, headers={"Authorization": f"Token {fields['token']}"}
     )
 
     assert answer.status_code == 200
@@ -508,7 +555,7 @@ def test_a_file_the_bot_may_not_post_in_the_channel_goes_to_the_person(
     fields = mattermost_lab.form(mattermost_lab.camille, "fichier canal", command="essai")
 
     mattermost_lab.http.post(
-        "/mattermost/command", data=fields, headers={"Authorization": f"Token {LABO_TOKEN}"}
+        "/mattermost/command", data=fields, headers={"Authorization": f"Token {fields['token']}"}
     )
 
     mattermost_lab.mm.calls.wait_for(COMMAND_RESPONSE)
@@ -603,7 +650,7 @@ def test_a_click_in_a_direct_message_finds_the_team_of_the_person(mattermost_lab
 def open_form(lab_: Lab) -> tuple[dict[str, Any], Dialog]:
     fields = lab_.form(lab_.camille, "", command="essai")
     answer = lab_.http.post(
-        "/mattermost/command", data=fields, headers={"Authorization": f"Token {LABO_TOKEN}"}
+        "/mattermost/command", data=fields, headers={"Authorization": f"Token {fields['token']}"}
     )
     assert answer.status_code == 200
     assert answer.json() == {}
@@ -616,7 +663,11 @@ def test_a_form_opens_a_dialog(mattermost_lab: Lab) -> None:
     _, dialog = open_form(mattermost_lab)
 
     assert dialog.dialog["callback_id"] == "essai.create"
-    assert len(dialog.dialog["title"]) <= 24
+    # Cut as the server counts (24 bytes), between characters, never inside one.
+    title = dialog.dialog["title"]
+    assert len(title.encode()) <= 24
+    assert title.endswith("…")
+    assert "Nouvelle expérimentation du labo".startswith(title[:-1])
     elements = {e["name"]: e for e in dialog.dialog["elements"]}
     assert elements["slug"] == {
         "display_name": "Identifiant",
@@ -626,7 +677,9 @@ def test_a_form_opens_a_dialog(mattermost_lab: Lab) -> None:
         "placeholder": "bondy-bp",
     }
     assert elements["start"]["optional"] is True
-    assert len(elements["start"]["display_name"]) <= 24
+    start = elements["start"]["display_name"]
+    assert len(start.encode()) <= 24
+    assert "Début de l'expérimentation (jj/mm/aaaa)".startswith(start[:-1].rstrip())
     assert elements["start"]["help_text"] == "Début de l'expérimentation (jj/mm/aaaa)"
     assert elements["lead"]["data_source"] == "users"
 
@@ -746,7 +799,7 @@ def open_dialog(lab_: Lab, command: str) -> tuple[dict[str, Any], Dialog]:
     before = len(lab_.mm.dialogs)
     fields = lab_.form(lab_.camille, "", command=command)
     answer = lab_.http.post(
-        "/mattermost/command", data=fields, headers={"Authorization": f"Token {LABO_TOKEN}"}
+        "/mattermost/command", data=fields, headers={"Authorization": f"Token {fields['token']}"}
     )
     assert answer.json() == {}, answer.text
     assert len(lab_.mm.dialogs) == before + 1
