@@ -86,6 +86,8 @@ CORE_THREADS = 4
 USER_RETRY_WAIT = 1.0
 # Background deliveries still running at shutdown get this long to finish.
 DRAIN_SECONDS = 25.0
+# Two identical clicks this close, without a trigger id to tell them apart, are one.
+CLICK_WINDOW_SECONDS = 10.0
 # Mattermost's limits on dialogs (integration_action.go), in UTF-8 bytes.
 DIALOG_TITLE_LIMIT = 24
 DIALOG_LABEL_LIMIT = 24
@@ -117,6 +119,22 @@ def request_key(kind: str, *parts: str) -> str:
     """A receipt key for a Mattermost request: short whatever the ids' length."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
     return f"mattermost:{kind}:{digest}"
+
+
+def click_request_key(payload: Mapping[str, Any], click: ButtonClick, now: datetime) -> str:
+    """The receipt key of a click. The server makes a new ``trigger_id`` for every click
+    (a random id, the clicker and the time, signed), so it names one delivery: the same
+    request sent again writes nothing twice, while yes → no → yes on one invitation
+    counts three times. Without a trigger id (a server too old to send one), the click
+    falls back to a short time window, in which a second identical click is a double
+    click."""
+    trigger_id = str(payload.get("trigger_id") or "")
+    user_id = str(payload.get("user_id") or "")
+    post_id = str(payload.get("post_id") or "")
+    if trigger_id:
+        return request_key("action", trigger_id, user_id, click.action, click.value)
+    bucket = str(int(now.timestamp() // CLICK_WINDOW_SECONDS))
+    return request_key("action", post_id, user_id, click.action, click.value, bucket)
 
 
 @dataclass(frozen=True)
@@ -459,7 +477,6 @@ class MattermostApp:
     ) -> tuple[dict[str, Any], Reply | None]:
         user_id = str(payload.get("user_id") or "")
         channel_id = str(payload.get("channel_id") or "")
-        post_id = str(payload.get("post_id") or "")
         trigger_id = str(payload.get("trigger_id") or "")
         team_id = click.team_id or str(payload.get("team_id") or "") or self._team_of(user_id)
         locale = None
@@ -477,7 +494,7 @@ class MattermostApp:
                 user_name=str(payload.get("user_name") or ""),
                 command="",
                 text="",
-                key=request_key("action", post_id, user_id, click.action, click.value),
+                key=click_request_key(payload, click, self.clock()),
                 mentions={},
             )
             locale = invocation.locale

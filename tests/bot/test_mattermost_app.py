@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,6 +16,8 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, col, select
 
+from bot.mattermost_app import click_request_key
+from bot.platforms.render import ButtonClick
 from bot.settings import Settings
 from bot.web import create_app
 from commands import lab
@@ -26,6 +29,7 @@ from commands.reply import File, Form, FormField, Reply, Visibility
 from models import (
     AuditEvent,
     Experiment,
+    Invitation,
     Membership,
     Person,
     RequestReceipt,
@@ -206,6 +210,7 @@ class Lab:
         post_id: str = "post0000000000000000000001",
         team_id: str | None = None,
         channel: MattermostChannel | None = None,
+        trigger: str | None = None,
     ) -> httpx.Response:
         """A click on ``action`` (an action of an attachment Coordo sent), as the
         Mattermost server forwards it to the integration URL."""
@@ -219,7 +224,7 @@ class Lab:
             "team_id": self.mm.team_id if team_id is None else team_id,
             "team_domain": "labo",
             "post_id": post_id,
-            "trigger_id": self.mm.new_trigger_id(user.id),
+            "trigger_id": trigger or self.mm.new_trigger_id(user.id),
             "type": "button",
             "data_source": "",
             "context": action["integration"]["context"],
@@ -590,11 +595,67 @@ def test_the_undo_button_undoes_once(mattermost_lab: Lab) -> None:
 
     assert first.status_code == 200
     assert first.json()["ephemeral_text"].startswith("↩️")
-    assert again.json() == {"ephemeral_text": "Cette demande a déjà été traitée."}
+    assert again.json() == {"ephemeral_text": "C'est déjà annulé."}  # a second click
     assert undone > 0
     assert undo_events(mattermost_lab) == undone
     with Session(mattermost_lab.engine) as session:
         assert session.exec(select(Experiment)).one().archived_at is not None
+
+
+def test_an_exact_replay_of_a_click_writes_once(mattermost_lab: Lab) -> None:
+    created = mattermost_lab.command(mattermost_lab.camille, "creer bondy-bp Bondy").json()
+    [action] = created["attachments"][0]["actions"]
+    trigger = mattermost_lab.mm.new_trigger_id(mattermost_lab.camille.id)
+
+    first = mattermost_lab.click(mattermost_lab.camille, action, trigger=trigger)
+    undone = undo_events(mattermost_lab)
+    replay = mattermost_lab.click(mattermost_lab.camille, action, trigger=trigger)
+
+    assert first.json()["ephemeral_text"].startswith("↩️")
+    assert replay.json() == {"ephemeral_text": "Cette demande a déjà été traitée."}
+    assert undo_events(mattermost_lab) == undone
+
+
+def test_a_click_without_a_trigger_id_falls_back_to_a_short_window() -> None:
+    click = ButtonClick("meeting.rsvp", "7:yes", ephemeral=False, team_id="T1")
+    payload = {"user_id": "u1", "post_id": "p1"}
+    at = datetime(2026, 12, 3, 10, 0, 1, tzinfo=UTC)
+
+    one = click_request_key(payload, click, at)
+
+    assert click_request_key(payload, click, at + timedelta(seconds=2)) == one
+    assert click_request_key(payload, click, at + timedelta(seconds=30)) != one
+    assert click_request_key({**payload, "trigger_id": "t1"}, click, at) != click_request_key(
+        {**payload, "trigger_id": "t2"}, click, at
+    )
+
+
+def test_yes_no_yes_on_an_invitation_counts_every_click(mattermost_lab: Lab) -> None:
+    """Mattermost sends no delivery id with a click, but a new trigger id each time: the
+    third click, the same button as the first, is an answer too."""
+    start_lab(mattermost_lab)
+    scheduled = mattermost_lab.command(mattermost_lab.camille, "jeudi 10h", command="copil")
+    actions = [a for att in scheduled.json()["attachments"] for a in att.get("actions", [])]
+    by_answer = {
+        a["integration"]["context"]["value"].rsplit(":", 1)[-1]: a
+        for a in actions
+        if a["integration"]["context"]["action"] == "meeting.rsvp"
+    }
+
+    answers = [
+        mattermost_lab.click(mattermost_lab.camille, by_answer[answer]).json()
+        for answer in ("yes", "no", "yes")
+    ]
+
+    assert "déjà été traitée" not in str(answers), answers
+    with Session(mattermost_lab.engine) as session:
+        camille = session.exec(
+            select(Person).where(Person.external_id == mattermost_lab.camille.id)
+        ).one()
+        invitation = session.exec(
+            select(Invitation).where(Invitation.person_id == camille.id)
+        ).one()
+    assert invitation.response == "yes", answers
 
 
 def test_someone_else_clicking_undo_is_told_privately(mattermost_lab: Lab) -> None:
