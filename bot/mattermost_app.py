@@ -86,6 +86,9 @@ CORE_THREADS = 4
 USER_RETRY_WAIT = 1.0
 # Background deliveries still running at shutdown get this long to finish.
 DRAIN_SECONDS = 25.0
+# A command's response_url takes answers for 30 minutes (command_webhook.go); a dialog
+# answered later than this after its command is answered through the bot's own API.
+RESPONSE_URL_SECONDS = 25 * 60.0
 # Two identical clicks this close, without a trigger id to tell them apart, are one.
 CLICK_WINDOW_SECONDS = 10.0
 # Mattermost's limits on dialogs (integration_action.go), in UTF-8 bytes.
@@ -189,9 +192,13 @@ class DialogState:
     nonce: str
     fields: tuple[str, ...]
     user_fields: tuple[str, ...]
+    # When the command that opened the dialog came (Unix seconds): its response_url
+    # lives 30 minutes from then.
+    opened_at: float = 0.0
 
     def payload(self) -> dict[str, Any]:
         return {
+            "a": int(self.opened_at),
             "f": self.form_state,
             "u": self.user_id,
             "c": self.channel_id,
@@ -213,6 +220,7 @@ class DialogState:
             nonce=str(data["k"]),
             fields=tuple(str(n) for n in data["n"]),
             user_fields=tuple(str(n) for n in data["us"]),
+            opened_at=float(data.get("a") or 0),
         )
 
 
@@ -547,6 +555,7 @@ class MattermostApp:
             nonce=hashlib.sha256(trigger_id.encode()).hexdigest()[:32],
             fields=tuple(f.name for f in form.fields),
             user_fields=tuple(f.name for f in form.fields if f.kind == "user"),
+            opened_at=self.clock().timestamp(),
         )
         data = state.payload()
         data["s"] = self.signer.sign("dialog", form.callback, _canonical(data))
@@ -665,37 +674,57 @@ class MattermostApp:
     # -- delivering --------------------------------------------------------------------
 
     def _deliver(self, reply: Reply, state: DialogState) -> None:
-        """A dialog's reply: to the command's ``response_url`` when it came from one,
-        else posted by the bot (in the channel, or to the person for a private reply)."""
+        """A dialog's reply: to the command's ``response_url`` while it still takes
+        answers, else (the dialog came from a button, or was submitted too late, or the
+        hook refused) posted by the bot: in the channel, or to the person in a direct
+        message for a private reply (an ephemeral post needs a system admin's token)."""
+        age = self.clock().timestamp() - state.opened_at
+        fresh = bool(state.response_url) and age < RESPONSE_URL_SECONDS
+        if not (
+            fresh and self._respond(state.response_url, self.command_body(reply, state.team_id))
+        ):
+            self._post_as_bot(reply, state)
+        if reply.files:
+            self._send_files(
+                reply, state.channel_id, state.user_id, state.response_url if fresh else ""
+            )
+
+    def _post_as_bot(self, reply: Reply, state: DialogState) -> None:
+        if self.chat is None:
+            log.error("a Mattermost dialog's reply is lost: no bot account to post it")
+            return
+        post = to_mattermost(reply, self.signer, team_id=state.team_id)
         try:
-            if state.response_url:
-                self._respond(state.response_url, self.command_body(reply, state.team_id))
-            elif self.chat is not None:
-                post = to_mattermost(reply, self.signer, team_id=state.team_id)
-                if reply.visibility == Visibility.CHANNEL:
+            if reply.visibility == Visibility.CHANNEL:
+                try:
                     self.chat.post(state.channel_id, post)
-                else:
-                    self.chat.direct_message(state.user_id, post)
+                    return
+                except PermanentError:
+                    log.warning(
+                        "the bot may not post in %s: the reply goes to the person", state.channel_id
+                    )
+            self.chat.direct_message(state.user_id, post)
         except ChatError:
             log.exception("could not deliver the reply to a Mattermost dialog")
-        if reply.files:
-            self._send_files(reply, state.channel_id, state.user_id, state.response_url)
 
-    def _respond(self, url: str, body: dict[str, Any]) -> None:
-        """Post a late answer to a ``response_url`` (5 uses within 30 minutes)."""
+    def _respond(self, url: str, body: dict[str, Any]) -> bool:
+        """Post a late answer to a ``response_url`` (5 uses within 30 minutes); whether
+        the server took it."""
         if not url:
-            return
+            return False
         try:
             response = self._hooks.post(url, json=body)
         except httpx.HTTPError:
             log.exception("Mattermost response_url unreachable")
-            return
+            return False
         if response.is_error:
             log.error(
                 "Mattermost response_url refused the answer: HTTP %s %s",
                 response.status_code,
                 response.text[:200],
             )
+            return False
+        return True
 
     def _send_files(self, reply: Reply, channel_id: str, user_id: str, response_url: str) -> None:
         """Upload a reply's files with the bot account: to the channel for a channel

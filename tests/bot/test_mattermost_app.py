@@ -36,6 +36,7 @@ from models import (
     Role,
     Workspace,
 )
+from tests.fakes._server import ManualClock
 from tests.fakes.mattermost_api import (
     COMMAND_RESPONSE,
     CREATE_POST,
@@ -116,6 +117,15 @@ def essai_family(gate: threading.Event) -> Router:
             lab.role(ctx, parse_args(role, EXPERIMENT_OPTIONS))
         return reply
 
+    def private_form(ctx: Context, args: Any) -> Reply:
+        note = FormField("note", "Note", kind="textarea")
+        return Reply(
+            text="Usage : `/essai prive note`", form=Form("essai.private", "Note", "OK", (note,))
+        )
+
+    def private(ctx: Context, values: dict[str, str]) -> Reply:
+        return Reply(text=f"Noté pour vous seul : {values['note']}")
+
     router.add(
         Family(
             "essai",
@@ -123,11 +133,13 @@ def essai_family(gate: threading.Event) -> Router:
             subcommands=(
                 Subcommand("slow", {"lent": "fr"}, slow),
                 Subcommand("files", {"fichier": "fr"}, files),
+                Subcommand("private", {"prive": "fr"}, private_form),
             ),
             empty=Subcommand("form", {}, form),
         )
     )
     router.add_form("essai.create", create)
+    router.add_form("essai.private", private)
     return router
 
 
@@ -768,6 +780,52 @@ def test_a_submitted_dialog_runs_the_form_and_answers_through_response_url(
         assert lead.handle == "lucas"
         membership = session.exec(select(Membership).where(Membership.person_id == lead.id)).one()
         assert membership.role == Role.COORDINATOR
+
+
+def half_an_hour_later(lab_: Lab) -> None:
+    """31 minutes pass, for the fake server (its response_urls expire) and for Coordo."""
+    assert isinstance(lab_.mm.clock, ManualClock)
+    lab_.mm.clock.advance(31 * 60)
+    lab_.app.state.mattermost.clock = lambda: datetime.now(UTC) + timedelta(minutes=31)
+
+
+def test_a_dialog_submitted_after_30_minutes_is_answered_by_the_bot(mattermost_lab: Lab) -> None:
+    fields, dialog = open_form(mattermost_lab)
+    half_an_hour_later(mattermost_lab)
+
+    answer = mattermost_lab.submit(
+        mattermost_lab.camille, dialog, {"slug": "bondy-bp", "name": "Budget participatif"}
+    )
+
+    assert answer.json() == {}
+    mattermost_lab.mm.calls.wait_for(CREATE_POST)
+    [post] = mattermost_lab.mm.posts_in(mattermost_lab.channel.id)
+    assert "**Budget participatif**" in post["message"]
+    assert mattermost_lab.mm.calls.count(COMMAND_RESPONSE) == 0  # not the expired hook
+    assert mattermost_lab.mm.responses_to(fields["response_url"]) == []
+
+
+def test_a_private_answer_after_30_minutes_comes_as_a_direct_message(
+    mattermost_lab: Lab,
+) -> None:
+    fields = mattermost_lab.form(mattermost_lab.camille, "prive", command="essai")
+    opened = mattermost_lab.http.post(
+        "/mattermost/command", data=fields, headers={"Authorization": f"Token {fields['token']}"}
+    )
+    assert opened.json() == {}
+    [dialog] = mattermost_lab.mm.dialogs
+    half_an_hour_later(mattermost_lab)
+
+    mattermost_lab.submit(mattermost_lab.camille, dialog, {"note": "rappeler la mairie"})
+
+    mattermost_lab.mm.calls.wait_for(CREATE_POST)
+    dm = mattermost_lab.mm.direct_channel_id(
+        mattermost_lab.mm.bot_user_id, mattermost_lab.camille.id
+    )
+    [post] = mattermost_lab.mm.posts_in(dm)
+    assert post["message"] == "Noté pour vous seul : rappeler la mairie"
+    assert mattermost_lab.mm.posts_in(mattermost_lab.channel.id) == []
+    assert mattermost_lab.mm.calls.count(COMMAND_RESPONSE) == 0
 
 
 def test_a_field_error_keeps_the_dialog_open_and_writes_nothing(mattermost_lab: Lab) -> None:
