@@ -232,7 +232,11 @@ def dialog_element(form_field: FormField) -> dict[str, Any]:
     """One input of Coordo's form as a Mattermost dialog element.
 
     Numbers and dates stay text inputs: people type amounts the French way (``12,50 €``)
-    and dates in words, which the core parses; a ``user`` field lists the server's users.
+    and dates in words, which the core parses (the web app would turn a ``number``
+    subtype into a JavaScript number). A ``user`` field lists the server's users, a
+    ``channel`` field its channels; ``bool`` is a checkbox, ``radio`` a list of choices.
+    Lengths are cut as the server counts them, in bytes; a default that the server would
+    refuse (not among a select's options) is left out.
     """
     element: dict[str, Any] = {
         "display_name": _fit(form_field.label, DIALOG_LABEL_LIMIT),
@@ -243,27 +247,45 @@ def dialog_element(form_field: FormField) -> dict[str, Any]:
     if element["display_name"] != form_field.label:
         element["help_text"] = _fit(form_field.label, DIALOG_HELP_LIMIT)
     limit = DIALOG_TEXT_LIMIT
-    if form_field.kind == "textarea":
+    options = [{"text": label, "value": value} for value, label in form_field.options]
+    kind = form_field.kind
+    if kind == "textarea":
         element["type"] = "textarea"
         limit = 3000
-    elif form_field.kind == "select" and form_field.options:
+    elif kind in ("select", "radio") and options:
+        element["type"] = kind
+        element["options"] = options
+        limit = 3000
+    elif kind in ("user", "channel"):
         element["type"] = "select"
-        element["options"] = [
-            {"text": label, "value": value} for value, label in form_field.options
-        ]
-    elif form_field.kind == "user":
-        element["type"] = "select"
-        element["data_source"] = "users"
+        element["data_source"] = f"{kind}s"
+        limit = 3000
+    elif kind == "bool":
+        element["type"] = "bool"
     if form_field.placeholder:
         element["placeholder"] = _fit(form_field.placeholder, limit)
-    if form_field.initial and (
-        element["type"] != "select"
-        or "data_source" in element
-        or any(o["value"] == form_field.initial for o in element["options"])
-    ):
-        # A select's default must be one of its options, or the server refuses it.
-        element["default"] = _fit(form_field.initial, limit)
+    initial = form_field.initial
+    if element["type"] == "bool":
+        initial = initial if initial in ("true", "false") else ""
+    elif "options" in element and initial not in {o["value"] for o in options}:
+        initial = ""  # the server refuses a default that is not one of the options
+    if initial:
+        element["default"] = _fit(initial, limit)
     return element
+
+
+def submitted_text(value: Any) -> str | None:
+    """A submitted value as the text the core parses: a checkbox ``true``/``false``, a
+    number without a spurious ``.0``, a multi-select's values joined; None for nothing."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return ", ".join(t for t in map(submitted_text, value) if t)
+    return str(value).strip()
 
 
 def dialog_of(form: Form, state: str) -> dict[str, Any]:
@@ -656,15 +678,22 @@ class MattermostApp:
     def _form_values(
         self, submission: Mapping[str, Any], state: DialogState
     ) -> tuple[dict[str, str], dict[str, str]]:
-        """Submitted values as text the core reads; a chosen user becomes ``@username``."""
+        """Submitted values as text the core reads, for the dialog's own fields only. A
+        chosen user (the web app sends their id) becomes ``@username`` with its mention,
+        so the core finds the person as it does for a typed ``@mention``; when the
+        server cannot say who it is, the id stays and the core says it knows no one so."""
         values: dict[str, str] = {}
         mentions: dict[str, str] = {}
         for name, value in submission.items():
-            if value is None:
+            text = submitted_text(value)
+            if text is None or name not in state.fields:
                 continue
-            text = str(value).lower() if isinstance(value, bool) else str(value).strip()
             if name in state.user_fields and text:
-                user = self._user(text)
+                try:
+                    user = self._user(text)
+                except ChatError:
+                    log.warning("Mattermost user look-up failed for a dialog", exc_info=True)
+                    user = None
                 if user is not None:
                     mentions[user.name] = user.id
                     text = f"@{user.name}"

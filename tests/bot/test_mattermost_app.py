@@ -4,6 +4,7 @@ real uvicorn server; the bot account's API calls go to the fake Mattermost serve
 from __future__ import annotations
 
 import base64
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -123,6 +124,24 @@ def essai_family(gate: threading.Event) -> Router:
             text="Usage : `/essai prive note`", form=Form("essai.private", "Note", "OK", (note,))
         )
 
+    def every_kind(ctx: Context, args: Any) -> Reply:
+        lines = (("animation", "Animation"), ("logistique", "Logistique"))
+        fields = (
+            FormField("titre", "Titre"),
+            FormField("note", "Note", kind="textarea", required=False),
+            FormField("montant", "Montant", kind="number", placeholder="1 250,50 €"),
+            FormField("jour", "Jour", kind="date", required=False),
+            FormField("poste", "Poste", kind="select", options=lines, initial="autre"),
+            FormField("avis", "Avis", kind="radio", options=(("oui", "Oui"), ("non", "Non"))),
+            FormField("public", "Public", kind="bool", required=False, initial="true"),
+            FormField("qui", "Responsable", kind="user", required=False),
+            FormField("ou", "Canal", kind="channel", required=False),
+        )
+        return Reply(text="Formulaire", form=Form("essai.all", "Tout", "OK", fields))
+
+    def all_values(ctx: Context, values: dict[str, str]) -> Reply:
+        return Reply(text=json.dumps(values, sort_keys=True, ensure_ascii=False))
+
     def private(ctx: Context, values: dict[str, str]) -> Reply:
         return Reply(text=f"Noté pour vous seul : {values['note']}")
 
@@ -134,12 +153,14 @@ def essai_family(gate: threading.Event) -> Router:
                 Subcommand("slow", {"lent": "fr"}, slow),
                 Subcommand("files", {"fichier": "fr"}, files),
                 Subcommand("private", {"prive": "fr"}, private_form),
+                Subcommand("all", {"tout": "fr"}, every_kind),
             ),
             empty=Subcommand("form", {}, form),
         )
     )
     router.add_form("essai.create", create)
     router.add_form("essai.private", private)
+    router.add_form("essai.all", all_values)
     return router
 
 
@@ -826,6 +847,61 @@ def test_a_private_answer_after_30_minutes_comes_as_a_direct_message(
     assert post["message"] == "Noté pour vous seul : rappeler la mairie"
     assert mattermost_lab.mm.posts_in(mattermost_lab.channel.id) == []
     assert mattermost_lab.mm.calls.count(COMMAND_RESPONSE) == 0
+
+
+def test_every_dialog_element_reaches_the_core_as_text_it_reads(mattermost_lab: Lab) -> None:
+    lab_ = mattermost_lab
+    fields = lab_.form(lab_.camille, "tout", command="essai")
+    lab_.http.post(
+        "/mattermost/command", data=fields, headers={"Authorization": f"Token {fields['token']}"}
+    )
+    [dialog] = lab_.mm.dialogs  # the strict fake took every element
+    elements = {e["name"]: e for e in dialog.dialog["elements"]}
+    assert [elements[n]["type"] for n in ("titre", "note", "montant", "jour")] == [
+        "text",
+        "textarea",
+        "text",  # typed the French way, parsed by the core
+        "text",
+    ]
+    assert (elements["poste"]["type"], "default" in elements["poste"]) == ("select", False)
+    assert (elements["avis"]["type"], elements["public"]["type"]) == ("radio", "bool")
+    assert elements["public"]["default"] == "true"
+    assert (elements["qui"]["data_source"], elements["ou"]["data_source"]) == (
+        "users",
+        "channels",
+    )
+
+    # What the web app sends: a checkbox as a JSON boolean, a user and a channel by id,
+    # nothing for an optional field left empty, and nothing else is taken.
+    lab_.submit(
+        lab_.camille,
+        dialog,
+        {
+            "titre": "  Atelier  ",
+            "note": "ligne 1\nligne 2",
+            "montant": 1250,
+            "jour": None,
+            "poste": "animation",
+            "avis": "oui",
+            "public": False,
+            "qui": lab_.lucas.id,
+            "ou": lab_.channel.id,
+            "intrus": "x",
+        },
+    )
+
+    lab_.mm.calls.wait_for(COMMAND_RESPONSE)
+    [reply] = lab_.mm.responses_to(fields["response_url"])
+    assert json.loads(reply["text"]) == {
+        "avis": "oui",
+        "montant": "1250",
+        "note": "ligne 1\nligne 2",
+        "ou": lab_.channel.id,
+        "poste": "animation",
+        "public": "false",
+        "qui": "@lucas",
+        "titre": "Atelier",
+    }
 
 
 def test_a_field_error_keeps_the_dialog_open_and_writes_nothing(mattermost_lab: Lab) -> None:
