@@ -37,6 +37,7 @@ from models import (
     Role,
     Workspace,
 )
+from tests.fakes import mattermost_rules as rules
 from tests.fakes._server import ManualClock
 from tests.fakes.mattermost_api import (
     COMMAND_RESPONSE,
@@ -232,8 +233,12 @@ class Lab:
         elif token is not None:
             headers["Authorization"] = f"Token {token}"
         if method == "GET":
-            return self.http.get("/mattermost/command", params=fields, headers=headers)
-        return self.http.post("/mattermost/command", data=fields, headers=headers)
+            answer = self.http.get("/mattermost/command", params=fields, headers=headers)
+        else:
+            answer = self.http.post("/mattermost/command", data=fields, headers=headers)
+        if answer.status_code == 200:  # what the server would make of it
+            rules.parse_command_response(answer.headers["content-type"], answer.content)
+        return answer
 
     def click(
         self,
@@ -262,7 +267,10 @@ class Lab:
             "data_source": "",
             "context": action["integration"]["context"],
         }
-        return self.http.post("/mattermost/actions", json=payload)
+        answer = self.http.post("/mattermost/actions", json=payload)
+        if answer.status_code == 200:
+            assert rules.action_response_problems(answer.json()) == []
+        return answer
 
     def submit(
         self,
@@ -283,7 +291,10 @@ class Lab:
             "submission": submission,
             "cancelled": cancelled,
         }
-        return self.http.post("/mattermost/dialogs", json=payload)
+        answer = self.http.post("/mattermost/dialogs", json=payload)
+        if answer.status_code == 200:
+            assert rules.dialog_response_problems(answer.json()) == []
+        return answer
 
     def count(self, table: type[SQLModel]) -> int:
         with Session(self.engine) as session:

@@ -454,6 +454,7 @@ class FakeMattermost(FakeServer):
             raise MattermostError(
                 400, "api.context.invalid_body_param.app_error", "Invalid or missing post."
             )
+        rules.CHECKED["post"] += 1
         refusal = rules.post_problems(message, props, file_ids)
         if refusal is not None:
             self.refusals.append(refusal)

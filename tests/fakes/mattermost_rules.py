@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,6 +48,11 @@ RESPONSE_URL_MAX_USES = 5
 # action.go: the route a click goes through is /posts/{id}/actions/{action_id:[A-Za-z0-9]+}.
 ACTION_ID = re.compile(r"[A-Za-z0-9]+")
 _HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+# How many payloads of each shape went through these rules in this process (a post: one
+# the fake was asked to create; printed by
+# bench/mattermost_strictness.py).
+CHECKED: Counter[str] = Counter()
 
 
 @dataclass(frozen=True)
@@ -245,6 +251,7 @@ def open_dialog_problems(request: Any) -> list[str]:
 def dialog_problems(dialog: dict[str, Any]) -> list[str]:
     """``Dialog.IsValid`` (integration_action.go): the title 1 to 24 bytes, element names
     unique, each element valid."""
+    CHECKED["dialog"] += 1
     problems: list[str] = []
     title = _str(dialog.get("title"))
     if not title or utf8_length(title) > DIALOG_TITLE_MAX_BYTES:
@@ -381,6 +388,7 @@ def parse_command_response(content_type: str, body: bytes) -> dict[str, Any]:
     ``CommandResponse`` struct make the whole answer an error; the response type must be
     ``in_channel`` or ``ephemeral`` (empty meaning ephemeral), and what becomes a post
     passes ``Post.IsValid``. Raises ``Refusal``."""
+    CHECKED["command response"] += 1
     if content_type.split(";")[0].strip().lower() != "application/json":
         return {"text": body.decode("utf-8", errors="replace")}
     try:
@@ -431,6 +439,49 @@ def command_response_problems(data: dict[str, Any], *, nested: bool = False) -> 
                 else:
                     problems.append("an extra response is not an object")
     return problems
+
+
+def action_response_problems(data: Any) -> list[str]:
+    """``PostActionIntegrationResponse`` (integration_action.go): ``update`` a post (its
+    message and props pass ``Post.IsValid``), ``ephemeral_text`` a string."""
+    CHECKED["action response"] += 1
+    if not isinstance(data, dict):
+        return ["not an object"]
+    problems = []
+    if data.get("ephemeral_text") is not None and not isinstance(data["ephemeral_text"], str):
+        problems.append("ephemeral_text must be a string")
+    update = data.get("update")
+    if update is not None:
+        if not isinstance(update, dict) or not isinstance(update.get("props") or {}, dict):
+            return [*problems, "update must be a post"]
+        refusal = post_problems(_str(update.get("message")), dict(update.get("props") or {}), [])
+        if refusal is not None:
+            problems.extend(refusal.problems)
+    return problems
+
+
+def dialog_response_problems(data: Any) -> list[str]:
+    """``SubmitDialogResponse.IsValid`` (integration_action.go): errors, or a type among
+    "", ok, form (with a valid form) and navigate."""
+    CHECKED["dialog response"] += 1
+    if not isinstance(data, dict):
+        return ["not an object"]
+    errors = data.get("errors")
+    if errors is not None and (
+        not isinstance(errors, dict) or not all(isinstance(v, str) for v in errors.values())
+    ):
+        return ["errors must map field names to strings"]
+    if data.get("error") is not None and not isinstance(data["error"], str):
+        return ["error must be a string"]
+    if data.get("error") or errors:
+        return []
+    kind = data.get("type") or ""
+    if kind not in ("", "ok", "form", "navigate"):
+        return [f"invalid type {kind!r}"]
+    if kind == "form":
+        form = data.get("form")
+        return dialog_problems(form) if isinstance(form, dict) else ["form type needs a form"]
+    return [] if data.get("form") is None else [f"form must be absent for type {kind!r}"]
 
 
 def _stringify_fields(attachments: list[Any]) -> list[Any]:

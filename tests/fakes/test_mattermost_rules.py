@@ -180,3 +180,19 @@ def test_a_command_response_the_server_cannot_take(data: dict[str, Any]) -> None
 def test_field_values_of_a_command_response_become_strings() -> None:
     body = {"text": "x", "attachments": [{"fields": [{"title": "Montant", "value": 12}]}]}
     assert rules.parse_command_response("application/json", json.dumps(body).encode())
+
+
+def test_an_action_response_updates_with_a_valid_post() -> None:
+    assert rules.action_response_problems({"ephemeral_text": "Fait"}) == []
+    good = {"update": {"message": "x", "props": {"attachments": [{"actions": [button()]}]}}}
+    assert rules.action_response_problems(good) == []
+    broken = {"update": {"message": "x", "props": {"attachments": [{"actions": [{}]}]}}}
+    assert rules.action_response_problems(broken)
+
+
+def test_a_dialog_response_is_errors_or_a_known_type() -> None:
+    assert rules.dialog_response_problems({}) == []
+    assert rules.dialog_response_problems({"errors": {"amount": "Montant ?"}}) == []
+    assert rules.dialog_response_problems({"type": "close"})
+    assert rules.dialog_response_problems({"type": "ok", "form": dialog()})
+    assert rules.dialog_response_problems({"errors": {"amount": 3}})
