@@ -915,6 +915,18 @@ def test_every_dialog_element_reaches_the_core_as_text_it_reads(mattermost_lab: 
     }
 
 
+def test_a_user_the_server_cannot_name_is_not_an_apology(mattermost_lab: Lab) -> None:
+    _, dialog = open_form(mattermost_lab)
+
+    answer = mattermost_lab.submit(
+        mattermost_lab.camille, dialog, {"slug": "bondy-bp", "name": "Bondy", "lead": "x" * 26}
+    )
+
+    # The core says what it expects (not an apology), and nothing is half-written.
+    assert "/labo role @marie membre" in answer.json()["error"]
+    assert mattermost_lab.count(Experiment) == 0
+
+
 def test_a_field_error_keeps_the_dialog_open_and_writes_nothing(mattermost_lab: Lab) -> None:
     _, dialog = open_form(mattermost_lab)
 
