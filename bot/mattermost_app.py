@@ -34,6 +34,7 @@ import logging
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -107,15 +108,17 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _fit(text: str, limit: int) -> str:
+def fit_bytes(text: str, limit: int) -> str:
     """``text`` in at most ``limit`` UTF-8 bytes, which is how the Mattermost server
     measures a dialog's title and labels (Go's ``len``): cut between characters, never
     inside one, and marked with an ellipsis."""
     if len(text.encode("utf-8")) <= limit:
         return text
     room = limit - len("…".encode())
-    cut = text.encode("utf-8")[:room].decode("utf-8", errors="ignore").rstrip()
-    return cut + "…"
+    end = len(text.encode("utf-8")[:room].decode("utf-8", errors="ignore"))
+    while 0 < end < len(text) and unicodedata.combining(text[end]):
+        end -= 1  # an accent typed as its own code point stays with its letter
+    return text[:end].rstrip() + "…"
 
 
 def request_key(kind: str, *parts: str) -> str:
@@ -239,13 +242,13 @@ def dialog_element(form_field: FormField) -> dict[str, Any]:
     refuse (not among a select's options) is left out.
     """
     element: dict[str, Any] = {
-        "display_name": _fit(form_field.label, DIALOG_LABEL_LIMIT),
+        "display_name": fit_bytes(form_field.label, DIALOG_LABEL_LIMIT),
         "name": form_field.name,
         "type": "text",
         "optional": not form_field.required,
     }
     if element["display_name"] != form_field.label:
-        element["help_text"] = _fit(form_field.label, DIALOG_HELP_LIMIT)
+        element["help_text"] = fit_bytes(form_field.label, DIALOG_HELP_LIMIT)
     limit = DIALOG_TEXT_LIMIT
     options = [{"text": label, "value": value} for value, label in form_field.options]
     kind = form_field.kind
@@ -263,14 +266,14 @@ def dialog_element(form_field: FormField) -> dict[str, Any]:
     elif kind == "bool":
         element["type"] = "bool"
     if form_field.placeholder:
-        element["placeholder"] = _fit(form_field.placeholder, limit)
+        element["placeholder"] = fit_bytes(form_field.placeholder, limit)
     initial = form_field.initial
     if element["type"] == "bool":
         initial = initial if initial in ("true", "false") else ""
     elif "options" in element and initial not in {o["value"] for o in options}:
         initial = ""  # the server refuses a default that is not one of the options
     if initial:
-        element["default"] = _fit(initial, limit)
+        element["default"] = fit_bytes(initial, limit)
     return element
 
 
@@ -291,7 +294,7 @@ def submitted_text(value: Any) -> str | None:
 def dialog_of(form: Form, state: str) -> dict[str, Any]:
     return {
         "callback_id": form.callback,
-        "title": _fit(form.title, DIALOG_TITLE_LIMIT),
+        "title": fit_bytes(form.title, DIALOG_TITLE_LIMIT),
         "submit_label": form.submit_label,
         "notify_on_cancel": False,
         "state": state,

@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import threading
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, col, select
 
-from bot.mattermost_app import click_request_key
+from bot.mattermost_app import click_request_key, fit_bytes
 from bot.platforms.render import ButtonClick
 from bot.settings import Settings
 from bot.web import create_app
@@ -787,6 +788,25 @@ def test_a_form_opens_a_dialog(mattermost_lab: Lab) -> None:
     assert "Début de l'expérimentation (jj/mm/aaaa)".startswith(start[:-1].rstrip())
     assert elements["start"]["help_text"] == "Début de l'expérimentation (jj/mm/aaaa)"
     assert elements["lead"]["data_source"] == "users"
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "é" * 13,  # 26 bytes
+        "Début de l'expérimentation",
+        "a" + "e\u0301" * 12,  # accents typed as their own code points
+        "Réunion 🇫🇷🇫🇷🇫🇷🇫🇷",
+    ],
+)
+def test_a_label_is_cut_to_24_bytes_between_characters(label: str) -> None:
+    cut = fit_bytes(label, 24)
+
+    assert len(cut.encode()) <= 24
+    assert cut.endswith("…")
+    assert label.startswith(cut[:-1])
+    assert not unicodedata.combining(label[len(cut) - 1])  # no letter loses its accent
+    assert fit_bytes("Identifiant", 24) == "Identifiant"
 
 
 def test_a_submitted_dialog_runs_the_form_and_answers_through_response_url(
