@@ -553,6 +553,7 @@ def test_mattermost_rate_limit_mode_sends_its_headers(
     assert answers[1].headers["X-Ratelimit-Reset"] == "1"
     assert answers[2].headers["Retry-After"] == "1"
     assert answers[2].text == "limit exceeded\n"
+    assert answers[2].headers["content-type"].startswith("text/plain")
     assert "Retry-After" not in answers[1].headers
     manual_clock.advance(0.5)
     assert mm.get("/users/me").status_code == 200
