@@ -3,8 +3,10 @@ and interactive dialogs, answered by the neutral core.
 
 - ``/mattermost/command``: the custom slash command request (POST form or GET query, as
   configured in Mattermost). Its token (form field ``token``, or the header
-  ``Authorization: Token …``) is compared in constant time with ``MATTERMOST_COMMAND_TOKENS``;
-  a wrong or missing one gets 401 and nothing runs. The answer is the command response
+  ``Authorization: Token …``) is compared in constant time with the token
+  ``MATTERMOST_COMMAND_TOKENS`` gives for that trigger word (``labo:tok1,depense:tok2``):
+  Mattermost makes one token per command, and one command's token does not run
+  another. A wrong or missing one gets 401 and nothing runs. The answer is the command response
   JSON (``ephemeral`` or ``in_channel``, Markdown, attachments with fields and buttons).
   Mattermost would wait 30 s, but its documentation asks for an answer within 3 s: a
   command still running after ``ack_seconds`` is answered "on it", and its reply goes to
@@ -32,6 +34,7 @@ import logging
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -84,7 +87,12 @@ CORE_THREADS = 4
 USER_RETRY_WAIT = 1.0
 # Background deliveries still running at shutdown get this long to finish.
 DRAIN_SECONDS = 25.0
-# Mattermost's limits on dialogs (server/public/model/integration_action.go).
+# A command's response_url takes answers for 30 minutes (command_webhook.go); a dialog
+# answered later than this after its command is answered through the bot's own API.
+RESPONSE_URL_SECONDS = 25 * 60.0
+# Two identical clicks this close, without a trigger id to tell them apart, are one.
+CLICK_WINDOW_SECONDS = 10.0
+# Mattermost's limits on dialogs (integration_action.go), in UTF-8 bytes.
 DIALOG_TITLE_LIMIT = 24
 DIALOG_LABEL_LIMIT = 24
 DIALOG_HELP_LIMIT = 150
@@ -100,14 +108,39 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _fit(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def fit_bytes(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` UTF-8 bytes, which is how the Mattermost server
+    measures a dialog's title and labels (Go's ``len``): cut between characters, never
+    inside one, and marked with an ellipsis."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    room = limit - len("…".encode())
+    end = len(text.encode("utf-8")[:room].decode("utf-8", errors="ignore"))
+    while 0 < end < len(text) and unicodedata.combining(text[end]):
+        end -= 1  # an accent typed as its own code point stays with its letter
+    return text[:end].rstrip() + "…"
 
 
 def request_key(kind: str, *parts: str) -> str:
     """A receipt key for a Mattermost request: short whatever the ids' length."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
     return f"mattermost:{kind}:{digest}"
+
+
+def click_request_key(payload: Mapping[str, Any], click: ButtonClick, now: datetime) -> str:
+    """The receipt key of a click. The server makes a new ``trigger_id`` for every click
+    (a random id, the clicker and the time, signed), so it names one delivery: the same
+    request sent again writes nothing twice, while yes → no → yes on one invitation
+    counts three times. Without a trigger id (a server too old to send one), the click
+    falls back to a short time window, in which a second identical click is a double
+    click."""
+    trigger_id = str(payload.get("trigger_id") or "")
+    user_id = str(payload.get("user_id") or "")
+    post_id = str(payload.get("post_id") or "")
+    if trigger_id:
+        return request_key("action", trigger_id, user_id, click.action, click.value)
+    bucket = str(int(now.timestamp() // CLICK_WINDOW_SECONDS))
+    return request_key("action", post_id, user_id, click.action, click.value, bucket)
 
 
 @dataclass(frozen=True)
@@ -162,9 +195,13 @@ class DialogState:
     nonce: str
     fields: tuple[str, ...]
     user_fields: tuple[str, ...]
+    # When the command that opened the dialog came (Unix seconds): its response_url
+    # lives 30 minutes from then.
+    opened_at: float = 0.0
 
     def payload(self) -> dict[str, Any]:
         return {
+            "a": int(self.opened_at),
             "f": self.form_state,
             "u": self.user_id,
             "c": self.channel_id,
@@ -186,6 +223,7 @@ class DialogState:
             nonce=str(data["k"]),
             fields=tuple(str(n) for n in data["n"]),
             user_fields=tuple(str(n) for n in data["us"]),
+            opened_at=float(data.get("a") or 0),
         )
 
 
@@ -197,39 +235,66 @@ def dialog_element(form_field: FormField) -> dict[str, Any]:
     """One input of Coordo's form as a Mattermost dialog element.
 
     Numbers and dates stay text inputs: people type amounts the French way (``12,50 €``)
-    and dates in words, which the core parses; a ``user`` field lists the server's users.
+    and dates in words, which the core parses (the web app would turn a ``number``
+    subtype into a JavaScript number). A ``user`` field lists the server's users, a
+    ``channel`` field its channels; ``bool`` is a checkbox, ``radio`` a list of choices.
+    Lengths are cut as the server counts them, in bytes; a default that the server would
+    refuse (not among a select's options) is left out.
     """
     element: dict[str, Any] = {
-        "display_name": _fit(form_field.label, DIALOG_LABEL_LIMIT),
+        "display_name": fit_bytes(form_field.label, DIALOG_LABEL_LIMIT),
         "name": form_field.name,
         "type": "text",
         "optional": not form_field.required,
     }
-    if len(form_field.label) > DIALOG_LABEL_LIMIT:
-        element["help_text"] = _fit(form_field.label, DIALOG_HELP_LIMIT)
+    if element["display_name"] != form_field.label:
+        element["help_text"] = fit_bytes(form_field.label, DIALOG_HELP_LIMIT)
     limit = DIALOG_TEXT_LIMIT
-    if form_field.kind == "textarea":
+    options = [{"text": label, "value": value} for value, label in form_field.options]
+    kind = form_field.kind
+    if kind == "textarea":
         element["type"] = "textarea"
         limit = 3000
-    elif form_field.kind == "select" and form_field.options:
+    elif kind in ("select", "radio") and options:
+        element["type"] = kind
+        element["options"] = options
+        limit = 3000
+    elif kind in ("user", "channel"):
         element["type"] = "select"
-        element["options"] = [
-            {"text": label, "value": value} for value, label in form_field.options
-        ]
-    elif form_field.kind == "user":
-        element["type"] = "select"
-        element["data_source"] = "users"
+        element["data_source"] = f"{kind}s"
+        limit = 3000
+    elif kind == "bool":
+        element["type"] = "bool"
     if form_field.placeholder:
-        element["placeholder"] = _fit(form_field.placeholder, limit)
-    if form_field.initial:
-        element["default"] = _fit(form_field.initial, limit)
+        element["placeholder"] = fit_bytes(form_field.placeholder, limit)
+    initial = form_field.initial
+    if element["type"] == "bool":
+        initial = initial if initial in ("true", "false") else ""
+    elif "options" in element and initial not in {o["value"] for o in options}:
+        initial = ""  # the server refuses a default that is not one of the options
+    if initial:
+        element["default"] = fit_bytes(initial, limit)
     return element
+
+
+def submitted_text(value: Any) -> str | None:
+    """A submitted value as the text the core parses: a checkbox ``true``/``false``, a
+    number without a spurious ``.0``, a multi-select's values joined; None for nothing."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return ", ".join(t for t in map(submitted_text, value) if t)
+    return str(value).strip()
 
 
 def dialog_of(form: Form, state: str) -> dict[str, Any]:
     return {
         "callback_id": form.callback,
-        "title": _fit(form.title, DIALOG_TITLE_LIMIT),
+        "title": fit_bytes(form.title, DIALOG_TITLE_LIMIT),
         "submit_label": form.submit_label,
         "notify_on_cancel": False,
         "state": state,
@@ -275,7 +340,7 @@ class MattermostApp:
         self.clock = clock
         self.ack_seconds = ack_seconds
         self.user_ttl = user_ttl
-        self._tokens = [t.encode() for t in settings.mattermost_command_tokens]
+        self._tokens = [(word, token.encode()) for word, token in settings.mattermost_token_pairs()]
         self.signer = MattermostSigner.from_settings(settings)
         if chat is None and settings.mattermost_url and settings.mattermost_bot_token:
             chat = MattermostChat(settings.mattermost_url, settings.mattermost_bot_token)
@@ -313,13 +378,13 @@ class MattermostApp:
 
     # -- slash commands ----------------------------------------------------------------
 
-    def authentic(self, header: str | None, form_token: str | None) -> bool:
-        """Whether the request carries a configured command token. Every token given
-        (``Authorization: Token …`` and the form field) must be one; each comparison is
-        constant-time and all configured tokens are compared, so timing tells nothing
-        about which matched. Another scheme in the header (a Mattermost server with an
-        outgoing OAuth connection sends ``Bearer …``) is not a command token: the form
-        field must then carry it."""
+    def authentic(self, command: str, header: str | None, form_token: str | None) -> bool:
+        """Whether the request carries the token configured for its trigger word.
+        Every token given (``Authorization: Token …`` and the form field) must be it;
+        each comparison is constant-time and every configured token is compared, so
+        timing tells nothing about which matched. Another scheme in the header (a
+        Mattermost server with an outgoing OAuth connection sends ``Bearer …``) is not
+        a command token: the form field must then carry it."""
         given = []
         found = _TOKEN_HEADER.fullmatch(header or "")
         if found is not None:
@@ -328,17 +393,23 @@ class MattermostApp:
             given.append(form_token)
         if not given or not self._tokens:
             return False
+        trigger = command.strip().lstrip("/").lower()
         ok = True
         for token in given:
             matched = False
-            for known in self._tokens:
-                matched |= hmac.compare_digest(token.encode(), known)
+            for word, known in self._tokens:
+                same = hmac.compare_digest(token.encode(), known)
+                matched |= same and (word is None or word == trigger)
             ok &= matched
         return ok
 
     async def command(self, request: Request) -> Response:
         fields = await _fields(request)
-        if not self.authentic(request.headers.get("authorization"), fields.get("token")):
+        if not self.authentic(
+            str(fields.get("command") or ""),
+            request.headers.get("authorization"),
+            fields.get("token"),
+        ):
             log.warning("refused a Mattermost command from %s: bad token", _client(request))
             return PlainTextResponse("unauthorized", status_code=401)
         cmd = CommandRequest.from_fields(fields)
@@ -439,7 +510,6 @@ class MattermostApp:
     ) -> tuple[dict[str, Any], Reply | None]:
         user_id = str(payload.get("user_id") or "")
         channel_id = str(payload.get("channel_id") or "")
-        post_id = str(payload.get("post_id") or "")
         trigger_id = str(payload.get("trigger_id") or "")
         team_id = click.team_id or str(payload.get("team_id") or "") or self._team_of(user_id)
         locale = None
@@ -457,7 +527,7 @@ class MattermostApp:
                 user_name=str(payload.get("user_name") or ""),
                 command="",
                 text="",
-                key=request_key("action", post_id, user_id, click.action, click.value),
+                key=click_request_key(payload, click, self.clock()),
                 mentions={},
             )
             locale = invocation.locale
@@ -510,6 +580,7 @@ class MattermostApp:
             nonce=hashlib.sha256(trigger_id.encode()).hexdigest()[:32],
             fields=tuple(f.name for f in form.fields),
             user_fields=tuple(f.name for f in form.fields if f.kind == "user"),
+            opened_at=self.clock().timestamp(),
         )
         data = state.payload()
         data["s"] = self.signer.sign("dialog", form.callback, _canonical(data))
@@ -610,15 +681,22 @@ class MattermostApp:
     def _form_values(
         self, submission: Mapping[str, Any], state: DialogState
     ) -> tuple[dict[str, str], dict[str, str]]:
-        """Submitted values as text the core reads; a chosen user becomes ``@username``."""
+        """Submitted values as text the core reads, for the dialog's own fields only. A
+        chosen user (the web app sends their id) becomes ``@username`` with its mention,
+        so the core finds the person as it does for a typed ``@mention``; when the
+        server cannot say who it is, the id stays and the core says it knows no one so."""
         values: dict[str, str] = {}
         mentions: dict[str, str] = {}
         for name, value in submission.items():
-            if value is None:
+            text = submitted_text(value)
+            if text is None or name not in state.fields:
                 continue
-            text = str(value).lower() if isinstance(value, bool) else str(value).strip()
             if name in state.user_fields and text:
-                user = self._user(text)
+                try:
+                    user = self._user(text)
+                except ChatError:
+                    log.warning("Mattermost user look-up failed for a dialog", exc_info=True)
+                    user = None
                 if user is not None:
                     mentions[user.name] = user.id
                     text = f"@{user.name}"
@@ -628,37 +706,57 @@ class MattermostApp:
     # -- delivering --------------------------------------------------------------------
 
     def _deliver(self, reply: Reply, state: DialogState) -> None:
-        """A dialog's reply: to the command's ``response_url`` when it came from one,
-        else posted by the bot (in the channel, or to the person for a private reply)."""
+        """A dialog's reply: to the command's ``response_url`` while it still takes
+        answers, else (the dialog came from a button, or was submitted too late, or the
+        hook refused) posted by the bot: in the channel, or to the person in a direct
+        message for a private reply (an ephemeral post needs a system admin's token)."""
+        age = self.clock().timestamp() - state.opened_at
+        fresh = bool(state.response_url) and age < RESPONSE_URL_SECONDS
+        if not (
+            fresh and self._respond(state.response_url, self.command_body(reply, state.team_id))
+        ):
+            self._post_as_bot(reply, state)
+        if reply.files:
+            self._send_files(
+                reply, state.channel_id, state.user_id, state.response_url if fresh else ""
+            )
+
+    def _post_as_bot(self, reply: Reply, state: DialogState) -> None:
+        if self.chat is None:
+            log.error("a Mattermost dialog's reply is lost: no bot account to post it")
+            return
+        post = to_mattermost(reply, self.signer, team_id=state.team_id)
         try:
-            if state.response_url:
-                self._respond(state.response_url, self.command_body(reply, state.team_id))
-            elif self.chat is not None:
-                post = to_mattermost(reply, self.signer, team_id=state.team_id)
-                if reply.visibility == Visibility.CHANNEL:
+            if reply.visibility == Visibility.CHANNEL:
+                try:
                     self.chat.post(state.channel_id, post)
-                else:
-                    self.chat.direct_message(state.user_id, post)
+                    return
+                except PermanentError:
+                    log.warning(
+                        "the bot may not post in %s: the reply goes to the person", state.channel_id
+                    )
+            self.chat.direct_message(state.user_id, post)
         except ChatError:
             log.exception("could not deliver the reply to a Mattermost dialog")
-        if reply.files:
-            self._send_files(reply, state.channel_id, state.user_id, state.response_url)
 
-    def _respond(self, url: str, body: dict[str, Any]) -> None:
-        """Post a late answer to a ``response_url`` (5 uses within 30 minutes)."""
+    def _respond(self, url: str, body: dict[str, Any]) -> bool:
+        """Post a late answer to a ``response_url`` (5 uses within 30 minutes); whether
+        the server took it."""
         if not url:
-            return
+            return False
         try:
             response = self._hooks.post(url, json=body)
         except httpx.HTTPError:
             log.exception("Mattermost response_url unreachable")
-            return
+            return False
         if response.is_error:
             log.error(
                 "Mattermost response_url refused the answer: HTTP %s %s",
                 response.status_code,
                 response.text[:200],
             )
+            return False
+        return True
 
     def _send_files(self, reply: Reply, channel_id: str, user_id: str, response_url: str) -> None:
         """Upload a reply's files with the bot account: to the channel for a channel

@@ -28,7 +28,8 @@ class Settings(BaseSettings):
 
     mattermost_url: str | None = None
     mattermost_bot_token: str | None = None
-    # One token per slash command configured in Mattermost, comma-separated.
+    # One token per slash command configured in Mattermost, each with its trigger word:
+    # ``labo:<token>,depense:<token>``. A bare token is for every command, and only alone.
     mattermost_command_tokens: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Matrix (and Tchap): the bot's account, by access token or by a password used once (the
@@ -55,6 +56,29 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [t.strip() for t in value.split(",") if t.strip()]
         return value
+
+    @field_validator("mattermost_command_tokens", mode="after")
+    @classmethod
+    def _one_token_per_command(cls, value: list[str]) -> list[str]:
+        bare = [t for t in value if not _token_pair(t)[0]]
+        if bare and len(value) > 1:
+            raise ValueError(
+                "with several commands, give each token its trigger word: "
+                "labo:<token>,depense:<token>"
+            )
+        return value
+
+    def mattermost_token_pairs(self) -> list[tuple[str | None, str]]:
+        """(trigger word, token) for each configured command; the word is None for a bare
+        token, which then authorises every trigger word (a single command)."""
+        return [_token_pair(entry) for entry in self.mattermost_command_tokens]
+
+
+def _token_pair(entry: str) -> tuple[str | None, str]:
+    word, sep, token = entry.partition(":")
+    if sep and word.strip() and token.strip():
+        return word.strip().lstrip("/").lower(), token.strip()
+    return None, entry.strip()
 
 
 def configure_logging(settings: Settings) -> None:

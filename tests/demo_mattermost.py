@@ -9,15 +9,19 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session
 
-from commands.demo import PEOPLE, seed_demo
+from commands.demo import EXPERIMENTS, PEOPLE, seed_demo
 from models import Platform, Workspace
 from models.db import make_engine
 from tests.fakes.mattermost_api import FakeMattermost
 
 
 def add_demo_people(mm: FakeMattermost) -> None:
+    """The demo's people, and its channels with the bot added to them (as a lab would)."""
     for handle, _display, _role, guest in PEOPLE:
         mm.add_user(handle, username=handle, roles="system_guest" if guest else "system_user")
+    for channel in {"labo", *(c for spec in EXPERIMENTS for c, _shared in spec.channels)}:
+        if channel not in mm.channels:
+            mm.add_channel(channel, channel)
 
 
 def seed_on_mattermost(url: str, team_id: str, now: datetime) -> None:

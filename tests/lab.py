@@ -247,3 +247,19 @@ def working_hours(start: int, end: int) -> dict[str, time]:
 
 def days_after(moment: datetime, days: int) -> datetime:
     return moment + timedelta(days=days)
+
+
+LAB_PEOPLE = ("camille", "marie", "karim", "elu")
+
+
+def seat_on_mattermost(server: Any, *channels: str) -> None:
+    """Tell a (strict) fake Mattermost server what a real one would know of this lab: its
+    people (``U0MARIE``…, the partner a guest) and the channels the bot was added to
+    (the team's and the partners', and ``channels``)."""
+    for handle in LAB_PEOPLE:
+        if f"U0{handle.upper()}" not in server.users:
+            roles = "system_guest" if handle == "elu" else "system_user"
+            server.add_user(f"U0{handle.upper()}", username=handle, roles=roles)
+    for channel in (TEAM_CHANNEL, PARTNER_CHANNEL, *channels):
+        if channel not in server.channels:
+            server.add_channel(channel, channel.lower())

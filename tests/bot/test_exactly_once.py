@@ -32,7 +32,7 @@ from models.db import make_engine
 from tests.fakes._server import FakeServer, ManualClock
 from tests.fakes.mattermost_api import CREATE_POST, FakeMattermost
 from tests.fakes.slack_api import FakeSlack
-from tests.lab import TEAM_CHANNEL, Lab, build_lab
+from tests.lab import TEAM_CHANNEL, Lab, build_lab, seat_on_mattermost
 from tests.processes import ROOT, process_env
 
 MM_CHANNEL = "channelaaaaaaaaaaaaaaaaaaaa"
@@ -95,6 +95,7 @@ def platform(request: pytest.FixtureRequest, manual_clock: ManualClock) -> Itera
             yield Platform("slack", slack, "chat.postMessage", TEAM_CHANNEL)
     else:
         with FakeMattermost(clock=manual_clock) as mattermost:
+            seat_on_mattermost(mattermost, MM_CHANNEL)
             yield Platform("mattermost", mattermost, CREATE_POST, MM_CHANNEL)
 
 
@@ -303,6 +304,7 @@ def test_messages_carry_their_outbox_key(lab: Lab, platform: Platform, clock: Cl
 def test_mattermost_drops_a_repeat_with_the_same_pending_post_id(
     fake_mattermost: FakeMattermost, manual_clock: ManualClock
 ) -> None:
+    seat_on_mattermost(fake_mattermost, MM_CHANNEL)
     client = MattermostChat(fake_mattermost.url, fake_mattermost.token)
     message = PlatformMessage(text="Bonjour", key="news:1")
     first = client.post(MM_CHANNEL, message)

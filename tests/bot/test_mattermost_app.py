@@ -4,10 +4,13 @@ real uvicorn server; the bot account's API calls go to the fake Mattermost serve
 from __future__ import annotations
 
 import base64
+import json
 import os
 import threading
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,6 +18,8 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, col, select
 
+from bot.mattermost_app import click_request_key, fit_bytes
+from bot.platforms.render import ButtonClick
 from bot.settings import Settings
 from bot.web import create_app
 from commands import lab
@@ -26,12 +31,15 @@ from commands.reply import File, Form, FormField, Reply, Visibility
 from models import (
     AuditEvent,
     Experiment,
+    Invitation,
     Membership,
     Person,
     RequestReceipt,
     Role,
     Workspace,
 )
+from tests.fakes import mattermost_rules as rules
+from tests.fakes._server import ManualClock
 from tests.fakes.mattermost_api import (
     COMMAND_RESPONSE,
     CREATE_POST,
@@ -46,6 +54,16 @@ from tests.live import serve
 
 LABO_TOKEN = "labo-command-token-0001"
 DEPENSE_TOKEN = "depense-command-token-02"
+# Mattermost makes one token per slash command: each trigger word has its own.
+TOKENS = {
+    "labo": LABO_TOKEN,
+    "depense": DEPENSE_TOKEN,
+    "essai": "essai-command-token-0003",
+    "jalon": "jalon-command-token-0004",
+    "copil": "copil-command-token-0005",
+    "coordo": "coordo-command-token-006",
+}
+COMMAND_TOKEN = "the token of the command"  # Lab.form's default: TOKENS[command]
 PUBLIC_URL = "https://coordo.example.org"
 
 
@@ -102,6 +120,33 @@ def essai_family(gate: threading.Event) -> Router:
             lab.role(ctx, parse_args(role, EXPERIMENT_OPTIONS))
         return reply
 
+    def private_form(ctx: Context, args: Any) -> Reply:
+        note = FormField("note", "Note", kind="textarea")
+        return Reply(
+            text="Usage : `/essai prive note`", form=Form("essai.private", "Note", "OK", (note,))
+        )
+
+    def every_kind(ctx: Context, args: Any) -> Reply:
+        lines = (("animation", "Animation"), ("logistique", "Logistique"))
+        fields = (
+            FormField("titre", "Titre"),
+            FormField("note", "Note", kind="textarea", required=False),
+            FormField("montant", "Montant", kind="number", placeholder="1 250,50 €"),
+            FormField("jour", "Jour", kind="date", required=False),
+            FormField("poste", "Poste", kind="select", options=lines, initial="autre"),
+            FormField("avis", "Avis", kind="radio", options=(("oui", "Oui"), ("non", "Non"))),
+            FormField("public", "Public", kind="bool", required=False, initial="true"),
+            FormField("qui", "Responsable", kind="user", required=False),
+            FormField("ou", "Canal", kind="channel", required=False),
+        )
+        return Reply(text="Formulaire", form=Form("essai.all", "Tout", "OK", fields))
+
+    def all_values(ctx: Context, values: dict[str, str]) -> Reply:
+        return Reply(text=json.dumps(values, sort_keys=True, ensure_ascii=False))
+
+    def private(ctx: Context, values: dict[str, str]) -> Reply:
+        return Reply(text=f"Noté pour vous seul : {values['note']}")
+
     router.add(
         Family(
             "essai",
@@ -109,11 +154,15 @@ def essai_family(gate: threading.Event) -> Router:
             subcommands=(
                 Subcommand("slow", {"lent": "fr"}, slow),
                 Subcommand("files", {"fichier": "fr"}, files),
+                Subcommand("private", {"prive": "fr"}, private_form),
+                Subcommand("all", {"tout": "fr"}, every_kind),
             ),
             empty=Subcommand("form", {}, form),
         )
     )
     router.add_form("essai.create", create)
+    router.add_form("essai.private", private)
+    router.add_form("essai.all", all_values)
     return router
 
 
@@ -139,7 +188,7 @@ class Lab:
         text: str,
         *,
         command: str = "labo",
-        token: str | None = LABO_TOKEN,
+        token: str | None = COMMAND_TOKEN,
         channel: MattermostChannel | None = None,
         trigger: str | None = None,
         mentions: dict[str, str] | None = None,
@@ -155,10 +204,12 @@ class Lab:
             "team_domain": "labo",
             "team_id": self.mm.team_id,
             "text": text,
-            "trigger_id": trigger or trigger_id(),
+            "trigger_id": trigger or self.mm.new_trigger_id(user.id),
             "user_id": user.id,
             "user_name": user.username,
         }
+        if token == COMMAND_TOKEN:
+            token = TOKENS[command]
         if token is not None:
             fields["token"] = token
         if mentions:
@@ -183,8 +234,12 @@ class Lab:
         elif token is not None:
             headers["Authorization"] = f"Token {token}"
         if method == "GET":
-            return self.http.get("/mattermost/command", params=fields, headers=headers)
-        return self.http.post("/mattermost/command", data=fields, headers=headers)
+            answer = self.http.get("/mattermost/command", params=fields, headers=headers)
+        else:
+            answer = self.http.post("/mattermost/command", data=fields, headers=headers)
+        if answer.status_code == 200:  # what the server would make of it
+            rules.parse_command_response(answer.headers["content-type"], answer.content)
+        return answer
 
     def click(
         self,
@@ -194,6 +249,7 @@ class Lab:
         post_id: str = "post0000000000000000000001",
         team_id: str | None = None,
         channel: MattermostChannel | None = None,
+        trigger: str | None = None,
     ) -> httpx.Response:
         """A click on ``action`` (an action of an attachment Coordo sent), as the
         Mattermost server forwards it to the integration URL."""
@@ -207,12 +263,15 @@ class Lab:
             "team_id": self.mm.team_id if team_id is None else team_id,
             "team_domain": "labo",
             "post_id": post_id,
-            "trigger_id": trigger_id(),
+            "trigger_id": trigger or self.mm.new_trigger_id(user.id),
             "type": "button",
             "data_source": "",
             "context": action["integration"]["context"],
         }
-        return self.http.post("/mattermost/actions", json=payload)
+        answer = self.http.post("/mattermost/actions", json=payload)
+        if answer.status_code == 200:
+            assert rules.action_response_problems(answer.json()) == []
+        return answer
 
     def submit(
         self,
@@ -233,7 +292,10 @@ class Lab:
             "submission": submission,
             "cancelled": cancelled,
         }
-        return self.http.post("/mattermost/dialogs", json=payload)
+        answer = self.http.post("/mattermost/dialogs", json=payload)
+        if answer.status_code == 200:
+            assert rules.dialog_response_problems(answer.json()) == []
+        return answer
 
     def count(self, table: type[SQLModel]) -> int:
         with Session(self.engine) as session:
@@ -254,7 +316,7 @@ def mattermost_lab(
         public_url=PUBLIC_URL,
         mattermost_url=mm.url,
         mattermost_bot_token=mm.token,
-        mattermost_command_tokens=[LABO_TOKEN, DEPENSE_TOKEN],
+        mattermost_command_tokens=[f"{word}:{token}" for word, token in TOKENS.items()],
         scheduler=False,
     )
     gate = threading.Event()
@@ -315,13 +377,48 @@ def test_a_change_is_posted_in_the_channel_with_an_undo_button(mattermost_lab: L
 
 def test_the_token_may_come_in_the_header_alone_and_by_get(mattermost_lab: Lab) -> None:
     by_header = mattermost_lab.command(
-        mattermost_lab.camille, "aide", token=None, header=f"Token {DEPENSE_TOKEN}"
+        mattermost_lab.camille, "aide", token=None, header=f"Token {LABO_TOKEN}"
     )
     by_get = mattermost_lab.command(mattermost_lab.camille, "aide", method="GET")
 
     assert by_header.status_code == 200
     assert by_get.status_code == 200
     assert "/labo" in by_get.json()["text"]
+
+
+@pytest.mark.parametrize(
+    ("command", "token"),
+    [
+        ("depense", LABO_TOKEN),  # /labo's token does not run /depense
+        ("labo", DEPENSE_TOKEN),
+        ("essai", TOKENS["jalon"]),
+    ],
+)
+def test_a_command_token_runs_its_own_trigger_word_only(
+    mattermost_lab: Lab, command: str, token: str
+) -> None:
+    answer = mattermost_lab.command(mattermost_lab.camille, "aide", command=command, token=token)
+    own = mattermost_lab.command(mattermost_lab.camille, "aide", command=command)
+
+    assert answer.status_code == 401
+    assert own.status_code == 200
+    assert mattermost_lab.count(RequestReceipt) == 0
+
+
+def test_a_single_bare_token_still_serves_every_command(database_url: str) -> None:
+    settings = Settings(database_url=database_url, mattermost_command_tokens=[LABO_TOKEN])
+
+    assert settings.mattermost_token_pairs() == [(None, LABO_TOKEN)]
+    with pytest.raises(ValueError, match="trigger word"):
+        Settings(database_url=database_url, mattermost_command_tokens=[LABO_TOKEN, DEPENSE_TOKEN])
+    with pytest.raises(ValueError, match="trigger word"):
+        Settings(
+            database_url=database_url,
+            mattermost_command_tokens=f"labo:{LABO_TOKEN},{DEPENSE_TOKEN}",
+        )
+    assert Settings(
+        database_url=database_url, mattermost_command_tokens=f"/Labo:{LABO_TOKEN}"
+    ).mattermost_token_pairs() == [("labo", LABO_TOKEN)]
 
 
 @pytest.mark.parametrize(
@@ -461,7 +558,7 @@ def test_a_slow_command_is_acknowledged_then_answered_through_response_url(
     fields = mattermost_lab.form(mattermost_lab.camille, "lent", command="essai")
 
     answer = mattermost_lab.http.post(
-        "/mattermost/command", data=fields, headers={"Authorization": f"Token {LABO_TOKEN}"}
+        "/mattermost/command", data=fields, headers={"Authorization": f"Token {fields['token']}"}
     )
 
     assert answer.status_code == 200
@@ -508,7 +605,7 @@ def test_a_file_the_bot_may_not_post_in_the_channel_goes_to_the_person(
     fields = mattermost_lab.form(mattermost_lab.camille, "fichier canal", command="essai")
 
     mattermost_lab.http.post(
-        "/mattermost/command", data=fields, headers={"Authorization": f"Token {LABO_TOKEN}"}
+        "/mattermost/command", data=fields, headers={"Authorization": f"Token {fields['token']}"}
     )
 
     mattermost_lab.mm.calls.wait_for(COMMAND_RESPONSE)
@@ -543,11 +640,67 @@ def test_the_undo_button_undoes_once(mattermost_lab: Lab) -> None:
 
     assert first.status_code == 200
     assert first.json()["ephemeral_text"].startswith("↩️")
-    assert again.json() == {"ephemeral_text": "Cette demande a déjà été traitée."}
+    assert again.json() == {"ephemeral_text": "C'est déjà annulé."}  # a second click
     assert undone > 0
     assert undo_events(mattermost_lab) == undone
     with Session(mattermost_lab.engine) as session:
         assert session.exec(select(Experiment)).one().archived_at is not None
+
+
+def test_an_exact_replay_of_a_click_writes_once(mattermost_lab: Lab) -> None:
+    created = mattermost_lab.command(mattermost_lab.camille, "creer bondy-bp Bondy").json()
+    [action] = created["attachments"][0]["actions"]
+    trigger = mattermost_lab.mm.new_trigger_id(mattermost_lab.camille.id)
+
+    first = mattermost_lab.click(mattermost_lab.camille, action, trigger=trigger)
+    undone = undo_events(mattermost_lab)
+    replay = mattermost_lab.click(mattermost_lab.camille, action, trigger=trigger)
+
+    assert first.json()["ephemeral_text"].startswith("↩️")
+    assert replay.json() == {"ephemeral_text": "Cette demande a déjà été traitée."}
+    assert undo_events(mattermost_lab) == undone
+
+
+def test_a_click_without_a_trigger_id_falls_back_to_a_short_window() -> None:
+    click = ButtonClick("meeting.rsvp", "7:yes", ephemeral=False, team_id="T1")
+    payload = {"user_id": "u1", "post_id": "p1"}
+    at = datetime(2026, 12, 3, 10, 0, 1, tzinfo=UTC)
+
+    one = click_request_key(payload, click, at)
+
+    assert click_request_key(payload, click, at + timedelta(seconds=2)) == one
+    assert click_request_key(payload, click, at + timedelta(seconds=30)) != one
+    assert click_request_key({**payload, "trigger_id": "t1"}, click, at) != click_request_key(
+        {**payload, "trigger_id": "t2"}, click, at
+    )
+
+
+def test_yes_no_yes_on_an_invitation_counts_every_click(mattermost_lab: Lab) -> None:
+    """Mattermost sends no delivery id with a click, but a new trigger id each time: the
+    third click, the same button as the first, is an answer too."""
+    start_lab(mattermost_lab)
+    scheduled = mattermost_lab.command(mattermost_lab.camille, "jeudi 10h", command="copil")
+    actions = [a for att in scheduled.json()["attachments"] for a in att.get("actions", [])]
+    by_answer = {
+        a["integration"]["context"]["value"].rsplit(":", 1)[-1]: a
+        for a in actions
+        if a["integration"]["context"]["action"] == "meeting.rsvp"
+    }
+
+    answers = [
+        mattermost_lab.click(mattermost_lab.camille, by_answer[answer]).json()
+        for answer in ("yes", "no", "yes")
+    ]
+
+    assert "déjà été traitée" not in str(answers), answers
+    with Session(mattermost_lab.engine) as session:
+        camille = session.exec(
+            select(Person).where(Person.external_id == mattermost_lab.camille.id)
+        ).one()
+        invitation = session.exec(
+            select(Invitation).where(Invitation.person_id == camille.id)
+        ).one()
+    assert invitation.response == "yes", answers
 
 
 def test_someone_else_clicking_undo_is_told_privately(mattermost_lab: Lab) -> None:
@@ -603,7 +756,7 @@ def test_a_click_in_a_direct_message_finds_the_team_of_the_person(mattermost_lab
 def open_form(lab_: Lab) -> tuple[dict[str, Any], Dialog]:
     fields = lab_.form(lab_.camille, "", command="essai")
     answer = lab_.http.post(
-        "/mattermost/command", data=fields, headers={"Authorization": f"Token {LABO_TOKEN}"}
+        "/mattermost/command", data=fields, headers={"Authorization": f"Token {fields['token']}"}
     )
     assert answer.status_code == 200
     assert answer.json() == {}
@@ -616,7 +769,11 @@ def test_a_form_opens_a_dialog(mattermost_lab: Lab) -> None:
     _, dialog = open_form(mattermost_lab)
 
     assert dialog.dialog["callback_id"] == "essai.create"
-    assert len(dialog.dialog["title"]) <= 24
+    # Cut as the server counts (24 bytes), between characters, never inside one.
+    title = dialog.dialog["title"]
+    assert len(title.encode()) <= 24
+    assert title.endswith("…")
+    assert "Nouvelle expérimentation du labo".startswith(title[:-1])
     elements = {e["name"]: e for e in dialog.dialog["elements"]}
     assert elements["slug"] == {
         "display_name": "Identifiant",
@@ -626,9 +783,30 @@ def test_a_form_opens_a_dialog(mattermost_lab: Lab) -> None:
         "placeholder": "bondy-bp",
     }
     assert elements["start"]["optional"] is True
-    assert len(elements["start"]["display_name"]) <= 24
+    start = elements["start"]["display_name"]
+    assert len(start.encode()) <= 24
+    assert "Début de l'expérimentation (jj/mm/aaaa)".startswith(start[:-1].rstrip())
     assert elements["start"]["help_text"] == "Début de l'expérimentation (jj/mm/aaaa)"
     assert elements["lead"]["data_source"] == "users"
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "é" * 13,  # 26 bytes
+        "Début de l'expérimentation",
+        "a" + "e\u0301" * 12,  # accents typed as their own code points
+        "Réunion 🇫🇷🇫🇷🇫🇷🇫🇷",
+    ],
+)
+def test_a_label_is_cut_to_24_bytes_between_characters(label: str) -> None:
+    cut = fit_bytes(label, 24)
+
+    assert len(cut.encode()) <= 24
+    assert cut.endswith("…")
+    assert label.startswith(cut[:-1])
+    assert not unicodedata.combining(label[len(cut) - 1])  # no letter loses its accent
+    assert fit_bytes("Identifiant", 24) == "Identifiant"
 
 
 def test_a_submitted_dialog_runs_the_form_and_answers_through_response_url(
@@ -654,6 +832,119 @@ def test_a_submitted_dialog_runs_the_form_and_answers_through_response_url(
         assert lead.handle == "lucas"
         membership = session.exec(select(Membership).where(Membership.person_id == lead.id)).one()
         assert membership.role == Role.COORDINATOR
+
+
+def half_an_hour_later(lab_: Lab) -> None:
+    """31 minutes pass, for the fake server (its response_urls expire) and for Coordo."""
+    assert isinstance(lab_.mm.clock, ManualClock)
+    lab_.mm.clock.advance(31 * 60)
+    lab_.app.state.mattermost.clock = lambda: datetime.now(UTC) + timedelta(minutes=31)
+
+
+def test_a_dialog_submitted_after_30_minutes_is_answered_by_the_bot(mattermost_lab: Lab) -> None:
+    fields, dialog = open_form(mattermost_lab)
+    half_an_hour_later(mattermost_lab)
+
+    answer = mattermost_lab.submit(
+        mattermost_lab.camille, dialog, {"slug": "bondy-bp", "name": "Budget participatif"}
+    )
+
+    assert answer.json() == {}
+    mattermost_lab.mm.calls.wait_for(CREATE_POST)
+    [post] = mattermost_lab.mm.posts_in(mattermost_lab.channel.id)
+    assert "**Budget participatif**" in post["message"]
+    assert mattermost_lab.mm.calls.count(COMMAND_RESPONSE) == 0  # not the expired hook
+    assert mattermost_lab.mm.responses_to(fields["response_url"]) == []
+
+
+def test_a_private_answer_after_30_minutes_comes_as_a_direct_message(
+    mattermost_lab: Lab,
+) -> None:
+    fields = mattermost_lab.form(mattermost_lab.camille, "prive", command="essai")
+    opened = mattermost_lab.http.post(
+        "/mattermost/command", data=fields, headers={"Authorization": f"Token {fields['token']}"}
+    )
+    assert opened.json() == {}
+    [dialog] = mattermost_lab.mm.dialogs
+    half_an_hour_later(mattermost_lab)
+
+    mattermost_lab.submit(mattermost_lab.camille, dialog, {"note": "rappeler la mairie"})
+
+    mattermost_lab.mm.calls.wait_for(CREATE_POST)
+    dm = mattermost_lab.mm.direct_channel_id(
+        mattermost_lab.mm.bot_user_id, mattermost_lab.camille.id
+    )
+    [post] = mattermost_lab.mm.posts_in(dm)
+    assert post["message"] == "Noté pour vous seul : rappeler la mairie"
+    assert mattermost_lab.mm.posts_in(mattermost_lab.channel.id) == []
+    assert mattermost_lab.mm.calls.count(COMMAND_RESPONSE) == 0
+
+
+def test_every_dialog_element_reaches_the_core_as_text_it_reads(mattermost_lab: Lab) -> None:
+    lab_ = mattermost_lab
+    fields = lab_.form(lab_.camille, "tout", command="essai")
+    lab_.http.post(
+        "/mattermost/command", data=fields, headers={"Authorization": f"Token {fields['token']}"}
+    )
+    [dialog] = lab_.mm.dialogs  # the strict fake took every element
+    elements = {e["name"]: e for e in dialog.dialog["elements"]}
+    assert [elements[n]["type"] for n in ("titre", "note", "montant", "jour")] == [
+        "text",
+        "textarea",
+        "text",  # typed the French way, parsed by the core
+        "text",
+    ]
+    assert (elements["poste"]["type"], "default" in elements["poste"]) == ("select", False)
+    assert (elements["avis"]["type"], elements["public"]["type"]) == ("radio", "bool")
+    assert elements["public"]["default"] == "true"
+    assert (elements["qui"]["data_source"], elements["ou"]["data_source"]) == (
+        "users",
+        "channels",
+    )
+
+    # What the web app sends: a checkbox as a JSON boolean, a user and a channel by id,
+    # nothing for an optional field left empty, and nothing else is taken.
+    lab_.submit(
+        lab_.camille,
+        dialog,
+        {
+            "titre": "  Atelier  ",
+            "note": "ligne 1\nligne 2",
+            "montant": 1250,
+            "jour": None,
+            "poste": "animation",
+            "avis": "oui",
+            "public": False,
+            "qui": lab_.lucas.id,
+            "ou": lab_.channel.id,
+            "intrus": "x",
+        },
+    )
+
+    lab_.mm.calls.wait_for(COMMAND_RESPONSE)
+    [reply] = lab_.mm.responses_to(fields["response_url"])
+    assert json.loads(reply["text"]) == {
+        "avis": "oui",
+        "montant": "1250",
+        "note": "ligne 1\nligne 2",
+        "ou": lab_.channel.id,
+        "poste": "animation",
+        "public": "false",
+        "qui": "@lucas",
+        "titre": "Atelier",
+    }
+
+
+def test_a_user_the_server_cannot_name_is_not_an_apology(mattermost_lab: Lab) -> None:
+    _, dialog = open_form(mattermost_lab)
+
+    answer = mattermost_lab.submit(
+        mattermost_lab.camille, dialog, {"slug": "bondy-bp", "name": "Bondy", "lead": "x" * 26}
+    )
+
+    # The core says what it expects (not an apology), and nothing is half-written.
+    assert "/labo role @marie membre" in answer.json()["error"]
+    assert mattermost_lab.count(Experiment) == 0
 
 
 def test_a_field_error_keeps_the_dialog_open_and_writes_nothing(mattermost_lab: Lab) -> None:
@@ -746,7 +1037,7 @@ def open_dialog(lab_: Lab, command: str) -> tuple[dict[str, Any], Dialog]:
     before = len(lab_.mm.dialogs)
     fields = lab_.form(lab_.camille, "", command=command)
     answer = lab_.http.post(
-        "/mattermost/command", data=fields, headers={"Authorization": f"Token {LABO_TOKEN}"}
+        "/mattermost/command", data=fields, headers={"Authorization": f"Token {fields['token']}"}
     )
     assert answer.json() == {}, answer.text
     assert len(lab_.mm.dialogs) == before + 1

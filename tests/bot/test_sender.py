@@ -25,7 +25,7 @@ from models.db import make_engine
 from tests.fakes._server import ManualClock
 from tests.fakes.mattermost_api import CREATE_POST, FakeMattermost
 from tests.fakes.slack_api import FakeSlack
-from tests.lab import PARTNER_CHANNEL, TEAM_CHANNEL, Lab, build_lab, paris
+from tests.lab import PARTNER_CHANNEL, TEAM_CHANNEL, Lab, build_lab, paris, seat_on_mattermost
 
 THURSDAY = paris(2026, 12, 3, 10)
 
@@ -546,8 +546,11 @@ def test_a_platform_that_keeps_saying_later_is_left_for_the_next_pass(
 
 
 @pytest.fixture
-def mattermost_lab(engine: Engine) -> Lab:
+def mattermost_lab(engine: Engine, fake_mattermost: FakeMattermost) -> Lab:
     lab = build_lab(engine, platform="mattermost")
+    seat_on_mattermost(
+        fake_mattermost, "channelaaaaaaaaaaaaaaaaaaaa", "channelbbbbbbbbbbbbbbbbbbbb"
+    )
     return lab
 
 

@@ -16,6 +16,16 @@ with Mattermost's JSON error otherwise. Errors have Mattermost's shape:
 - ``POST /api/v4/actions/dialogs/open`` (``trigger_id``, ``url``, ``dialog``);
 - ``POST /hooks/commands/<id>``: ``response_url`` endpoints from ``new_response_url()``.
 
+Strict by default, as a real server is (``tests/fakes/mattermost_rules.py`` holds the
+ported rules): a post passes ``Post.IsValid`` and its attachments and actions theirs; a
+dialog passes ``Dialog.IsValid`` and needs a trigger id the fake gave
+(``new_trigger_id()``) less than 3 s ago; the bot posts only in channels it was added
+to (``add_channel``; ``bot_member=False`` for one it is not in: 403), knows only the
+users it was told of (404 for anyone else, direct channels included); a
+``response_url`` takes a command response (JSON or plain text) 5 times within 30
+minutes and answers ``ok`` in plain text. ``strict=False`` makes up unknown users and
+channels and takes any trigger id, for benchmarks that need no set-up.
+
 Rate limiting, off by default as on a real server, is Mattermost's: a token bucket per
 token (``per_sec``, ``burst``) with ``X-Ratelimit-Limit``, ``X-Ratelimit-Remaining`` and
 ``X-Ratelimit-Reset`` (seconds until the bucket is full) on every answer, and on a 429
@@ -41,6 +51,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 
+from tests.fakes import mattermost_rules as rules
 from tests.fakes._server import (
     CannedFailure,
     Clock,
@@ -59,10 +70,11 @@ UPLOAD_FILE = "POST /api/v4/files"
 OPEN_DIALOG = "POST /api/v4/actions/dialogs/open"
 COMMAND_RESPONSE = "POST /hooks/commands/{id}"
 
-MAX_POST_LENGTH = 16_383
+MAX_POST_LENGTH = rules.POST_MESSAGE_MAX_RUNES
 MAX_FILES_PER_POST = 5
-RESPONSE_URL_MAX_USES = 5
-RESPONSE_URL_LIFETIME = 30 * 60.0
+RESPONSE_URL_MAX_USES = rules.RESPONSE_URL_MAX_USES
+RESPONSE_URL_LIFETIME = rules.RESPONSE_URL_LIFETIME
+TRIGGER_ID_LIFETIME = rules.TRIGGER_ID_LIFETIME
 
 
 def new_id() -> str:
@@ -112,6 +124,7 @@ class MattermostChannel:
     name: str
     type: str = "O"  # O public, P private, D direct, G group
     team_id: str = ""
+    members: set[str] = field(default_factory=set)
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -158,6 +171,13 @@ class Dialog:
     trigger_id: str
     url: str
     dialog: dict[str, Any]
+    user_id: str = ""  # whom the trigger id was given to: the dialog opens for them
+
+
+@dataclass(frozen=True)
+class Trigger:
+    user_id: str
+    created: float
 
 
 @dataclass
@@ -185,7 +205,7 @@ class FakeMattermost(FakeServer):
         bot_user_id: str | None = None,
         bot_username: str = "coordo",
         team_id: str | None = None,
-        strict: bool = False,
+        strict: bool = True,
         clock: Clock = time.monotonic,
     ) -> None:
         super().__init__(clock=clock)
@@ -198,6 +218,8 @@ class FakeMattermost(FakeServer):
         self.files: dict[str, MattermostFile] = {}
         self.dialogs: list[Dialog] = []
         self.response_urls: dict[str, CommandResponseURL] = {}
+        self.triggers: dict[str, Trigger] = {}
+        self.refusals: list[rules.Refusal] = []
         self._seq = itertools.count(1)
         self._rate: tuple[float, int] | None = None
         self._buckets: dict[str, TokenBucket] = {}
@@ -232,11 +254,21 @@ class FakeMattermost(FakeServer):
         return user
 
     def add_channel(
-        self, channel_id: str | None = None, name: str | None = None, *, type: str = "O"
+        self,
+        channel_id: str | None = None,
+        name: str | None = None,
+        *,
+        type: str = "O",
+        bot_member: bool = True,
     ) -> MattermostChannel:
+        """A channel of the team; the bot is a member unless ``bot_member=False``."""
         channel_id = channel_id or new_id()
         channel = MattermostChannel(
-            channel_id, name or f"channel-{channel_id[:6]}", type, self.team_id
+            channel_id,
+            name or f"channel-{channel_id[:6]}",
+            type,
+            self.team_id,
+            {self.bot.id} if bot_member else set(),
         )
         with self._lock:
             self.channels[channel_id] = channel
@@ -258,6 +290,16 @@ class FakeMattermost(FakeServer):
         with self._lock:
             self.response_urls[rid] = CommandResponseURL(rid, self.clock())
         return f"{self.url}/hooks/commands/{rid}"
+
+    def new_trigger_id(self, user_id: str) -> str:
+        """A trigger id as the server puts in a command or a click of ``user_id``:
+        base64 of ``client id:user id:millis:signature``, good for 3 s (fake clock)."""
+        client_id = new_id()
+        raw = f"{client_id}:{user_id}:{int(self.clock() * 1000)}:{new_id()}"
+        trigger = base64.b64encode(raw.encode()).decode()
+        with self._lock:
+            self.triggers[trigger] = Trigger(user_id, self.clock())
+        return trigger
 
     def direct_channel_id(self, user_a: str, user_b: str) -> str:
         """The id ``POST /channels/direct`` gives for this pair, in either order."""
@@ -288,7 +330,7 @@ class FakeMattermost(FakeServer):
         if failure is not None:
             return name, body, self._failure(failure)
         if name == COMMAND_RESPONSE:
-            return name, body, self._command_response(params["id"], body)
+            return name, body, self._command_response(params["id"], request)
         token = _bearer(request)
         if token != self.token:
             return (
@@ -385,7 +427,13 @@ class FakeMattermost(FakeServer):
                     "You do not have the appropriate permissions.",
                 )
             channel = self.channels[channel_id] = MattermostChannel(
-                channel_id, f"channel-{channel_id[:6]}", "O", self.team_id
+                channel_id, f"channel-{channel_id[:6]}", "O", self.team_id, {self.bot.id}
+            )
+        if self.strict and self.bot.id not in channel.members:
+            raise MattermostError(
+                403,
+                "api.context.permissions.app_error",
+                "You do not have the appropriate permissions.",
             )
         return channel
 
@@ -400,10 +448,17 @@ class FakeMattermost(FakeServer):
             raise MattermostError(400, "api.context.invalid_body_param.app_error", "Invalid post.")
         channel = self._channel(body.get("channel_id"))
         message = body.get("message") or ""
-        if not isinstance(message, str) or len(message) > MAX_POST_LENGTH:
-            raise MattermostError(400, "model.post.is_valid.msg.app_error", "Invalid message.")
         props = body.get("props") or {}
         file_ids = body.get("file_ids") or []
+        if not isinstance(message, str) or not isinstance(props, dict):
+            raise MattermostError(
+                400, "api.context.invalid_body_param.app_error", "Invalid or missing post."
+            )
+        rules.CHECKED["post"] += 1
+        refusal = rules.post_problems(message, props, file_ids)
+        if refusal is not None:
+            self.refusals.append(refusal)
+            raise MattermostError(refusal.status, refusal.error_id, str(refusal))
         if len(file_ids) > MAX_FILES_PER_POST:
             raise MattermostError(
                 400, "model.post.is_valid.file_ids.app_error", "Invalid file ids."
@@ -460,7 +515,7 @@ class FakeMattermost(FakeServer):
         a, b = sorted(body)
         channel_id = self.direct_channel_id(a, b)
         channel = self.channels.setdefault(
-            channel_id, MattermostChannel(channel_id, f"{a}__{b}", "D", "")
+            channel_id, MattermostChannel(channel_id, f"{a}__{b}", "D", "", {a, b})
         )
         return Response.json(channel.to_api(), 201)
 
@@ -486,41 +541,64 @@ class FakeMattermost(FakeServer):
         )
 
     def _open_dialog(self, body: Any, params: dict[str, str]) -> Response:
-        if (
-            not isinstance(body, dict)
-            or not body.get("trigger_id")
-            or not body.get("url")
-            or not isinstance(body.get("dialog"), dict)
-        ):
+        """``openDialog`` (action.go), ``OpenInteractiveDialog`` (integration_action.go in
+        app/): the trigger id decoded and not expired, then ``OpenDialogRequest.IsValid``
+        (the server logs what fails it and the web app shows it broken: refused here)."""
+        if not isinstance(body, dict) or not isinstance(body.get("dialog"), dict):
+            raise MattermostError(
+                400, "api.context.invalid_body_param.app_error", "Invalid or missing dialog."
+            )
+        if not body.get("url"):
+            raise MattermostError(
+                400, "api.context.invalid_body_param.app_error", "Invalid or missing url."
+            )
+        trigger_id = str(body.get("trigger_id") or "")
+        trigger = self.triggers.get(trigger_id)
+        if trigger is None and self.strict:
             raise MattermostError(
                 400,
-                "api.context.invalid_body_param.app_error",
-                "Invalid or missing dialog in request body.",
+                "interactive_message.decode_trigger_id.missing_data",
+                "Trigger ID for interactive dialog is missing required data.",
             )
-        dialog = body["dialog"]
-        if not dialog.get("title"):
-            raise MattermostError(400, "model.dialog.is_valid.app_error", "Invalid dialog.")
-        self.dialogs.append(Dialog(body["trigger_id"], body["url"], dialog))
+        if trigger is not None and self.clock() - trigger.created > TRIGGER_ID_LIFETIME:
+            raise MattermostError(
+                400,
+                "interactive_message.decode_trigger_id.expired",
+                f"Trigger ID for interactive dialog is expired. Maximum time allowed is "
+                f"{TRIGGER_ID_LIFETIME:g}s.",
+            )
+        problems = rules.open_dialog_problems(body)
+        if problems:
+            refusal = rules.Refusal(400, "interactive_message.dialog.is_valid", tuple(problems))
+            self.refusals.append(refusal)
+            raise MattermostError(400, refusal.error_id, str(refusal))
+        self.dialogs.append(
+            Dialog(trigger_id, body["url"], body["dialog"], trigger.user_id if trigger else "")
+        )
         return Response.json({"status": "OK"})
 
-    def _command_response(self, rid: str, body: Any) -> Response:
+    def _command_response(self, rid: str, request: Request) -> Response:
+        """``commandWebhook`` (web/webhook.go), ``HandleCommandWebhook`` (command.go): the
+        body parsed as ``CommandResponseFromHTTPBody`` does; a hook older than 30 minutes
+        is not found (404), a sixth use is ``try_use.invalid`` (400); ``ok`` in plain
+        text."""
+        try:
+            parsed = rules.parse_command_response(request.content_type, request.body)
+        except rules.Refusal as refusal:
+            self.refusals.append(refusal)
+            return _app_error(
+                400, "web.command_webhook.parse.app_error", f"Unable to parse: {refusal}"
+            )
         with self._lock:
             target = self.response_urls.get(rid)
-            if target is None:
+            if target is None or self.clock() - target.created > RESPONSE_URL_LIFETIME:
                 return _app_error(
                     404, "app.command_webhook.get.missing", "Unable to find the webhook."
                 )
-            if (
-                self.clock() - target.created > RESPONSE_URL_LIFETIME
-                or len(target.payloads) >= RESPONSE_URL_MAX_USES
-            ):
+            if len(target.payloads) >= RESPONSE_URL_MAX_USES:
                 return _app_error(400, "app.command_webhook.try_use.invalid", "Invalid webhook.")
-            if not isinstance(body, dict):
-                return _app_error(
-                    400, "app.command_webhook.handle_command_webhook.parse", "Unable to parse data."
-                )
-            target.payloads.append(body)
-        return Response.json({"status": "OK"})
+            target.payloads.append(parsed)
+        return Response.text("ok")
 
 
 # -- pending_post_id and a channel's posts ---------------------------------------------

@@ -334,6 +334,7 @@ def test_fakes_listen_on_fresh_ports() -> None:
 
 @pytest.fixture
 def mm(fake_mattermost: FakeMattermost) -> httpx.Client:
+    fake_mattermost.add_channel("c" * 26, "budget")  # the bot is in it: it may post
     return httpx.Client(
         base_url=f"{fake_mattermost.url}/api/v4",
         headers={"Authorization": f"Bearer {fake_mattermost.token}"},
@@ -402,7 +403,7 @@ def test_mattermost_refuses_bad_posts(mm: httpx.Client) -> None:
     )
 
     assert too_long.status_code == 400
-    assert too_long.json()["id"] == "model.post.is_valid.msg.app_error"
+    assert too_long.json()["id"] == "model.post.is_valid.message_length.app_error"
     assert no_channel.status_code == 400
     assert unknown_file.status_code == 400
 
@@ -457,15 +458,85 @@ def test_mattermost_open_dialog_checks_its_body(
     mm: httpx.Client, fake_mattermost: FakeMattermost
 ) -> None:
     dialog = {"callback_id": "x", "title": "Ordre du jour", "elements": []}
+    alice = fake_mattermost.add_user(username="alice")
+    trigger = fake_mattermost.new_trigger_id(alice.id)
 
     ok = mm.post(
-        "/actions/dialogs/open", json={"trigger_id": "t", "url": "http://u", "dialog": dialog}
+        "/actions/dialogs/open", json={"trigger_id": trigger, "url": "http://u", "dialog": dialog}
     )
     missing = mm.post("/actions/dialogs/open", json={"url": "http://u", "dialog": dialog})
+    made_up = mm.post(
+        "/actions/dialogs/open", json={"trigger_id": "t", "url": "http://u", "dialog": dialog}
+    )
 
     assert (ok.status_code, ok.json()) == (200, {"status": "OK"})
     assert missing.status_code == 400
+    assert made_up.json()["id"] == "interactive_message.decode_trigger_id.missing_data"
     assert len(fake_mattermost.dialogs) == 1
+    assert fake_mattermost.dialogs[0].user_id == alice.id
+
+
+def test_mattermost_trigger_id_expires_after_3_seconds(
+    mm: httpx.Client, fake_mattermost: FakeMattermost, manual_clock: ManualClock
+) -> None:
+    dialog = {"callback_id": "x", "title": "Ordre du jour", "elements": []}
+    trigger = fake_mattermost.new_trigger_id(fake_mattermost.add_user().id)
+    manual_clock.advance(3.5)
+
+    late = mm.post(
+        "/actions/dialogs/open", json={"trigger_id": trigger, "url": "http://u", "dialog": dialog}
+    )
+
+    assert late.status_code == 400
+    assert late.json()["id"] == "interactive_message.decode_trigger_id.expired"
+    assert fake_mattermost.dialogs == []
+
+
+def test_mattermost_refuses_an_invalid_dialog(
+    mm: httpx.Client, fake_mattermost: FakeMattermost
+) -> None:
+    trigger = fake_mattermost.new_trigger_id(fake_mattermost.add_user().id)
+    # 23 characters but 26 bytes: the server counts bytes.
+    dialog = {"callback_id": "x", "title": "Échéance d'un jalon créé", "elements": []}
+
+    refused = mm.post(
+        "/actions/dialogs/open", json={"trigger_id": trigger, "url": "http://u", "dialog": dialog}
+    )
+
+    assert refused.status_code == 400
+    assert "invalid dialog title" in refused.json()["message"]
+    assert fake_mattermost.dialogs == []
+
+
+def test_mattermost_bot_posts_only_where_it_is_a_member(
+    mm: httpx.Client, fake_mattermost: FakeMattermost
+) -> None:
+    outside = fake_mattermost.add_channel(name="direction", bot_member=False)
+
+    unknown = mm.post("/posts", json={"channel_id": "u" * 26, "message": "x"})
+    not_in = mm.post("/posts", json={"channel_id": outside.id, "message": "x"})
+    stranger = mm.post("/channels/direct", json=[fake_mattermost.bot_user_id, "s" * 26])
+
+    assert (unknown.status_code, not_in.status_code) == (403, 403)
+    assert stranger.status_code == 404
+    assert fake_mattermost.posts == []
+
+
+def test_mattermost_refuses_a_post_with_a_broken_button(mm: httpx.Client) -> None:
+    button = {"id": "undo_1", "type": "button", "name": "Annuler", "integration": {"url": "x"}}
+
+    refused = mm.post(
+        "/posts",
+        json={
+            "channel_id": "c" * 26,
+            "message": "x",
+            "props": {"attachments": [{"actions": [button]}]},
+        },
+    )
+
+    assert refused.status_code == 400
+    assert refused.json()["id"] == "model.post.is_valid.props.app_error"
+    assert "letters and digits" in refused.json()["message"]
 
 
 def test_mattermost_rate_limit_mode_sends_its_headers(
@@ -482,6 +553,7 @@ def test_mattermost_rate_limit_mode_sends_its_headers(
     assert answers[1].headers["X-Ratelimit-Reset"] == "1"
     assert answers[2].headers["Retry-After"] == "1"
     assert answers[2].text == "limit exceeded\n"
+    assert answers[2].headers["content-type"].startswith("text/plain")
     assert "Retry-After" not in answers[1].headers
     manual_clock.advance(0.5)
     assert mm.get("/users/me").status_code == 200
@@ -517,13 +589,34 @@ def test_mattermost_canned_failures(mm: httpx.Client, fake_mattermost: FakeMatte
 def test_mattermost_response_url_takes_five_uses(fake_mattermost: FakeMattermost) -> None:
     url = fake_mattermost.new_response_url()
 
-    answers = [httpx.post(url, json={"text": str(n)}).status_code for n in range(6)]
+    answers = [httpx.post(url, json={"text": str(n)}) for n in range(6)]
 
-    assert answers == [200] * 5 + [400]
+    assert [a.status_code for a in answers] == [200] * 5 + [400]
+    assert (answers[0].text, answers[0].headers["content-type"]) == (
+        "ok",
+        "text/plain; charset=utf-8",
+    )
+    assert answers[5].json()["id"] == "app.command_webhook.try_use.invalid"
     assert json.loads(fake_mattermost.calls.last().raw) == {"text": "5"}
     assert fake_mattermost.responses_to(url) == [{"text": str(n)} for n in range(5)]
     assert url.startswith(f"{fake_mattermost.url}/hooks/commands/")
     assert httpx.post(url.rsplit("/", 1)[0] + "/unknown", json={"text": "x"}).status_code == 404
+
+
+def test_mattermost_response_url_lasts_30_minutes_and_reads_plain_text(
+    fake_mattermost: FakeMattermost, manual_clock: ManualClock
+) -> None:
+    url = fake_mattermost.new_response_url()
+
+    plain = httpx.post(url, content=b"Fait.", headers={"Content-Type": "text/plain"})
+    bad = httpx.post(url, json={"response_type": "public", "text": "x"})
+    manual_clock.advance(30 * 60 + 1)
+    late = httpx.post(url, json={"text": "trop tard"})
+
+    assert plain.status_code == 200
+    assert bad.status_code == 400
+    assert (late.status_code, late.json()["id"]) == (404, "app.command_webhook.get.missing")
+    assert fake_mattermost.responses_to(url) == [{"text": "Fait."}]
 
 
 def test_mattermost_unknown_route_is_a_404(mm: httpx.Client) -> None:

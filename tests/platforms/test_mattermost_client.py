@@ -32,6 +32,7 @@ MESSAGE = PlatformMessage(text="**Jalon** : vote du budget", attachments=ATTACHM
 
 @pytest.fixture
 def chat(fake_mattermost: FakeMattermost) -> Iterator[MattermostChat]:
+    fake_mattermost.add_channel("c" * 26, "budget")  # the bot is in it: it may post
     with MattermostChat(fake_mattermost.url, fake_mattermost.token) as client:
         yield client
 
@@ -132,10 +133,12 @@ def test_open_dialog_sends_trigger_url_and_dialog(
         "submit_label": "Enregistrer",
     }
 
-    chat.open_dialog("trigger-1", "https://coordo.example/mattermost/dialogs", dialog)
+    trigger = fake_mattermost.new_trigger_id(fake_mattermost.add_user().id)
+
+    chat.open_dialog(trigger, "https://coordo.example/mattermost/dialogs", dialog)
 
     [opened] = fake_mattermost.dialogs
-    assert (opened.trigger_id, opened.dialog) == ("trigger-1", dialog)
+    assert (opened.trigger_id, opened.dialog) == (trigger, dialog)
 
 
 def test_post_to_response_url_sends_no_token(
