@@ -168,8 +168,10 @@ def slack_lab(engine: Engine, fake_slack: FakeSlack, ack_budget: float) -> Itera
     fake_slack.add_user("U0MARIE", name="marie", locale="en-GB")
     fake_slack.add_user("U0ELU", name="elu.bondy", team_id="T0MAIRIE")
     fake_slack.add_user("U0GUEST", name="invitee", is_restricted=True)
-    fake_slack.add_channel("C0BONDY", "bondy")
-    fake_slack.add_channel("C0PARTNERS", "bondy-partenaires", is_ext_shared=True)
+    fake_slack.add_channel("C0BONDY", "bondy", members=("U0CAMILLE", "U0MARIE", "U0GUEST"))
+    fake_slack.add_channel(
+        "C0PARTNERS", "bondy-partenaires", is_ext_shared=True, members=("U0CAMILLE", "U0ELU")
+    )
     settings = Settings(
         _env_file=None,
         slack_bot_token=fake_slack.token,
