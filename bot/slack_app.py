@@ -94,6 +94,8 @@ MAX_BODY = 1_000_000
 # A ``response_url`` takes 5 messages; the ack carries the first page of a reply.
 MAX_PAGES = 6
 MAX_ERROR_TEXT = 2000
+# What chat.postEphemeral answers when the bot or the person is not in the channel.
+EPHEMERAL_REFUSALS = frozenset({"not_in_channel", "user_not_in_channel", "channel_not_found"})
 _BARE_MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
 _ENTITY = re.compile(r"<([^<>]*)>")
 
@@ -301,6 +303,21 @@ def _field(data: Any, *path: str, required: bool = True) -> str:
     return str(value)
 
 
+def _text(value: Any) -> str:
+    """A value of a form's state: a string (or a number), never an object."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise MalformedRequest("a form value is not text")
+    return str(value)
+
+
+def _texts(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedRequest("a form value is not a list")
+    return [_text(v) for v in value]
+
+
 def _object(data: dict[str, Any], name: str) -> dict[str, Any]:
     value = data.get(name)
     return value if isinstance(value, dict) else {}
@@ -348,6 +365,11 @@ def _response_body(page: PlatformMessage, visibility: Visibility, **extra: Any) 
     if page.blocks:
         body["blocks"] = page.blocks
     return body
+
+
+def _api_error(e: SlackApiError) -> str:
+    data = e.response.data if isinstance(e.response.data, dict) else {}
+    return str(data.get("error") or "")
 
 
 def _hash(*parts: str) -> str:
@@ -424,6 +446,7 @@ class SlackAdapter:
         text: str = "",
         request_key: str | None = None,
         team_name: str = "",
+        mentioned_ids: dict[str, str] | None = None,
     ) -> Invocation:
         home = self.home_team(context, payload_team)
         facts = self.directory.user(
@@ -441,6 +464,7 @@ class SlackAdapter:
             timezone=facts.timezone,
             role=Role.PARTNER if facts.is_guest else None,
             request_key=request_key,
+            mentioned_ids=dict(mentioned_ids or {}),
         )
 
     def _named_mention(self, user_id: str, home: str) -> str:
@@ -547,7 +571,7 @@ class SlackAdapter:
 
     def open_form(self, reply: Reply, trigger_id: str, where: Where) -> bool:
         assert reply.form is not None
-        metadata = {"c": where.channel_id, "r": where.response_url, "s": reply.form.state}
+        metadata = {"c": where.channel_id, "s": reply.form.state}
         view = modal_view(reply.form, locale=where.locale, private_metadata=json.dumps(metadata))
         try:
             self.client.views_open(trigger_id=trigger_id, view=view)
@@ -580,8 +604,24 @@ class SlackAdapter:
                 channel=where.channel_id, text=page.text, blocks=page.blocks
             )
         elif where.channel_id and not where.channel_id.startswith("D"):
-            self.client.chat_postEphemeral(
-                channel=where.channel_id, user=where.user_id, text=page.text, blocks=page.blocks
+            try:
+                self.client.chat_postEphemeral(
+                    channel=where.channel_id,
+                    user=where.user_id,
+                    text=page.text,
+                    blocks=page.blocks,
+                )
+                return
+            except SlackApiError as e:
+                # The bot or the person is not in the channel (Slack shows an ephemeral
+                # message only to a member, from a member): their conversation instead.
+                if _api_error(e) not in EPHEMERAL_REFUSALS:
+                    raise
+                log.info("chat.postEphemeral refused (%s); a direct message instead", e)
+            self.client.chat_postMessage(
+                channel=self.directory.direct_channel(where.user_id),
+                text=page.text,
+                blocks=page.blocks,
             )
         else:
             self.client.chat_postMessage(
@@ -704,7 +744,7 @@ class SlackAdapter:
         user_id = _field(body, "user", "id")
         team = _field(body, "user", "team_id", required=False) or _field(body, "team", "id")
         home = self.home_team(context, team)
-        values = self.form_values(state.get("values"), home)
+        values, mentions = self.form_values(state.get("values"), home)
         invocation = self.invocation(
             context,
             user_id=user_id,
@@ -713,9 +753,12 @@ class SlackAdapter:
             payload_team=team,
             channel_id=str(metadata.get("c") or ""),
             request_key=f"slack:{home}:view:{view_id}",
+            mentioned_ids=mentions,
         )
         locale = normalise_locale(invocation.locale)
-        where = Where(invocation.channel.external_id, user_id, str(metadata.get("r") or ""), locale)
+        # A form may be sent long after its command, whose response_url (30 minutes, 5
+        # uses) is then spent: what follows a form goes through the bot's own API.
+        where = Where(invocation.channel.external_id, user_id, "", locale)
         reply = self.within_budget(
             lambda: self.router.submit(
                 self.engine, invocation, callback, values, str(metadata.get("s") or "")
@@ -748,33 +791,64 @@ class SlackAdapter:
         ack()
         self.after_ack(self.deliver, reply, where)
 
-    def form_values(self, state: Any, home: str) -> dict[str, str]:
-        """``view.state.values`` as field name → text, as the core's forms expect."""
+    def form_values(self, state: Any, home: str) -> tuple[dict[str, str], dict[str, str]]:
+        """``view.state.values`` as field name → text, in the form the core's forms take
+        from every platform, and the people named (handle → Slack id) for the core to
+        find them by id: a person picked is ``@handle`` (several, separated by spaces), a
+        channel ``<#C…|name>``, a date ``YYYY-MM-DD``, a time ``HH:MM``, a choice its
+        value, typed text and numbers as typed."""
         if not isinstance(state, dict):
             raise MalformedRequest("view_submission without state values")
         values: dict[str, str] = {}
+        mentions: dict[str, str] = {}
         for block_id, elements in state.items():
             if not isinstance(elements, dict):
                 raise MalformedRequest("bad state values")
             for action_id, element in elements.items():
                 if not isinstance(element, dict):
                     raise MalformedRequest("bad state value")
-                user = element.get("selected_user")
-                if isinstance(user, str) and user:
-                    value = self._named_mention(user, home)
-                else:
-                    option = element.get("selected_option")
-                    value = (
-                        element.get("value")
-                        or element.get("selected_date")
-                        or element.get("selected_time")
-                        or (option.get("value") if isinstance(option, dict) else None)
-                        or element.get("selected_conversation")
-                        or element.get("selected_channel")
-                        or ""
-                    )
-                values[str(action_id or block_id)] = str(value)
-        return values
+                values[str(action_id or block_id)] = self._form_value(element, home, mentions)
+        return values, mentions
+
+    def _form_value(self, element: dict[str, Any], home: str, mentions: dict[str, str]) -> str:
+        def person(user_id: Any) -> str:
+            handle = self.directory.handle(_text(user_id), home) or _text(user_id)
+            mentions[handle] = _text(user_id)
+            return "@" + handle
+
+        def channel(channel_id: Any) -> str:
+            info = self.directory.channel(_text(channel_id))
+            return f"<#{info.external_id}|{info.name}>"
+
+        kind = element.get("type")
+        if kind == "users_select":
+            return person(element["selected_user"]) if element.get("selected_user") else ""
+        if kind == "multi_users_select":
+            return " ".join(person(u) for u in _texts(element.get("selected_users")))
+        if kind in ("conversations_select", "channels_select"):
+            chosen = element.get("selected_conversation") or element.get("selected_channel")
+            return channel(chosen) if chosen else ""
+        if kind in ("multi_conversations_select", "multi_channels_select"):
+            chosen = element.get("selected_conversations") or element.get("selected_channels")
+            return " ".join(channel(c) for c in _texts(chosen))
+        if kind in ("multi_static_select", "multi_external_select", "checkboxes"):
+            options = element.get("selected_options") or []
+            if not isinstance(options, list):
+                raise MalformedRequest("selected_options is not a list")
+            return " ".join(_text(o.get("value")) for o in options if isinstance(o, dict))
+        option = element.get("selected_option")
+        value = (
+            element.get("value")
+            or element.get("selected_date")
+            or element.get("selected_time")
+            or (option.get("value") if isinstance(option, dict) else None)
+            or element.get("selected_conversation")
+            or element.get("selected_channel")
+            or ""
+        )
+        if element.get("selected_user"):  # a picker of an older payload without its type
+            return person(element["selected_user"])
+        return _text(value)
 
     # -- App Home ------------------------------------------------------------------------
 

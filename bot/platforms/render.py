@@ -321,8 +321,9 @@ def button_element(button: Button, index: int) -> dict[str, Any]:
         "type": "button",
         "text": plain(button.label, MAX_BUTTON_TEXT),
         "action_id": f"{button.action}{ACTION_SEPARATOR}{index}",
-        "value": button.value,
     }
+    if button.value:  # Slack refuses an empty value: a button without one has none
+        element["value"] = button.value
     if button.style in ("primary", "danger"):
         element["style"] = button.style
     return element

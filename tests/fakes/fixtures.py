@@ -25,8 +25,12 @@ def manual_clock() -> ManualClock:
 
 @pytest.fixture
 def fake_slack(manual_clock: ManualClock) -> Iterator[FakeSlack]:
+    """A fake Slack for one test; a payload it refused as invalid (``invalid_blocks``,
+    ``invalid_arguments``) fails the test, unless it set ``expect_refusals``."""
     with FakeSlack(clock=manual_clock) as slack:
         yield slack
+    if slack.refused and not slack.expect_refusals:
+        pytest.fail("the fake Slack refused what was sent:\n" + "\n".join(slack.refused))
 
 
 @pytest.fixture

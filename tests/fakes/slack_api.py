@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -51,6 +52,8 @@ from tests.fakes._server import (
     ceil_seconds,
     parse_query,
 )
+
+logger = logging.getLogger(__name__)
 
 RESPONSE_URL_MAX_USES = 5
 RESPONSE_URL_LIFETIME = 30 * 60.0
@@ -219,6 +222,10 @@ class FakeSlack(FakeServer):
         self.views: dict[str, SlackView] = {}
         self.response_urls: dict[str, ResponseURL] = {}
         self.triggers: dict[str, Trigger] = {}
+        # What the fake refused as Slack would (invalid_blocks…): the ``fake_slack``
+        # fixture fails a test whose code sent any, unless it expects refusals.
+        self.refused: list[str] = []
+        self.expect_refusals = False
         self._ts_base = int(time.time())
         self._seq = itertools.count(1)
         self._rate_interval: float | None = None
@@ -392,6 +399,8 @@ class FakeSlack(FakeServer):
         except SlackError as e:
             return _error(e.error, e.reasons)
         except slack_rules.Refused as e:
+            logger.warning("fake Slack refused %s: %s", method, e)
+            self.refused.append(f"{method}: {e}")
             return _error(e.error, e.reasons)
 
     @staticmethod
@@ -750,6 +759,8 @@ class FakeSlack(FakeServer):
                 if payload.get("blocks") is not None:
                     slack_rules.check_message_blocks(payload["blocks"])
             except slack_rules.Refused as e:
+                logger.warning("fake Slack refused a response_url payload: %s", e)
+                self.refused.append(f"response_url: {e}")
                 return Response.json(
                     {"ok": False, "error": e.error, "response_metadata": {"messages": e.reasons}},
                     400,

@@ -91,7 +91,8 @@ def test_slack_post_message_needs_text_or_blocks(web: WebClient) -> None:
     assert caught.value.response["error"] == "no_text"
 
 
-def test_slack_refuses_more_than_fifty_blocks(web: WebClient) -> None:
+def test_slack_refuses_more_than_fifty_blocks(web: WebClient, fake_slack: FakeSlack) -> None:
+    fake_slack.expect_refusals = True
     with pytest.raises(SlackApiError) as caught:
         web.chat_postMessage(channel="C0BUDGET", text="x", blocks=[{"type": "divider"}] * 51)
     assert caught.value.response["error"] == "invalid_blocks"

@@ -200,6 +200,7 @@ def api_error(call: Any) -> dict[str, Any]:
 def test_the_fake_refuses_bad_blocks_and_views_with_slacks_errors(
     web: WebClient, fake_slack: FakeSlack
 ) -> None:
+    fake_slack.expect_refusals = True
     too_long = [section("x" * 3001)]
     message = api_error(lambda: web.chat_postMessage(channel="C0BUDGET", text="t", blocks=too_long))
     ephemeral = api_error(
@@ -226,6 +227,7 @@ def test_the_fake_refuses_bad_blocks_and_views_with_slacks_errors(
 def test_a_response_url_refuses_bad_blocks_without_using_itself_up(
     fake_slack: FakeSlack,
 ) -> None:
+    fake_slack.expect_refusals = True
     url = fake_slack.new_response_url()
 
     bad = httpx.post(url, json={"text": "t", "blocks": [button("b" * 80)]})
@@ -234,6 +236,33 @@ def test_a_response_url_refuses_bad_blocks_without_using_itself_up(
     assert (bad.status_code, bad.json()["error"]) == (400, "invalid_blocks")
     assert good.status_code == 200
     assert len(fake_slack.responses_to(url)) == 1
+    assert [r.split(":")[0] for r in fake_slack.refused] == ["response_url"]
+
+
+def test_a_refused_payload_fails_the_test_that_sent_it(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest('pytest_plugins = ["tests.fakes.fixtures"]')
+    pytester.makepyfile(
+        """
+        from slack_sdk import WebClient
+
+        def test_sends_an_empty_button_value(fake_slack):
+            fake_slack.add_channel("C0X")
+            web = WebClient(token=fake_slack.token, base_url=fake_slack.api_url)
+            blocks = [{"type": "actions", "elements": [{"type": "button", "action_id": "a",
+                       "text": {"type": "plain_text", "text": "Ok"}, "value": ""}]}]
+            try:
+                web.chat_postMessage(channel="C0X", text="t", blocks=blocks)
+            except Exception:
+                pass  # code that swallows the error: the fixture still sees it
+        """
+    )
+
+    result = pytester.runpytest_inprocess("-p", "no:xdist", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*the fake Slack refused what was sent*", "*button value must be more than 0*"]
+    )
 
 
 def test_a_trigger_id_is_good_for_three_seconds_and_once(
