@@ -237,6 +237,27 @@ class SlackDirectory:
 # -- parsing what Slack sends ------------------------------------------------------------------
 
 
+class BodyTooLarge(Exception):
+    """A body beyond ``MAX_BODY``: answered 413 without reading the rest."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, read chunk by chunk and given up as soon as it passes
+    ``limit`` bytes (a declared ``Content-Length`` beyond it is refused before reading):
+    a 50 MB body costs the server at most ``limit`` bytes of memory."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def decode_body(raw: bytes) -> str:
     if len(raw) > MAX_BODY:
         raise MalformedRequest("body too large")
@@ -267,6 +288,7 @@ def check_body(text: str, content_type: str) -> None:
             _field(actions[0], "action_id")
         elif kind in ("view_submission", "view_closed"):
             _field(payload, "view", "id")
+            _field(payload, "view", "type")
             _field(payload, "view", "callback_id")
         return
     if "command" in form:
@@ -284,6 +306,8 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError:
         raise MalformedRequest(f"{what} is not JSON") from None
+    except RecursionError:  # ``[[[[…`` nested thousands deep: no request of Slack's
+        raise MalformedRequest(f"{what} is nested too deep") from None
     if not isinstance(data, dict):
         raise MalformedRequest(f"{what} is not a JSON object")
     return data
@@ -951,9 +975,12 @@ class SlackApp:
 
     async def endpoint(self, request: Request) -> Response:
         """``POST /slack/events``: verify, check the shape, then Bolt in a worker thread."""
-        raw = await request.body()
         if self.verifier is None:
             return JSONResponse({"error": "Slack signing secret not configured"}, 503)
+        try:
+            raw = await read_body(request, MAX_BODY)
+        except BodyTooLarge:
+            return JSONResponse({"error": "request body too large"}, 413)
         try:
             text = decode_body(raw)
         except MalformedRequest as e:

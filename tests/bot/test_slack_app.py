@@ -5,6 +5,7 @@ database checked afterwards."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -389,6 +390,98 @@ def test_a_malformed_interaction_is_a_400_never_a_500(lab: Lab) -> None:
     answers = [lab.slack.interaction(p) for p in (no_actions, no_user, bad_view, bad_state)]
 
     assert [a.status_code for a in answers] == [400, 400, 400, 400]
+    assert lab.count(RequestReceipt) == 0
+
+
+def test_malformed_but_validly_signed_payloads_are_a_400_and_write_nothing(lab: Lab) -> None:
+    setup_bondy(lab)
+    before = (lab.count(RequestReceipt), lab.count(AuditEvent), lab.count(Experiment))
+    view = {"type": "modal", "callback_id": "essai.create", "blocks": []}
+    no_view_type = view_submission(view, {}, view_id="V0NOTYPE")
+    del no_view_type["view"]["type"]
+    deep = "[" * 10_000 + "]" * 10_000
+    deep_object = '{"type": "block_actions", "a": ' + deep + "}"
+    form = "application/x-www-form-urlencoded"
+    answers = [
+        lab.slack.interaction(no_view_type),
+        lab.slack.form({"payload": deep}),
+        lab.slack.form({"payload": deep_object}),
+        lab.slack.post(deep.encode(), "application/json"),
+        lab.slack.form({"payload": "pas du JSON"}),
+        lab.slack.form({"payload": json.dumps({"type": "view_submission", "view": "x"})}),
+        lab.slack.post(b"payload=%7B%22type%22%3A%22block_actions%22", form),
+    ]
+
+    assert [a.status_code for a in answers] == [400] * len(answers)
+    assert (lab.count(RequestReceipt), lab.count(AuditEvent), lab.count(Experiment)) == before
+
+
+def raw_request(url: str, head: bytes, chunks: Iterator[bytes]) -> bytes:
+    """Send ``head`` then ``chunks`` on a socket, stopping as soon as the server answers
+    (or closes); return what it answered. A server that waits for the whole body before
+    answering makes the test fail when the socket times out, never pass."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=20) as sock:
+        sock.sendall(head)
+        sock.setblocking(False)
+        answer = b""
+        for chunk in chunks:
+            try:
+                answer += sock.recv(65536)
+            except BlockingIOError:
+                pass
+            except ConnectionError:
+                break
+            if answer:
+                break
+            try:
+                sock.settimeout(20)
+                sock.sendall(chunk)
+                sock.setblocking(False)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        sock.settimeout(20)
+        while b"\r\n\r\n" not in answer:
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+        return answer
+
+
+def test_a_huge_body_is_refused_while_it_streams_not_read_whole(lab: Lab) -> None:
+    url = str(lab.slack.http.base_url).rstrip("/")
+    sent = {"bytes": 0}
+
+    def body(chunk_count: int) -> Iterator[bytes]:
+        piece = b"text=" + b"x" * 65_531
+        for _ in range(chunk_count):
+            sent["bytes"] += len(piece)
+            yield piece
+
+    declared = (
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 52428800\r\n\r\n"
+    )
+    chunked_head = (
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+    )
+
+    def chunked(chunk_count: int) -> Iterator[bytes]:
+        for piece in body(chunk_count):
+            yield f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+
+    too_long = raw_request(url, declared, body(800))
+    sent_declared, sent["bytes"] = sent["bytes"], 0
+    streamed = raw_request(url, chunked_head, chunked(800))
+
+    assert too_long.startswith(b"HTTP/1.1 413"), too_long[:200]
+    assert streamed.startswith(b"HTTP/1.1 413"), streamed[:200]
+    assert sent_declared < 5_000_000  # answered long before the 50 MB were sent
+    assert sent["bytes"] < 5_000_000
     assert lab.count(RequestReceipt) == 0
 
 
