@@ -94,6 +94,9 @@ MAX_BODY = 1_000_000
 # A ``response_url`` takes 5 messages; the ack carries the first page of a reply.
 MAX_PAGES = 6
 MAX_ERROR_TEXT = 2000
+# Retries of the start-up check: after 1 s, then twice as long each time, at most 5 min.
+START_RETRY_FIRST = 1.0
+START_RETRY_MAX = 300.0
 # What chat.postEphemeral answers when the bot or the person is not in the channel.
 EPHEMERAL_REFUSALS = frozenset({"not_in_channel", "user_not_in_channel", "channel_not_found"})
 _BARE_MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
@@ -972,6 +975,8 @@ class SlackApp:
         self.adapter = adapter
         self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self._socket_mode: Any = None
+        self._starter: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     async def endpoint(self, request: Request) -> Response:
         """``POST /slack/events``: verify, check the shape, then Bolt in a worker thread."""
@@ -1030,7 +1035,58 @@ class SlackApp:
         self._socket_mode.connect()
         log.info("Slack Socket Mode connected")
 
+    def start(self, app_token: str | None = None) -> None:
+        """Check the bot token (``auth.test``) and, with ``app_token``, connect Socket Mode,
+        in a background thread that retries until Slack answers: a Slack out of reach
+        at start-up is one log line, not a server that fails to start."""
+        self._stopping.clear()
+        self._starter = threading.Thread(
+            target=self._connect, args=(app_token,), name="coordo-slack-start", daemon=True
+        )
+        self._starter.start()
+
+    def _connect(self, app_token: str | None) -> None:
+        client = self.adapter.client
+        # A client of its own, without slack_sdk's retry and its error log of each attempt.
+        probe = WebClient(
+            token=client.token,
+            base_url=client.base_url,
+            timeout=10,
+            logger=logging.getLogger("bot.slack_app.start"),
+        )
+        probe.retry_handlers.clear()
+        steps: list[tuple[str, Callable[[], object]]] = [("auth.test", probe.auth_test)]
+        if app_token:
+            steps.append(("Socket Mode", lambda: self.start_socket_mode(app_token)))
+        for what, step in steps:
+            wait, failures = START_RETRY_FIRST, 0
+            while not self._stopping.is_set():
+                try:
+                    step()
+                    break
+                except (SlackApiError, SlackClientError, OSError) as e:
+                    failures += 1
+                    if failures == 1:
+                        log.warning(
+                            "Slack unreachable at start-up: %s failed (%s); retrying in the "
+                            "background",
+                            what,
+                            e,
+                        )
+                    else:
+                        log.debug("Slack %s failed again (%s)", what, e)
+                self._stopping.wait(wait)
+                wait = min(wait * 2, START_RETRY_MAX)
+            else:
+                return
+            if failures:
+                log.info("Slack reachable: %s succeeded after %d failures", what, failures)
+
     def close(self) -> None:
+        self._stopping.set()
+        if self._starter is not None:
+            self._starter.join(timeout=15)
+            self._starter = None
         if self._socket_mode is not None:
             self._socket_mode.close()
             self._socket_mode = None
@@ -1047,7 +1103,7 @@ def build_slack_app(
     ack_budget: float = ACK_BUDGET,
     directory: SlackDirectory | None = None,
 ) -> SlackApp:
-    """The Bolt app for ``client``'s workspace. ``auth.test`` is called once, here."""
+    """The Bolt app for ``client``'s workspace; nothing is asked of Slack here."""
     adapter = SlackAdapter(
         engine, router, client, clock=clock, ack_budget=ack_budget, directory=directory
     )
@@ -1056,6 +1112,10 @@ def build_slack_app(
         client=client,
         signing_secret=secret or "",
         request_verification_enabled=bool(secret),
+        # No auth.test here: an unreachable Slack would stop the server from starting.
+        # ``SlackApp.start`` checks the token in the background; Bolt asks again (once,
+        # then keeps the answer) on the first request that needs it.
+        token_verification_enabled=False,
         process_before_response=True,
         raise_error_for_unhandled_request=False,
         name="coordo",

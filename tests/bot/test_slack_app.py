@@ -5,14 +5,20 @@ database checked afterwards."""
 from __future__ import annotations
 
 import json
+import select as io_select
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app
 from slack_sdk import WebClient
@@ -47,10 +53,12 @@ from tests.bot.slack_wire import (
     click,
     home_opened,
     running,
+    sign,
     view_submission,
 )
 from tests.chat import normalise
 from tests.fakes.slack_api import FakeSlack
+from tests.processes import free_port, process_env
 
 # -- a small family of test commands, wired into the real router ---------------------------------
 
@@ -416,71 +424,50 @@ def test_malformed_but_validly_signed_payloads_are_a_400_and_write_nothing(lab: 
     assert (lab.count(RequestReceipt), lab.count(AuditEvent), lab.count(Experiment)) == before
 
 
-def raw_request(url: str, head: bytes, chunks: Iterator[bytes]) -> bytes:
-    """Send ``head`` then ``chunks`` on a socket, stopping as soon as the server answers
-    (or closes); return what it answered. A server that waits for the whole body before
-    answering makes the test fail when the socket times out, never pass."""
+def raw_request(url: str, head: bytes, chunks: Iterator[bytes]) -> tuple[bytes, bool]:
+    """Send ``head``, then ``chunks`` while the server has not answered; return what it
+    answered and whether it cut the connection. A server that waits for the whole body
+    takes all the chunks (or, sent none, makes the read time out): never a pass."""
     host, port = url.removeprefix("http://").split(":")
+    answer = b""
     with socket.create_connection((host, int(port)), timeout=20) as sock:
-        sock.sendall(head)
-        sock.setblocking(False)
-        answer = b""
-        for chunk in chunks:
-            try:
-                answer += sock.recv(65536)
-            except BlockingIOError:
-                pass
-            except ConnectionError:
-                break
-            if answer:
-                break
-            try:
-                sock.settimeout(20)
+        try:
+            sock.sendall(head)
+            for chunk in chunks:
+                if io_select.select([sock], [], [], 0)[0]:
+                    break
                 sock.sendall(chunk)
-                sock.setblocking(False)
-            except (BrokenPipeError, ConnectionResetError):
-                break
-        sock.settimeout(20)
-        while b"\r\n\r\n" not in answer:
-            data = sock.recv(65536)
-            if not data:
-                break
-            answer += data
-        return answer
+            while b"\r\n\r\n" not in answer:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                answer += data
+        except (BrokenPipeError, ConnectionResetError):
+            return answer, True
+    return answer, False
 
 
 def test_a_huge_body_is_refused_while_it_streams_not_read_whole(lab: Lab) -> None:
     url = str(lab.slack.http.base_url).rstrip("/")
     sent = {"bytes": 0}
+    piece = b"text=" + b"x" * 65_531
 
-    def body(chunk_count: int) -> Iterator[bytes]:
-        piece = b"text=" + b"x" * 65_531
-        for _ in range(chunk_count):
+    def chunked(count: int) -> Iterator[bytes]:
+        for _ in range(count):
             sent["bytes"] += len(piece)
-            yield piece
-
-    declared = (
-        b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
-        b"Content-Type: application/x-www-form-urlencoded\r\n"
-        b"Content-Length: 52428800\r\n\r\n"
-    )
-    chunked_head = (
-        b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
-        b"Content-Type: application/x-www-form-urlencoded\r\n"
-        b"Transfer-Encoding: chunked\r\n\r\n"
-    )
-
-    def chunked(chunk_count: int) -> Iterator[bytes]:
-        for piece in body(chunk_count):
             yield f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
 
-    too_long = raw_request(url, declared, body(800))
-    sent_declared, sent["bytes"] = sent["bytes"], 0
-    streamed = raw_request(url, chunked_head, chunked(800))
+    head = (
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+    )
 
-    assert too_long.startswith(b"HTTP/1.1 413"), too_long[:200]
-    assert streamed.startswith(b"HTTP/1.1 413"), streamed[:200]
-    assert sent_declared < 5_000_000  # answered long before the 50 MB were sent
+    declared, _ = raw_request(url, head + b"Content-Length: 52428800\r\n\r\n", iter(()))
+    streamed, cut = raw_request(url, head + b"Transfer-Encoding: chunked\r\n\r\n", chunked(800))
+
+    assert declared.startswith(b"HTTP/1.1 413"), declared[:200]  # before any of the body
+    # Refused (or cut off, the 413 lost to the reset) long before the 50 MB were sent.
+    assert streamed.startswith(b"HTTP/1.1 413") or cut, streamed[:200]
     assert sent["bytes"] < 5_000_000
     assert lab.count(RequestReceipt) == 0
 
@@ -943,3 +930,69 @@ def test_socket_mode_requests_reach_the_same_listeners(lab: Lab) -> None:
     assert answer.status == 200
     assert json.loads(answer.body)["response_type"] == "in_channel"
     assert lab.count(Experiment) == 1
+
+
+# -- start-up ------------------------------------------------------------------------------------
+
+
+def test_serve_starts_when_slack_is_unreachable_says_so_once_and_answers_ssl_check(
+    tmp_path: Path,
+) -> None:
+    """``python -m bot serve`` with Slack configured but out of reach (Bolt asks
+    ``auth.test`` at start): the server starts, one log line says what failed, no
+    traceback, and Slack's ``ssl_check`` gets its 200."""
+    closed = free_port()  # nobody listens there
+    port = free_port()
+    env = process_env(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'coordo.db'}",
+            "SLACK_BOT_TOKEN": "xoxb-unreachable",
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": f"http://127.0.0.1:{closed}/api/",
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "SCHEDULER": "false",
+            "EXPORTS_DIR": str(tmp_path),
+        }
+    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        body = b"ssl_check=1&token=legacy-verification-token"
+        stamp = str(int(time.time()))
+        check = httpx.post(
+            f"{base}/slack/events",
+            content=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": stamp,
+                "X-Slack-Signature": sign(body, stamp),
+            },
+        )
+        assert check.status_code == 200, check.text
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    output = log.read_text()
+    assert "Traceback" not in output, output
+    said = [line for line in output.splitlines() if "Slack" in line and "auth.test" in line]
+    assert len(said) == 1, output
+    assert "retry" in said[0]
