@@ -239,7 +239,10 @@ def test_a_response_url_refuses_bad_blocks_without_using_itself_up(
     assert [r.split(":")[0] for r in fake_slack.refused] == ["response_url"]
 
 
-def test_a_refused_payload_fails_the_test_that_sent_it(pytester: pytest.Pytester) -> None:
+def test_a_refused_payload_fails_the_test_that_sent_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COORDO_SLACK_TALLY", raising=False)  # the outer session counts
     pytester.makeconftest('pytest_plugins = ["tests.fakes.fixtures"]')
     pytester.makepyfile(
         """
