@@ -99,6 +99,8 @@ START_RETRY_FIRST = 1.0
 START_RETRY_MAX = 300.0
 # What chat.postEphemeral answers when the bot or the person is not in the channel.
 EPHEMERAL_REFUSALS = frozenset({"not_in_channel", "user_not_in_channel", "channel_not_found"})
+# What chat.postMessage answers for a channel the bot cannot post in.
+CHANNEL_REFUSALS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 _BARE_MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
 _ENTITY = re.compile(r"<([^<>]*)>")
 
@@ -627,8 +629,21 @@ class SlackAdapter:
                 where.response_url, _response_body(page, visibility, replace_original=False)
             )
         elif visibility == Visibility.CHANNEL and where.channel_id:
+            try:
+                self.client.chat_postMessage(
+                    channel=where.channel_id, text=page.text, blocks=page.blocks
+                )
+                return
+            except SlackApiError as e:
+                # A private channel the bot is not in, or an archived one: the person
+                # who acted still gets the confirmation, in their conversation.
+                if _api_error(e) not in CHANNEL_REFUSALS:
+                    raise
+                log.info("chat.postMessage to %s refused (%s); to the person", where.channel_id, e)
             self.client.chat_postMessage(
-                channel=where.channel_id, text=page.text, blocks=page.blocks
+                channel=self.directory.direct_channel(where.user_id),
+                text=page.text,
+                blocks=page.blocks,
             )
         elif where.channel_id and not where.channel_id.startswith("D"):
             try:

@@ -778,6 +778,32 @@ def test_a_form_sent_after_its_commands_response_url_expired_still_answers(lab: 
     assert lab.count(Experiment) == 2
 
 
+def test_a_forms_echo_the_bot_cannot_post_goes_to_the_person(lab: Lab) -> None:
+    lab.fake.add_channel(
+        "G0SECRET", "secret", is_private=True, bot_is_member=False, members=("U0CAMILLE",)
+    )
+    view = open_modal(lab, "/essai", channel="G0SECRET", channel_name="secret")
+
+    answer = lab.slack.interaction(
+        view_submission(
+            view,
+            {
+                "slug": {"type": "plain_text_input", "value": "secret-ac"},
+                "name": {"type": "plain_text_input", "value": "Atelier secret"},
+                "owner": {"type": "users_select", "selected_user": None},
+            },
+            view_id="V0SECRET",
+        )
+    )
+
+    assert answer.status_code == 200
+    refused, direct = lab.fake.calls.wait_for("chat.postMessage", 2)
+    assert refused.body["channel"] == "G0SECRET"
+    assert direct.body["channel"] == lab.fake.dm_channel_for("U0CAMILLE")
+    [message] = lab.fake.messages_in(lab.fake.dm_channel_for("U0CAMILLE"))
+    assert "Atelier secret" in (message.text or "")
+
+
 def test_a_private_answer_to_a_form_is_ephemeral_or_else_a_direct_message(lab: Lab) -> None:
     view = open_modal(lab, "/essai champs")
     assert submitted(lab, view, {"text": {"type": "plain_text_input", "value": "x"}})
