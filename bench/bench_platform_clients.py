@@ -73,6 +73,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
     with FakeSlack() as slack:
+        # The fake Slack knows only the channels it was told about, as Slack does.
+        for channel in ["C0WARMUP", "C0FILES", *(f"C0{n:04d}" for n in range(args.messages))]:
+            slack.add_channel(channel)
         measure(
             "Slack", SlackChat(slack.token, base_url=slack.api_url), args.messages, args.threads
         )

@@ -76,6 +76,8 @@ def main() -> None:
     with engine.begin() as conn:
         conn.execute(insert(outbox.TABLE), rows)
     with FakeSlack() as slack:
+        for n in range(args.channels):  # the fake knows only the channels it was told about
+            slack.add_channel(f"C{n:05d}")
         slack.enable_rate_limit(per_channel_interval=1.0)
         sender = Sender(
             engine,

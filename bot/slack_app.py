@@ -94,6 +94,13 @@ MAX_BODY = 1_000_000
 # A ``response_url`` takes 5 messages; the ack carries the first page of a reply.
 MAX_PAGES = 6
 MAX_ERROR_TEXT = 2000
+# Retries of the start-up check: after 1 s, then twice as long each time, at most 5 min.
+START_RETRY_FIRST = 1.0
+START_RETRY_MAX = 300.0
+# What chat.postEphemeral answers when the bot or the person is not in the channel.
+EPHEMERAL_REFUSALS = frozenset({"not_in_channel", "user_not_in_channel", "channel_not_found"})
+# What chat.postMessage answers for a channel the bot cannot post in.
+CHANNEL_REFUSALS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 _BARE_MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
 _ENTITY = re.compile(r"<([^<>]*)>")
 
@@ -235,6 +242,27 @@ class SlackDirectory:
 # -- parsing what Slack sends ------------------------------------------------------------------
 
 
+class BodyTooLarge(Exception):
+    """A body beyond ``MAX_BODY``: answered 413 without reading the rest."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, read chunk by chunk and given up as soon as it passes
+    ``limit`` bytes (a declared ``Content-Length`` beyond it is refused before reading):
+    a 50 MB body costs the server at most ``limit`` bytes of memory."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def decode_body(raw: bytes) -> str:
     if len(raw) > MAX_BODY:
         raise MalformedRequest("body too large")
@@ -265,6 +293,7 @@ def check_body(text: str, content_type: str) -> None:
             _field(actions[0], "action_id")
         elif kind in ("view_submission", "view_closed"):
             _field(payload, "view", "id")
+            _field(payload, "view", "type")
             _field(payload, "view", "callback_id")
         return
     if "command" in form:
@@ -282,6 +311,8 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError:
         raise MalformedRequest(f"{what} is not JSON") from None
+    except RecursionError:  # ``[[[[…`` nested thousands deep: no request of Slack's
+        raise MalformedRequest(f"{what} is nested too deep") from None
     if not isinstance(data, dict):
         raise MalformedRequest(f"{what} is not a JSON object")
     return data
@@ -299,6 +330,21 @@ def _field(data: Any, *path: str, required: bool = True) -> str:
     if not isinstance(value, str | int | float):
         raise MalformedRequest("not a string: " + ".".join(path))
     return str(value)
+
+
+def _text(value: Any) -> str:
+    """A value of a form's state: a string (or a number), never an object."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise MalformedRequest("a form value is not text")
+    return str(value)
+
+
+def _texts(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedRequest("a form value is not a list")
+    return [_text(v) for v in value]
 
 
 def _object(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -348,6 +394,11 @@ def _response_body(page: PlatformMessage, visibility: Visibility, **extra: Any) 
     if page.blocks:
         body["blocks"] = page.blocks
     return body
+
+
+def _api_error(e: SlackApiError) -> str:
+    data = e.response.data if isinstance(e.response.data, dict) else {}
+    return str(data.get("error") or "")
 
 
 def _hash(*parts: str) -> str:
@@ -424,6 +475,7 @@ class SlackAdapter:
         text: str = "",
         request_key: str | None = None,
         team_name: str = "",
+        mentioned_ids: dict[str, str] | None = None,
     ) -> Invocation:
         home = self.home_team(context, payload_team)
         facts = self.directory.user(
@@ -441,6 +493,7 @@ class SlackAdapter:
             timezone=facts.timezone,
             role=Role.PARTNER if facts.is_guest else None,
             request_key=request_key,
+            mentioned_ids=dict(mentioned_ids or {}),
         )
 
     def _named_mention(self, user_id: str, home: str) -> str:
@@ -547,7 +600,7 @@ class SlackAdapter:
 
     def open_form(self, reply: Reply, trigger_id: str, where: Where) -> bool:
         assert reply.form is not None
-        metadata = {"c": where.channel_id, "r": where.response_url, "s": reply.form.state}
+        metadata = {"c": where.channel_id, "s": reply.form.state}
         view = modal_view(reply.form, locale=where.locale, private_metadata=json.dumps(metadata))
         try:
             self.client.views_open(trigger_id=trigger_id, view=view)
@@ -576,12 +629,41 @@ class SlackAdapter:
                 where.response_url, _response_body(page, visibility, replace_original=False)
             )
         elif visibility == Visibility.CHANNEL and where.channel_id:
+            try:
+                self.client.chat_postMessage(
+                    channel=where.channel_id, text=page.text, blocks=page.blocks
+                )
+                return
+            except SlackApiError as e:
+                # A private channel the bot is not in, or an archived one: the person
+                # who acted still gets the confirmation, in their conversation.
+                if _api_error(e) not in CHANNEL_REFUSALS:
+                    raise
+                log.info("chat.postMessage to %s refused (%s); to the person", where.channel_id, e)
             self.client.chat_postMessage(
-                channel=where.channel_id, text=page.text, blocks=page.blocks
+                channel=self.directory.direct_channel(where.user_id),
+                text=page.text,
+                blocks=page.blocks,
             )
         elif where.channel_id and not where.channel_id.startswith("D"):
-            self.client.chat_postEphemeral(
-                channel=where.channel_id, user=where.user_id, text=page.text, blocks=page.blocks
+            try:
+                self.client.chat_postEphemeral(
+                    channel=where.channel_id,
+                    user=where.user_id,
+                    text=page.text,
+                    blocks=page.blocks,
+                )
+                return
+            except SlackApiError as e:
+                # The bot or the person is not in the channel (Slack shows an ephemeral
+                # message only to a member, from a member): their conversation instead.
+                if _api_error(e) not in EPHEMERAL_REFUSALS:
+                    raise
+                log.info("chat.postEphemeral refused (%s); a direct message instead", e)
+            self.client.chat_postMessage(
+                channel=self.directory.direct_channel(where.user_id),
+                text=page.text,
+                blocks=page.blocks,
             )
         else:
             self.client.chat_postMessage(
@@ -704,7 +786,7 @@ class SlackAdapter:
         user_id = _field(body, "user", "id")
         team = _field(body, "user", "team_id", required=False) or _field(body, "team", "id")
         home = self.home_team(context, team)
-        values = self.form_values(state.get("values"), home)
+        values, mentions = self.form_values(state.get("values"), home)
         invocation = self.invocation(
             context,
             user_id=user_id,
@@ -713,9 +795,12 @@ class SlackAdapter:
             payload_team=team,
             channel_id=str(metadata.get("c") or ""),
             request_key=f"slack:{home}:view:{view_id}",
+            mentioned_ids=mentions,
         )
         locale = normalise_locale(invocation.locale)
-        where = Where(invocation.channel.external_id, user_id, str(metadata.get("r") or ""), locale)
+        # A form may be sent long after its command, whose response_url (30 minutes, 5
+        # uses) is then spent: what follows a form goes through the bot's own API.
+        where = Where(invocation.channel.external_id, user_id, "", locale)
         reply = self.within_budget(
             lambda: self.router.submit(
                 self.engine, invocation, callback, values, str(metadata.get("s") or "")
@@ -748,33 +833,64 @@ class SlackAdapter:
         ack()
         self.after_ack(self.deliver, reply, where)
 
-    def form_values(self, state: Any, home: str) -> dict[str, str]:
-        """``view.state.values`` as field name → text, as the core's forms expect."""
+    def form_values(self, state: Any, home: str) -> tuple[dict[str, str], dict[str, str]]:
+        """``view.state.values`` as field name → text, in the form the core's forms take
+        from every platform, and the people named (handle → Slack id) for the core to
+        find them by id: a person picked is ``@handle`` (several, separated by spaces), a
+        channel ``<#C…|name>``, a date ``YYYY-MM-DD``, a time ``HH:MM``, a choice its
+        value, typed text and numbers as typed."""
         if not isinstance(state, dict):
             raise MalformedRequest("view_submission without state values")
         values: dict[str, str] = {}
+        mentions: dict[str, str] = {}
         for block_id, elements in state.items():
             if not isinstance(elements, dict):
                 raise MalformedRequest("bad state values")
             for action_id, element in elements.items():
                 if not isinstance(element, dict):
                     raise MalformedRequest("bad state value")
-                user = element.get("selected_user")
-                if isinstance(user, str) and user:
-                    value = self._named_mention(user, home)
-                else:
-                    option = element.get("selected_option")
-                    value = (
-                        element.get("value")
-                        or element.get("selected_date")
-                        or element.get("selected_time")
-                        or (option.get("value") if isinstance(option, dict) else None)
-                        or element.get("selected_conversation")
-                        or element.get("selected_channel")
-                        or ""
-                    )
-                values[str(action_id or block_id)] = str(value)
-        return values
+                values[str(action_id or block_id)] = self._form_value(element, home, mentions)
+        return values, mentions
+
+    def _form_value(self, element: dict[str, Any], home: str, mentions: dict[str, str]) -> str:
+        def person(user_id: Any) -> str:
+            handle = self.directory.handle(_text(user_id), home) or _text(user_id)
+            mentions[handle] = _text(user_id)
+            return "@" + handle
+
+        def channel(channel_id: Any) -> str:
+            info = self.directory.channel(_text(channel_id))
+            return f"<#{info.external_id}|{info.name}>"
+
+        kind = element.get("type")
+        if kind == "users_select":
+            return person(element["selected_user"]) if element.get("selected_user") else ""
+        if kind == "multi_users_select":
+            return " ".join(person(u) for u in _texts(element.get("selected_users")))
+        if kind in ("conversations_select", "channels_select"):
+            chosen = element.get("selected_conversation") or element.get("selected_channel")
+            return channel(chosen) if chosen else ""
+        if kind in ("multi_conversations_select", "multi_channels_select"):
+            chosen = element.get("selected_conversations") or element.get("selected_channels")
+            return " ".join(channel(c) for c in _texts(chosen))
+        if kind in ("multi_static_select", "multi_external_select", "checkboxes"):
+            options = element.get("selected_options") or []
+            if not isinstance(options, list):
+                raise MalformedRequest("selected_options is not a list")
+            return " ".join(_text(o.get("value")) for o in options if isinstance(o, dict))
+        option = element.get("selected_option")
+        value = (
+            element.get("value")
+            or element.get("selected_date")
+            or element.get("selected_time")
+            or (option.get("value") if isinstance(option, dict) else None)
+            or element.get("selected_conversation")
+            or element.get("selected_channel")
+            or ""
+        )
+        if element.get("selected_user"):  # a picker of an older payload without its type
+            return person(element["selected_user"])
+        return _text(value)
 
     # -- App Home ------------------------------------------------------------------------
 
@@ -874,12 +990,17 @@ class SlackApp:
         self.adapter = adapter
         self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self._socket_mode: Any = None
+        self._starter: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     async def endpoint(self, request: Request) -> Response:
         """``POST /slack/events``: verify, check the shape, then Bolt in a worker thread."""
-        raw = await request.body()
         if self.verifier is None:
             return JSONResponse({"error": "Slack signing secret not configured"}, 503)
+        try:
+            raw = await read_body(request, MAX_BODY)
+        except BodyTooLarge:
+            return JSONResponse({"error": "request body too large"}, 413)
         try:
             text = decode_body(raw)
         except MalformedRequest as e:
@@ -929,7 +1050,58 @@ class SlackApp:
         self._socket_mode.connect()
         log.info("Slack Socket Mode connected")
 
+    def start(self, app_token: str | None = None) -> None:
+        """Check the bot token (``auth.test``) and, with ``app_token``, connect Socket Mode,
+        in a background thread that retries until Slack answers: a Slack out of reach
+        at start-up is one log line, not a server that fails to start."""
+        self._stopping.clear()
+        self._starter = threading.Thread(
+            target=self._connect, args=(app_token,), name="coordo-slack-start", daemon=True
+        )
+        self._starter.start()
+
+    def _connect(self, app_token: str | None) -> None:
+        client = self.adapter.client
+        # A client of its own, without slack_sdk's retry and its error log of each attempt.
+        probe = WebClient(
+            token=client.token,
+            base_url=client.base_url,
+            timeout=10,
+            logger=logging.getLogger("bot.slack_app.start"),
+        )
+        probe.retry_handlers.clear()
+        steps: list[tuple[str, Callable[[], object]]] = [("auth.test", probe.auth_test)]
+        if app_token:
+            steps.append(("Socket Mode", lambda: self.start_socket_mode(app_token)))
+        for what, step in steps:
+            wait, failures = START_RETRY_FIRST, 0
+            while not self._stopping.is_set():
+                try:
+                    step()
+                    break
+                except (SlackApiError, SlackClientError, OSError) as e:
+                    failures += 1
+                    if failures == 1:
+                        log.warning(
+                            "Slack unreachable at start-up: %s failed (%s); retrying in the "
+                            "background",
+                            what,
+                            e,
+                        )
+                    else:
+                        log.debug("Slack %s failed again (%s)", what, e)
+                self._stopping.wait(wait)
+                wait = min(wait * 2, START_RETRY_MAX)
+            else:
+                return
+            if failures:
+                log.info("Slack reachable: %s succeeded after %d failures", what, failures)
+
     def close(self) -> None:
+        self._stopping.set()
+        if self._starter is not None:
+            self._starter.join(timeout=15)
+            self._starter = None
         if self._socket_mode is not None:
             self._socket_mode.close()
             self._socket_mode = None
@@ -946,7 +1118,7 @@ def build_slack_app(
     ack_budget: float = ACK_BUDGET,
     directory: SlackDirectory | None = None,
 ) -> SlackApp:
-    """The Bolt app for ``client``'s workspace. ``auth.test`` is called once, here."""
+    """The Bolt app for ``client``'s workspace; nothing is asked of Slack here."""
     adapter = SlackAdapter(
         engine, router, client, clock=clock, ack_budget=ack_budget, directory=directory
     )
@@ -955,6 +1127,10 @@ def build_slack_app(
         client=client,
         signing_secret=secret or "",
         request_verification_enabled=bool(secret),
+        # No auth.test here: an unreachable Slack would stop the server from starting.
+        # ``SlackApp.start`` checks the token in the background; Bolt asks again (once,
+        # then keeps the answer) on the first request that needs it.
+        token_verification_enabled=False,
         process_before_response=True,
         raise_error_for_unhandled_request=False,
         name="coordo",

@@ -141,8 +141,8 @@ def create_app(
             scheduler = background_scheduler(jobs)
             scheduler.start()
             app.state.jobs = jobs
-        if slack is not None and settings.slack_app_token:
-            slack.start_socket_mode(settings.slack_app_token)
+        if slack is not None:
+            slack.start(settings.slack_app_token)
         try:
             yield
         finally:

@@ -20,7 +20,8 @@ from commands.demo import seed_demo
 from commands.registry import build_router
 from models.db import make_engine, normalise_url
 
-pytest_plugins = ["tests.fakes.fixtures"]  # fake_slack, fake_mattermost, manual_clock
+# fake_slack, fake_mattermost, manual_clock; pytester runs a test of the fixtures themselves
+pytest_plugins = ["tests.fakes.fixtures", "pytester"]
 
 PARIS = ZoneInfo("Europe/Paris")
 # Tuesday 24 November 2026, 10:00 in Paris: the base time of the conversation tests.

@@ -1,7 +1,7 @@
 """A small lab for the reminder, digest and sender tests, built on a test engine.
 
-One workspace (Slack by default: people and channels have Slack-shaped ids, so the fake
-Slack accepts them), one experiment (``bondy-bp``, Europe/Paris, working days Monday to
+One workspace (Slack by default: people and channels have Slack-shaped ids;
+``slack_workspace`` tells the fake Slack about them, as the real one would know them), one experiment (``bondy-bp``, Europe/Paris, working days Monday to
 Friday 9:00-18:00, leads 7, 1 and 0 days, digest Monday 9:00) with a team channel and a
 partners' channel, and four people: camille (lab coordinator), marie, karim (who reads
 English) and a partner.
@@ -35,6 +35,7 @@ from models import (
     Workspace,
     pk,
 )
+from tests.fakes.slack_api import FakeSlack
 
 PARIS = ZoneInfo("Europe/Paris")
 LONG_AGO = datetime(2026, 1, 1, 9, 0, tzinfo=PARIS)
@@ -163,6 +164,39 @@ class Lab:
                 **extra,
             )
             session.commit()
+
+
+# The lab's people as Slack knows them: (user id, handle, guest, from another organisation).
+SLACK_PEOPLE = [
+    ("U0CAMILLE", "camille", False, False),
+    ("U0MARIE", "marie", False, False),
+    ("U0KARIM", "karim", False, False),
+    ("U0ELU", "elu", True, True),
+]
+
+
+def slack_workspace(slack: FakeSlack, *channels: str) -> FakeSlack:
+    """The lab's workspace on the fake Slack, as real Slack would hold it: its people, the
+    team channel (everyone), the channel shared with the town hall (camille and the elected
+    official), and any other ``channels`` (everyone, the bot included). Idempotent."""
+    for user_id, handle, guest, external in SLACK_PEOPLE:
+        if user_id not in slack.users:
+            slack.add_user(
+                user_id,
+                name=handle,
+                is_restricted=guest and not external,
+                team_id="T0MAIRIE" if external else None,
+                locale="en-GB" if handle == "karim" else "fr-FR",
+            )
+    everyone = [p[0] for p in SLACK_PEOPLE if not p[2]]
+    wanted = {TEAM_CHANNEL: ("bondy", everyone, False)}
+    wanted[PARTNER_CHANNEL] = ("bondy-partenaires", ["U0CAMILLE", "U0ELU"], True)
+    for channel in channels:
+        wanted.setdefault(channel, (channel.lower(), everyone, False))
+    for channel, (name, members, shared) in wanted.items():
+        if channel not in slack.channels:
+            slack.add_channel(channel, name, members=members, is_ext_shared=shared)
+    return slack
 
 
 def build_lab(engine: Engine, *, platform: str = "slack") -> Lab:

@@ -321,8 +321,9 @@ def button_element(button: Button, index: int) -> dict[str, Any]:
         "type": "button",
         "text": plain(button.label, MAX_BUTTON_TEXT),
         "action_id": f"{button.action}{ACTION_SEPARATOR}{index}",
-        "value": button.value,
     }
+    if button.value:  # Slack refuses an empty value: a button without one has none
+        element["value"] = button.value
     if button.style in ("primary", "danger"):
         element["style"] = button.style
     return element
@@ -358,7 +359,24 @@ def fallback_text(reply: Reply) -> str:
     source = reply.text.strip() or next(
         (s.title or s.text for s in reply.sections if s.title or s.text), ""
     )
-    return _cut(mrkdwn(source), MAX_FALLBACK_TEXT)
+    return _cut_mrkdwn(mrkdwn(source), MAX_FALLBACK_TEXT)
+
+
+_OPEN_ENTITY = re.compile(r"&[a-z#0-9]*$")
+
+
+def _cut_mrkdwn(text: str, limit: int) -> str:
+    """``_cut`` for mrkdwn: never inside ``&amp;`` nor inside ``<url|label>``, whose
+    halves Slack would show as garbage or as a broken link."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text or "…"
+    head = text[: limit - 1]
+    opened = head.rfind("<")
+    if opened > head.rfind(">"):
+        head = head[:opened]
+    head = _OPEN_ENTITY.sub("", head)
+    return head.rstrip() + "…"
 
 
 def paginate(

@@ -54,6 +54,14 @@ TRANSIENT_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
 
+# ``ok: false`` errors that say "too many calls, wait": a 429 says ``ratelimited``; some
+# methods (``chat.postMessage``) also answer ``rate_limited`` with HTTP 200 and no
+# Retry-After.
+RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited"})
+# The wait when a rate limit comes without Retry-After: an HTTP 200 ``rate_limited`` is
+# the app's posting limit over a minute, not a per-second one.
+DEFAULT_RATE_LIMIT_WAIT = 30.0
+
 Clock = Callable[[], datetime]
 
 # The metadata event type of the messages the outbox sends (``event_payload.key``).
@@ -277,11 +285,13 @@ def _from_api_error(e: SlackApiError, what: str, now: datetime) -> ChatError:
     status = response.status_code
     data = response.data if isinstance(response.data, dict) else {}
     error = str(data.get("error") or "")
-    if status == 429 or error == "ratelimited":
+    if status == 429 or error in RATE_LIMIT_ERRORS:
         retry_after = parse_retry_after(
-            _header(response.headers, "Retry-After"), default=1.0, now=now
+            _header(response.headers, "Retry-After"),
+            default=1.0 if status == 429 else DEFAULT_RATE_LIMIT_WAIT,
+            now=now,
         )
-        return RateLimited(retry_after, f"Slack {what}")
+        return RateLimited(retry_after, f"Slack {what}", code=error or "ratelimited", status=status)
     if status >= 500:
         return TransientError(f"Slack {what}: HTTP {status}", code=error or None, status=status)
     if error in TRANSIENT_ERRORS:

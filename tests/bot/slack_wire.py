@@ -110,7 +110,7 @@ class SlackSender:
             "api_app_id": "A0COORDO",
             "is_enterprise_install": "false",
             "response_url": response_url or self.fake.new_response_url(),
-            "trigger_id": trigger_id or f"{next(self._ids)}.1234.abcdef{next(self._ids)}",
+            "trigger_id": trigger_id or self.fake.new_trigger_id(),
         }
 
     def command(self, line: str, **kwargs: Any) -> httpx.Response:
@@ -133,6 +133,7 @@ def click(
     message_ts: str = "1764000000.000100",
     action_ts: float | None = None,
     response_url: str,
+    trigger_id: str | None = None,
 ) -> dict[str, Any]:
     """A ``block_actions`` payload for a click on a button of a message."""
     return {
@@ -147,7 +148,7 @@ def click(
             "channel_id": channel,
             "is_ephemeral": False,
         },
-        "trigger_id": f"{int(time.time())}.1.click",
+        "trigger_id": trigger_id or f"{int(time.time())}.1.click",
         "channel": {"id": channel, "name": channel.lower()},
         "message": {"type": "message", "ts": message_ts, "text": "…"},
         "response_url": response_url,

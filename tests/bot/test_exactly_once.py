@@ -32,7 +32,7 @@ from models.db import make_engine
 from tests.fakes._server import FakeServer, ManualClock
 from tests.fakes.mattermost_api import CREATE_POST, FakeMattermost
 from tests.fakes.slack_api import FakeSlack
-from tests.lab import TEAM_CHANNEL, Lab, build_lab, seat_on_mattermost
+from tests.lab import TEAM_CHANNEL, Lab, build_lab, seat_on_mattermost, slack_workspace
 from tests.processes import ROOT, process_env
 
 MM_CHANNEL = "channelaaaaaaaaaaaaaaaaaaaa"
@@ -92,6 +92,7 @@ class Platform:
 def platform(request: pytest.FixtureRequest, manual_clock: ManualClock) -> Iterator[Platform]:
     if request.param == "slack":
         with FakeSlack(clock=manual_clock) as slack:
+            slack_workspace(slack)
             yield Platform("slack", slack, "chat.postMessage", TEAM_CHANNEL)
     else:
         with FakeMattermost(clock=manual_clock) as mattermost:
@@ -318,6 +319,7 @@ def test_mattermost_drops_a_repeat_with_the_same_pending_post_id(
 
 
 def test_slack_history_is_searched_page_by_page(fake_slack: FakeSlack) -> None:
+    slack_workspace(fake_slack)
     client = SlackChat(fake_slack.token, base_url=fake_slack.api_url)
     wanted = client.post(TEAM_CHANNEL, PlatformMessage(text="cherché", key="news:1"))
     for n in range(450):  # three pages of newer messages above it

@@ -19,7 +19,7 @@ from commands.services.wording import STALE, words_on
 from models import Meeting, OutboxMessage
 from tests.chat import normalise
 from tests.fakes.slack_api import FakeSlack
-from tests.lab import Lab, build_lab, paris
+from tests.lab import Lab, build_lab, paris, slack_workspace
 
 FRIDAY_DUE = date(2026, 12, 4)
 
@@ -30,6 +30,7 @@ def lab(engine: Engine) -> Lab:
 
 
 def send_at(lab: Lab, slack: FakeSlack, moment: datetime) -> None:
+    slack_workspace(slack)
     Sender(
         lab.engine,
         {"slack": SlackChat(slack.token, base_url=slack.api_url)},

@@ -25,7 +25,7 @@ from commands.registry import build_router
 from models.db import make_engine, migrate
 from tests.chat import converse
 from tests.fakes.slack_api import FakeSlack
-from tests.lab import TEAM_CHANNEL, Lab, build_lab, paris
+from tests.lab import TEAM_CHANNEL, Lab, build_lab, paris, slack_workspace
 from tests.live import serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,6 +142,7 @@ def test_the_worker_process_sends_what_is_due(
 ) -> None:
     engine = migrated(sqlite_url)
     lab = build_lab(engine)
+    slack_workspace(fake_slack)
     lab.queue("news:1", text="Le point de la semaine", not_before=datetime.now(UTC))
     engine.dispose()
     env = {
@@ -175,6 +176,7 @@ def test_a_worker_stopped_in_the_middle_loses_nothing_and_sends_nothing_twice(
     the next worker sends the rest, each message once."""
     engine = migrated(sqlite_url)
     lab = build_lab(engine)
+    slack_workspace(fake_slack, "C0RESTART")
     for n in range(10):
         lab.queue(f"restart:{n}", target="C0RESTART", text=f"n°{n}", experiment=False)
     engine.dispose()
@@ -230,6 +232,7 @@ def test_the_web_app_runs_the_scheduler_in_its_lifespan(
     database_url: str, engine: Engine, fake_slack: FakeSlack
 ) -> None:
     lab: Lab = build_lab(engine)
+    slack_workspace(fake_slack)
     lab.queue("news:1", text="Bonjour de la part du serveur", not_before=datetime.now(UTC))
     settings = Settings(
         database_url=database_url,

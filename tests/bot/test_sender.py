@@ -25,7 +25,15 @@ from models.db import make_engine
 from tests.fakes._server import ManualClock
 from tests.fakes.mattermost_api import CREATE_POST, FakeMattermost
 from tests.fakes.slack_api import FakeSlack
-from tests.lab import PARTNER_CHANNEL, TEAM_CHANNEL, Lab, build_lab, paris, seat_on_mattermost
+from tests.lab import (
+    PARTNER_CHANNEL,
+    TEAM_CHANNEL,
+    Lab,
+    build_lab,
+    paris,
+    seat_on_mattermost,
+    slack_workspace,
+)
 
 THURSDAY = paris(2026, 12, 3, 10)
 
@@ -52,6 +60,12 @@ class Clock:
 @pytest.fixture
 def lab(engine: Engine) -> Lab:
     return build_lab(engine)
+
+
+@pytest.fixture(autouse=True)
+def workspace(fake_slack: FakeSlack) -> FakeSlack:
+    """The lab's people and channels on the fake Slack, and those ``queue_many`` fills."""
+    return slack_workspace(fake_slack, "C000A", "C000B", *(f"C{n:04d}" for n in range(20)))
 
 
 @pytest.fixture
@@ -203,6 +217,29 @@ def test_a_refusal_dead_letters_at_once_and_tells_the_coordinators(
     assert "*Message non remis*" in notice.text
     assert "~bondy" in notice.text or "#bondy" in notice.text
     assert "channel_not_found" in notice.text
+
+
+def test_a_rate_limit_answered_with_http_200_waits_and_is_sent_not_dead_lettered(
+    lab: Lab, fake_slack: FakeSlack, clock: Clock
+) -> None:
+    """Slack's ``rate_limited`` comes as HTTP 200 ``ok: false``, without Retry-After: the
+    reminder waits and goes, it is not a refusal."""
+    fake_slack.enable_rate_limit(per_channel_interval=60.0, burst=1, as_ok_false=True)
+    lab.queue("news:1", text="un")
+    lab.queue("news:2", text="deux")
+    sender = slack_sender(lab, fake_slack, clock)
+
+    first = sender.run_once(wait=False)
+    limited = row(lab, "news:2")
+
+    assert (first.sent, first.rate_limited, first.dead) == (1, 1, 0)
+    assert (limited.dead_at, limited.attempts) == (None, 0)
+    assert limited.next_attempt_at is not None
+    assert limited.next_attempt_at > clock.now
+    assert lab.rows("dead_letter") == []
+    clock.advance(60)
+    assert sender.run_once(wait=False).sent == 1
+    assert texts(fake_slack, TEAM_CHANNEL) == ["un", "deux"]
 
 
 def test_after_the_last_attempt_the_row_is_dead_and_a_dead_notice_tells_no_one(

@@ -5,13 +5,20 @@ database checked afterwards."""
 from __future__ import annotations
 
 import json
+import select as io_select
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app
 from slack_sdk import WebClient
@@ -33,6 +40,8 @@ from models import (
     ChannelBinding,
     Experiment,
     Membership,
+    Milestone,
+    MilestoneOwner,
     Person,
     RequestReceipt,
     Workspace,
@@ -44,10 +53,12 @@ from tests.bot.slack_wire import (
     click,
     home_opened,
     running,
+    sign,
     view_submission,
 )
 from tests.chat import normalise
 from tests.fakes.slack_api import FakeSlack
+from tests.processes import free_port, process_env
 
 # -- a small family of test commands, wired into the real router ---------------------------------
 
@@ -92,6 +103,42 @@ def essai_create(ctx: Context, values: dict[str, str]) -> Reply:
     )
 
 
+FIELD_KINDS = ("text", "textarea", "number", "date", "time", "select", "user")
+
+
+def essai_fields_form(ctx: Context, args: Args) -> Reply:
+    """A form with a field of every kind the core has; its answer is private."""
+    return Reply(
+        text="Tous les champs",
+        form=Form(
+            callback="essai.fields",
+            title="Tous les champs",
+            submit_label="Envoyer",
+            fields=tuple(
+                FormField(
+                    kind,
+                    kind,
+                    kind,
+                    required=False,
+                    options=(("a", "Choix A"), ("b", "Choix B")) if kind == "select" else (),
+                )
+                for kind in FIELD_KINDS
+            ),
+        ),
+    )
+
+
+def essai_fields(received: list[dict[str, Any]]) -> Callable[[Context, dict[str, str]], Reply]:
+    """A form handler that keeps what reached the core: the values, and who the people
+    named are; it answers privately."""
+
+    def handler(ctx: Context, values: dict[str, str]) -> Reply:
+        received.append({"values": values, "mentioned": dict(ctx.invocation.mentioned_ids)})
+        return Reply(text=f"Reçu : {len(values)} champs, dont `{values.get('text', '')}`")
+
+    return handler
+
+
 def essai_slow(ctx: Context, args: Args) -> Reply:
     time.sleep(1.0)
     return Reply(text="**Fini** après un long calcul")
@@ -117,9 +164,10 @@ def essai_crash(ctx: Context, args: Args) -> Reply:
     raise RuntimeError("a bug")
 
 
-def make_router() -> Router:
+def make_router(received: list[dict[str, Any]]) -> Router:
     router = build_router()
     router.add_form("essai.create", essai_create)
+    router.add_form("essai.fields", essai_fields(received))
     router.add(
         Family(
             name="essai",
@@ -129,6 +177,7 @@ def make_router() -> Router:
                 Subcommand("long", words(["long"], []), essai_long),
                 Subcommand("file", words(["fichier"], []), essai_file),
                 Subcommand("crash", words(["panne"], []), essai_crash),
+                Subcommand("fields", words(["champs"], []), essai_fields_form),
             ),
             empty=Subcommand("form", {}, essai_form),
         )
@@ -145,6 +194,7 @@ class Lab:
     fake: FakeSlack
     engine: Engine
     app: SlackApp
+    received: list[dict[str, Any]]
 
     def count(self, table: Any) -> int:
         with Session(self.engine) as session:
@@ -168,8 +218,10 @@ def slack_lab(engine: Engine, fake_slack: FakeSlack, ack_budget: float) -> Itera
     fake_slack.add_user("U0MARIE", name="marie", locale="en-GB")
     fake_slack.add_user("U0ELU", name="elu.bondy", team_id="T0MAIRIE")
     fake_slack.add_user("U0GUEST", name="invitee", is_restricted=True)
-    fake_slack.add_channel("C0BONDY", "bondy")
-    fake_slack.add_channel("C0PARTNERS", "bondy-partenaires", is_ext_shared=True)
+    fake_slack.add_channel("C0BONDY", "bondy", members=("U0CAMILLE", "U0MARIE", "U0GUEST"))
+    fake_slack.add_channel(
+        "C0PARTNERS", "bondy-partenaires", is_ext_shared=True, members=("U0CAMILLE", "U0ELU")
+    )
     settings = Settings(
         _env_file=None,
         slack_bot_token=fake_slack.token,
@@ -178,10 +230,11 @@ def slack_lab(engine: Engine, fake_slack: FakeSlack, ack_budget: float) -> Itera
         scheduler=False,
     )
     client = WebClient(token=fake_slack.token, base_url=fake_slack.api_url)
-    app = build_slack_app(settings, engine, make_router(), client, ack_budget=ack_budget)
+    received: list[dict[str, Any]] = []
+    app = build_slack_app(settings, engine, make_router(received), client, ack_budget=ack_budget)
     with running(create_app(settings, engine=engine, slack=app)) as url:
         sender = SlackSender(url, fake_slack)
-        yield Lab(sender, fake_slack, engine, app)
+        yield Lab(sender, fake_slack, engine, app, received)
         sender.close()
 
 
@@ -348,6 +401,77 @@ def test_a_malformed_interaction_is_a_400_never_a_500(lab: Lab) -> None:
     assert lab.count(RequestReceipt) == 0
 
 
+def test_malformed_but_validly_signed_payloads_are_a_400_and_write_nothing(lab: Lab) -> None:
+    setup_bondy(lab)
+    before = (lab.count(RequestReceipt), lab.count(AuditEvent), lab.count(Experiment))
+    view = {"type": "modal", "callback_id": "essai.create", "blocks": []}
+    no_view_type = view_submission(view, {}, view_id="V0NOTYPE")
+    del no_view_type["view"]["type"]
+    deep = "[" * 10_000 + "]" * 10_000
+    deep_object = '{"type": "block_actions", "a": ' + deep + "}"
+    form = "application/x-www-form-urlencoded"
+    answers = [
+        lab.slack.interaction(no_view_type),
+        lab.slack.form({"payload": deep}),
+        lab.slack.form({"payload": deep_object}),
+        lab.slack.post(deep.encode(), "application/json"),
+        lab.slack.form({"payload": "pas du JSON"}),
+        lab.slack.form({"payload": json.dumps({"type": "view_submission", "view": "x"})}),
+        lab.slack.post(b"payload=%7B%22type%22%3A%22block_actions%22", form),
+    ]
+
+    assert [a.status_code for a in answers] == [400] * len(answers)
+    assert (lab.count(RequestReceipt), lab.count(AuditEvent), lab.count(Experiment)) == before
+
+
+def raw_request(url: str, head: bytes, chunks: Iterator[bytes]) -> tuple[bytes, bool]:
+    """Send ``head``, then ``chunks`` while the server has not answered; return what it
+    answered and whether it cut the connection. A server that waits for the whole body
+    takes all the chunks (or, sent none, makes the read time out): never a pass."""
+    host, port = url.removeprefix("http://").split(":")
+    answer = b""
+    with socket.create_connection((host, int(port)), timeout=20) as sock:
+        try:
+            sock.sendall(head)
+            for chunk in chunks:
+                if io_select.select([sock], [], [], 0)[0]:
+                    break
+                sock.sendall(chunk)
+            while b"\r\n\r\n" not in answer:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                answer += data
+        except (BrokenPipeError, ConnectionResetError):
+            return answer, True
+    return answer, False
+
+
+def test_a_huge_body_is_refused_while_it_streams_not_read_whole(lab: Lab) -> None:
+    url = str(lab.slack.http.base_url).rstrip("/")
+    sent = {"bytes": 0}
+    piece = b"text=" + b"x" * 65_531
+
+    def chunked(count: int) -> Iterator[bytes]:
+        for _ in range(count):
+            sent["bytes"] += len(piece)
+            yield f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+
+    head = (
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+    )
+
+    declared, _ = raw_request(url, head + b"Content-Length: 52428800\r\n\r\n", iter(()))
+    streamed, cut = raw_request(url, head + b"Transfer-Encoding: chunked\r\n\r\n", chunked(800))
+
+    assert declared.startswith(b"HTTP/1.1 413"), declared[:200]  # before any of the body
+    # Refused (or cut off, the 413 lost to the reset) long before the 50 MB were sent.
+    assert streamed.startswith(b"HTTP/1.1 413") or cut, streamed[:200]
+    assert sent["bytes"] < 5_000_000
+    assert lab.count(RequestReceipt) == 0
+
+
 def test_a_bug_is_an_apology_not_a_stack_trace(lab: Lab) -> None:
     data = lab.body(lab.slack.command("/essai panne"))
 
@@ -470,11 +594,7 @@ def test_a_command_with_no_text_opens_a_modal_whose_errors_keep_it_open(lab: Lab
         json.loads(call.body["view"]) if isinstance(call.body["view"], str) else call.body["view"]
     )
     assert view["callback_id"] == "essai.create"
-    assert json.loads(view["private_metadata"]) == {
-        "c": "C0BONDY",
-        "r": response_url,
-        "s": "from-test",
-    }
+    assert json.loads(view["private_metadata"]) == {"c": "C0BONDY", "s": "from-test"}
     assert [b["block_id"] for b in view["blocks"]] == ["slug", "name", "owner"]
 
     wrong = lab.slack.interaction(
@@ -506,13 +626,202 @@ def test_a_command_with_no_text_opens_a_modal_whose_errors_keep_it_open(lab: Lab
     )
     assert right.status_code == 200
     assert right.text == ""
-    lab.fake.calls.wait_for("response_url", 1)
-    [posted] = lab.fake.responses_to(response_url)
-    assert posted["response_type"] == "in_channel"
-    assert "Assemblée citoyenne" in posted["text"]
+    [posted] = lab.fake.calls.wait_for("chat.postMessage", 1)
+    assert posted.body["channel"] == "C0BONDY"
+    assert "Assemblée citoyenne" in posted.body["text"]
+    assert lab.fake.responses_to(response_url) == []  # a form never answers there
     with Session(lab.engine) as session:
         created = session.exec(select(Experiment).where(Experiment.slug == "montreuil-ac")).one()
-        assert created.territory == "<@U0MARIE|marie>"
+        assert created.territory == "@marie"
+
+
+def open_modal(lab: Lab, line: str, **fields: Any) -> dict[str, Any]:
+    """Type ``line``; the modal Coordo opened (``views.open``)."""
+    answer = lab.slack.command(line, **fields)
+    assert (answer.status_code, answer.text) == (200, "")
+    view = lab.fake.calls.last("views.open").body["view"]
+    return json.loads(view) if isinstance(view, str) else dict(view)
+
+
+def submitted(lab: Lab, view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """What the core received from a submission of ``view`` (the private answer)."""
+    answer = lab.slack.interaction(view_submission(view, values, view_id="V0FIELDS"))
+    assert (answer.status_code, answer.text) == (200, "")
+    lab.fake.calls.wait_for("chat.postEphemeral", 1)
+    return lab.received[-1]
+
+
+def test_the_milestone_form_takes_the_owner_picked_in_the_user_picker(lab: Lab) -> None:
+    """Slack's user picker sends a bare user id: it reaches the core as the person, who
+    is in the team, not as someone unknown named ``<@U…|marie>``."""
+    setup_bondy(lab)
+    lab.body(lab.slack.command("/labo role <@U0MARIE|marie> membre"))
+    view = open_modal(lab, "/jalon")
+    assert [b["element"]["type"] for b in view["blocks"]] == [
+        "plain_text_input",
+        "plain_text_input",
+        "users_select",
+    ]
+
+    answer = lab.slack.interaction(
+        view_submission(
+            view,
+            {
+                "title": {"type": "plain_text_input", "value": "Envoyer le bilan"},
+                "due": {"type": "plain_text_input", "value": "15/01/2027"},
+                "owner": {"type": "users_select", "selected_user": "U0MARIE"},
+            },
+            view_id="V0JALON",
+        )
+    )
+
+    assert (answer.status_code, answer.text) == (200, "")
+    with Session(lab.engine) as session:
+        milestone = session.exec(select(Milestone)).one()
+        owner = session.exec(select(MilestoneOwner)).one()
+        person = session.get(Person, owner.person_id)
+        assert milestone.title == "Envoyer le bilan"
+        assert person is not None
+        assert (person.external_id, person.handle) == ("U0MARIE", "marie")
+        assert session.exec(select(func.count()).select_from(Person)).one() == 2
+    [echo] = lab.fake.calls.wait_for("chat.postMessage", 1)
+    assert "ne fait pas partie" not in echo.body["text"]
+    assert "Envoyer le bilan" in echo.body["text"]
+
+
+def test_every_field_type_reaches_the_core_as_the_core_expects(lab: Lab) -> None:
+    lab.fake.add_user("U0KARIM", name="karim")
+    view = open_modal(lab, "/essai champs")
+    rendered = {b["block_id"]: b["element"]["type"] for b in view["blocks"]}
+    assert rendered == {
+        "text": "plain_text_input",
+        "textarea": "plain_text_input",
+        "number": "number_input",
+        "date": "datepicker",
+        "time": "timepicker",
+        "select": "static_select",
+        "user": "users_select",
+    }
+
+    seen = submitted(
+        lab,
+        view,
+        {
+            "text": {"type": "plain_text_input", "value": "Tom & Jerry <3"},
+            "textarea": {"type": "plain_text_input", "value": "ligne 1\nligne 2"},
+            "number": {"type": "number_input", "value": "12.5"},
+            "date": {"type": "datepicker", "selected_date": "2026-12-15"},
+            "time": {"type": "timepicker", "selected_time": "14:30"},
+            "select": {
+                "type": "static_select",
+                "selected_option": {
+                    "text": {"type": "plain_text", "text": "Choix B"},
+                    "value": "b",
+                },
+            },
+            "user": {"type": "users_select", "selected_user": "U0MARIE"},
+            "people": {"type": "multi_users_select", "selected_users": ["U0MARIE", "U0KARIM"]},
+            "channel": {"type": "channels_select", "selected_channel": "C0BONDY"},
+            "conversation": {"type": "conversations_select", "selected_conversation": "C0BONDY"},
+            "choices": {
+                "type": "multi_static_select",
+                "selected_options": [{"value": "a"}, {"value": "b"}],
+            },
+            "nothing": {"type": "users_select", "selected_user": None},
+            "empty": {"type": "plain_text_input", "value": None},
+        },
+    )
+
+    assert seen["values"] == {
+        "text": "Tom & Jerry <3",
+        "textarea": "ligne 1\nligne 2",
+        "number": "12.5",
+        "date": "2026-12-15",
+        "time": "14:30",
+        "select": "b",
+        "user": "@marie",
+        "people": "@marie @karim",
+        "channel": "<#C0BONDY|bondy>",
+        "conversation": "<#C0BONDY|bondy>",
+        "choices": "a b",
+        "nothing": "",
+        "empty": "",
+    }
+    assert seen["mentioned"] == {"marie": "U0MARIE", "karim": "U0KARIM"}
+
+
+def test_a_form_sent_after_its_commands_response_url_expired_still_answers(lab: Lab) -> None:
+    """A modal kept open past 30 minutes: its confirmation and its echo go through the
+    bot's API (the command's response_url is spent), and nothing is lost."""
+    setup_bondy(lab)
+    response_url = lab.fake.new_response_url()
+    view = open_modal(lab, "/essai", response_url=response_url)
+    lab.fake.clock.advance(31 * 60)  # type: ignore[attr-defined]
+
+    answer = lab.slack.interaction(
+        view_submission(
+            view,
+            {
+                "slug": {"type": "plain_text_input", "value": "montreuil-ac"},
+                "name": {"type": "plain_text_input", "value": "Assemblée citoyenne"},
+                "owner": {"type": "users_select", "selected_user": None},
+            },
+            view_id="V0LATE",
+        )
+    )
+
+    assert (answer.status_code, answer.text) == (200, "")
+    [echo] = lab.fake.calls.wait_for("chat.postMessage", 1)
+    assert echo.status == 200
+    assert (echo.body["channel"], "Assemblée citoyenne" in echo.body["text"]) == ("C0BONDY", True)
+    assert lab.fake.calls.count("response_url") == 0
+    assert lab.count(Experiment) == 2
+
+
+def test_a_forms_echo_the_bot_cannot_post_goes_to_the_person(lab: Lab) -> None:
+    lab.fake.add_channel(
+        "G0SECRET", "secret", is_private=True, bot_is_member=False, members=("U0CAMILLE",)
+    )
+    view = open_modal(lab, "/essai", channel="G0SECRET", channel_name="secret")
+
+    answer = lab.slack.interaction(
+        view_submission(
+            view,
+            {
+                "slug": {"type": "plain_text_input", "value": "secret-ac"},
+                "name": {"type": "plain_text_input", "value": "Atelier secret"},
+                "owner": {"type": "users_select", "selected_user": None},
+            },
+            view_id="V0SECRET",
+        )
+    )
+
+    assert answer.status_code == 200
+    refused, direct = lab.fake.calls.wait_for("chat.postMessage", 2)
+    assert refused.body["channel"] == "G0SECRET"
+    assert direct.body["channel"] == lab.fake.dm_channel_for("U0CAMILLE")
+    [message] = lab.fake.messages_in(lab.fake.dm_channel_for("U0CAMILLE"))
+    assert "Atelier secret" in (message.text or "")
+
+
+def test_a_private_answer_to_a_form_is_ephemeral_or_else_a_direct_message(lab: Lab) -> None:
+    view = open_modal(lab, "/essai champs")
+    assert submitted(lab, view, {"text": {"type": "plain_text_input", "value": "x"}})
+    [ephemeral] = lab.fake.ephemeral
+    assert (ephemeral.channel, ephemeral.user) == ("C0BONDY", "U0CAMILLE")
+
+    lab.fake.add_channel("C0QUIET", "calme", bot_is_member=False, members=("U0CAMILLE",))
+    view = open_modal(lab, "/essai champs", channel="C0QUIET", channel_name="calme")
+    answer = lab.slack.interaction(
+        view_submission(view, {"text": {"type": "plain_text_input", "value": "y"}}, view_id="V2")
+    )
+
+    assert answer.status_code == 200
+    [direct] = lab.fake.calls.wait_for("chat.postMessage", 1)
+    assert direct.body["channel"] == lab.fake.dm_channel_for("U0CAMILLE")
+    assert "`y`" in direct.body["text"]
+    assert lab.fake.calls.last("chat.postEphemeral").status == 200  # refused: ok false
+    assert len(lab.fake.ephemeral) == 1
 
 
 # -- slow work, long replies, files ------------------------------------------------------------------
@@ -597,6 +906,8 @@ def test_the_home_tab_is_published_once_per_event(lab: Lab) -> None:
     published = lab.fake.calls.wait_for("views.publish", 2)
     time.sleep(0.2)
     assert lab.fake.calls.count("views.publish") == 2
+    # Slack took both (a view it refuses answers ok: false and shows nothing).
+    assert sorted(v.user_id or "" for v in lab.fake.views.values()) == ["U0CAMILLE", "U0MARIE"]
     views = {c.body["user_id"]: c.body["view"] for c in published}
     camille = (
         json.loads(views["U0CAMILLE"])
@@ -645,3 +956,69 @@ def test_socket_mode_requests_reach_the_same_listeners(lab: Lab) -> None:
     assert answer.status == 200
     assert json.loads(answer.body)["response_type"] == "in_channel"
     assert lab.count(Experiment) == 1
+
+
+# -- start-up ------------------------------------------------------------------------------------
+
+
+def test_serve_starts_when_slack_is_unreachable_says_so_once_and_answers_ssl_check(
+    tmp_path: Path,
+) -> None:
+    """``python -m bot serve`` with Slack configured but out of reach (Bolt asks
+    ``auth.test`` at start): the server starts, one log line says what failed, no
+    traceback, and Slack's ``ssl_check`` gets its 200."""
+    closed = free_port()  # nobody listens there
+    port = free_port()
+    env = process_env(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'coordo.db'}",
+            "SLACK_BOT_TOKEN": "xoxb-unreachable",
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": f"http://127.0.0.1:{closed}/api/",
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "SCHEDULER": "false",
+            "EXPORTS_DIR": str(tmp_path),
+        }
+    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        body = b"ssl_check=1&token=legacy-verification-token"
+        stamp = str(int(time.time()))
+        check = httpx.post(
+            f"{base}/slack/events",
+            content=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": stamp,
+                "X-Slack-Signature": sign(body, stamp),
+            },
+        )
+        assert check.status_code == 200, check.text
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    output = log.read_text()
+    assert "Traceback" not in output, output
+    said = [line for line in output.splitlines() if "Slack" in line and "auth.test" in line]
+    assert len(said) == 1, output
+    assert "retry" in said[0]

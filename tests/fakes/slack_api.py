@@ -13,21 +13,35 @@ HTTP 429 with ``Retry-After`` when rate limited. Also served:
 
 Point clients at ``fake.api_url`` (``WebClient(token, base_url=fake.api_url)``).
 
-By default the fake is lenient: a channel or user it was not told about is created on
-first use (a member of the home team). With ``strict=True`` unknown ids answer
-``channel_not_found`` / ``user_not_found``.
+The fake is as strict as Slack, always (there is no lenient mode):
+
+- ``blocks`` and ``view`` are checked with slack_sdk's Block Kit models and Slack's
+  documented limits (``tests/fakes/slack_rules.py``): ``invalid_blocks`` for a message,
+  ``invalid_arguments`` for a view, with the reasons in ``response_metadata.messages``;
+- it knows only the channels and people it was told about (``add_channel``,
+  ``add_user``): ``channel_not_found``, ``user_not_found``; the bot posts in a public
+  channel it is not in (``chat:write.public``) but not in a private one
+  (``channel_not_found``), and an ephemeral message needs the bot in the channel
+  (``not_in_channel``) and the person too (``user_not_in_channel``);
+- a ``trigger_id`` comes from ``new_trigger_id()``, is good for 3 seconds and once
+  (``expired_trigger_id``, ``exchanged_trigger_id``, ``invalid_trigger_id``);
+- a ``response_url`` takes 5 uses within 30 minutes, then HTTP 404 ``expired_url``;
+- its rate limit answers 429 with ``Retry-After``, or, as some methods do, HTTP 200
+  ``{"ok": false, "error": "rate_limited"}``.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 
+from tests.fakes import slack_rules
 from tests.fakes._server import (
     CannedFailure,
     Clock,
@@ -39,11 +53,14 @@ from tests.fakes._server import (
     parse_query,
 )
 
+logger = logging.getLogger(__name__)
+
 RESPONSE_URL_MAX_USES = 5
 RESPONSE_URL_LIFETIME = 30 * 60.0
-MAX_MESSAGE_BLOCKS = 50
-MAX_VIEW_BLOCKS = 100
-MAX_TEXT_LENGTH = 40_000
+TRIGGER_LIFETIME = 3.0
+MAX_MESSAGE_BLOCKS = slack_rules.MAX_MESSAGE_BLOCKS
+MAX_VIEW_BLOCKS = slack_rules.MAX_VIEW_BLOCKS
+MAX_TEXT_LENGTH = slack_rules.MAX_MESSAGE_TEXT
 
 
 @dataclass
@@ -56,6 +73,7 @@ class SlackChannel:
     is_im: bool = False
     is_mpim: bool = False
     user: str | None = None  # the other member of a direct conversation
+    members: set[str] = field(default_factory=set)  # the bot is one when it has joined
 
     def to_api(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -161,10 +179,18 @@ class ResponseURL:
     payloads: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class Trigger:
+    id: str
+    created: float
+    used: bool = False
+
+
 class SlackError(Exception):
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, reasons: list[str] | None = None) -> None:
         super().__init__(error)
         self.error = error
+        self.reasons = reasons or []
 
 
 class FakeSlack(FakeServer):
@@ -178,7 +204,7 @@ class FakeSlack(FakeServer):
         team: str = "Coordo Lab",
         bot_user_id: str = "U0COORDO",
         bot_id: str = "B0COORDO",
-        strict: bool = False,
+        chat_write_public: bool = True,
         clock: Clock = time.monotonic,
     ) -> None:
         super().__init__(clock=clock)
@@ -187,7 +213,7 @@ class FakeSlack(FakeServer):
         self.team = team
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
-        self.strict = strict
+        self.chat_write_public = chat_write_public
         self.channels: dict[str, SlackChannel] = {}
         self.users: dict[str, SlackUser] = {}
         self.messages: list[SlackMessage] = []
@@ -195,10 +221,16 @@ class FakeSlack(FakeServer):
         self.files: dict[str, SlackFile] = {}
         self.views: dict[str, SlackView] = {}
         self.response_urls: dict[str, ResponseURL] = {}
+        self.triggers: dict[str, Trigger] = {}
+        # What the fake refused as Slack would (invalid_blocks…): the ``fake_slack``
+        # fixture fails a test whose code sent any, unless it expects refusals.
+        self.refused: list[str] = []
+        self.expect_refusals = False
         self._ts_base = int(time.time())
         self._seq = itertools.count(1)
         self._rate_interval: float | None = None
         self._rate_burst = 1
+        self._rate_error_status = 429
         self._buckets: dict[str, TokenBucket] = {}
         self.add_user(bot_user_id, name="coordo", is_bot=True)
 
@@ -217,13 +249,18 @@ class FakeSlack(FakeServer):
         is_ext_shared: bool = False,
         is_private: bool = False,
         is_archived: bool = False,
+        members: tuple[str, ...] | list[str] = (),
+        bot_is_member: bool = True,
     ) -> SlackChannel:
+        """A channel of the workspace with its ``members`` (people added with
+        ``add_user``); the bot is in it unless ``bot_is_member=False``."""
         channel = SlackChannel(
             channel_id,
             name or channel_id.lower(),
             is_ext_shared=is_ext_shared,
             is_private=is_private,
             is_archived=is_archived,
+            members=set(members) | ({self.bot_user_id} if bot_is_member else set()),
         )
         with self._lock:
             self.channels[channel_id] = channel
@@ -260,14 +297,24 @@ class FakeSlack(FakeServer):
             self.users[user_id] = user
         return user
 
-    def enable_rate_limit(self, per_channel_interval: float = 1.0, burst: int = 1) -> None:
+    def join(self, channel_id: str, *user_ids: str) -> None:
+        """Add people (or, with no one named, the bot) to a known channel."""
+        with self._lock:
+            self.channels[channel_id].members.update(user_ids or (self.bot_user_id,))
+
+    def enable_rate_limit(
+        self, per_channel_interval: float = 1.0, burst: int = 1, *, as_ok_false: bool = False
+    ) -> None:
         """Allow ``burst`` ``chat.postMessage`` per channel at once, then one per interval.
 
-        Beyond that, HTTP 429 ``ratelimited`` with ``Retry-After`` in whole seconds.
+        Beyond that, HTTP 429 ``ratelimited`` with ``Retry-After`` in whole seconds, or
+        with ``as_ok_false`` HTTP 200 ``{"ok": false, "error": "rate_limited"}`` and no
+        header, as ``chat.postMessage`` documents it.
         """
         with self._lock:
             self._rate_interval = per_channel_interval
             self._rate_burst = burst
+            self._rate_error_status = 200 if as_ok_false else 429
             self._buckets.clear()
 
     def disable_rate_limit(self) -> None:
@@ -280,6 +327,15 @@ class FakeSlack(FakeServer):
             rid = f"T{next(self._seq):06d}"
             self.response_urls[rid] = ResponseURL(rid, self.clock())
         return f"{self.url}/response/{rid}"
+
+    def new_trigger_id(self) -> str:
+        """A ``trigger_id`` as Slack puts in a command or an interaction: good for 3
+        seconds (on the fake's clock) and for one ``views.open``."""
+        with self._lock:
+            n = next(self._seq)
+            trigger_id = f"{n}.{self.team_id}.{n * 7919:08x}"
+            self.triggers[trigger_id] = Trigger(trigger_id, self.clock())
+        return trigger_id
 
     # -- queries -------------------------------------------------------------------------
 
@@ -341,7 +397,11 @@ class FakeSlack(FakeServer):
             with self._lock:
                 return handler(self, body)
         except SlackError as e:
-            return _error(e.error)
+            return _error(e.error, e.reasons)
+        except slack_rules.Refused as e:
+            logger.warning("fake Slack refused %s: %s", method, e)
+            self.refused.append(f"{method}: {e}")
+            return _error(e.error, e.reasons)
 
     @staticmethod
     def _failure(failure: CannedFailure) -> Response:
@@ -384,21 +444,21 @@ class FakeSlack(FakeServer):
             return self._open_dm(channel_id)[0]
         channel = self.channels.get(channel_id)
         if channel is None:
-            if self.strict or channel_id[0] not in "CGD":
-                raise SlackError("channel_not_found")
-            channel = SlackChannel(channel_id, channel_id.lower(), is_private=channel_id[0] == "G")
-            self.channels[channel_id] = channel
+            raise SlackError("channel_not_found")
+        if channel.is_private and self.bot_user_id not in channel.members:
+            raise SlackError("channel_not_found")  # a private channel is hidden from outsiders
         return channel
+
+    def _bot_in(self, channel: SlackChannel) -> None:
+        if self.bot_user_id not in channel.members:
+            raise SlackError("not_in_channel")
 
     def _user(self, user_id: str | None) -> SlackUser:
         if not user_id:
             raise SlackError("user_not_found")
         user = self.users.get(user_id)
         if user is None:
-            if self.strict or user_id[0] not in "UW":
-                raise SlackError("user_not_found")
-            user = SlackUser(user_id, user_id.lower(), self.team_id)
-            self.users[user_id] = user
+            raise SlackError("user_not_found")
         return user
 
     def _open_dm(self, user_id: str) -> tuple[SlackChannel, bool]:
@@ -409,7 +469,9 @@ class FakeSlack(FakeServer):
         existing = self.channels.get(channel_id)
         if existing is not None:
             return existing, True
-        channel = SlackChannel(channel_id, channel_id, is_im=True, user=user_id)
+        channel = SlackChannel(
+            channel_id, channel_id, is_im=True, user=user_id, members={self.bot_user_id, user_id}
+        )
         self.channels[channel_id] = channel
         return channel, False
 
@@ -424,6 +486,8 @@ class FakeSlack(FakeServer):
         wait = bucket.take(now)
         if wait == 0:
             return None
+        if self._rate_error_status == 200:
+            return _error("rate_limited")
         return Response.json(
             {"ok": False, "error": "ratelimited"},
             429,
@@ -448,6 +512,8 @@ class FakeSlack(FakeServer):
         text, blocks = _content(body, MAX_MESSAGE_BLOCKS)
         if channel.is_archived:
             raise SlackError("is_archived")
+        if not self.chat_write_public:
+            self._bot_in(channel)
         limited = self._rate_limited(channel.id)
         if limited is not None:
             return limited
@@ -459,6 +525,9 @@ class FakeSlack(FakeServer):
         channel = self._channel(body.get("channel"))
         user = self._user(body.get("user"))
         text, blocks = _content(body, MAX_MESSAGE_BLOCKS)
+        self._bot_in(channel)
+        if user.id not in channel.members:
+            raise SlackError("user_not_in_channel")
         self.ephemeral.append(EphemeralMessage(channel.id, user.id, text, blocks))
         return _ok(message_ts=self._next_ts())
 
@@ -524,8 +593,16 @@ class FakeSlack(FakeServer):
     def _views_open(self, body: dict[str, Any]) -> Response:
         trigger_id = body.get("trigger_id") or body.get("interactivity_pointer")
         if not trigger_id:
-            raise SlackError("invalid_arguments")
+            raise SlackError("invalid_arguments", ["missing required field: trigger_id"])
         view = self._view(body, expected="modal")
+        trigger = self.triggers.get(str(trigger_id))
+        if trigger is None:
+            raise SlackError("invalid_trigger_id")
+        if trigger.used:
+            raise SlackError("exchanged_trigger_id")
+        if self.clock() - trigger.created > TRIGGER_LIFETIME:
+            raise SlackError("expired_trigger_id")
+        trigger.used = True
         return _ok(view=self._store_view(view, trigger_id=trigger_id))
 
     def _views_update(self, body: dict[str, Any]) -> Response:
@@ -561,10 +638,8 @@ class FakeSlack(FakeServer):
                 view = json.loads(view)
             except ValueError as e:
                 raise SlackError("invalid_arguments") from e
-        if not isinstance(view, dict) or view.get("type") != expected:
-            raise SlackError("invalid_arguments")
-        if len(view.get("blocks") or []) > MAX_VIEW_BLOCKS:
-            raise SlackError("invalid_arguments")
+        slack_rules.check_view(view, expected=expected)
+        assert isinstance(view, dict)
         return view
 
     def _store_view(
@@ -666,10 +741,11 @@ class FakeSlack(FakeServer):
             target = self.response_urls.get(rid)
             if target is None:
                 return Response.json({"ok": False, "error": "invalid_url"}, 404)
-            if self.clock() - target.created > RESPONSE_URL_LIFETIME:
+            if (
+                self.clock() - target.created > RESPONSE_URL_LIFETIME
+                or len(target.payloads) >= RESPONSE_URL_MAX_USES
+            ):
                 return Response.json({"ok": False, "error": "expired_url"}, 404)
-            if len(target.payloads) >= RESPONSE_URL_MAX_USES:
-                return Response.json({"ok": False, "error": "used_url"}, 404)
             if not isinstance(payload, dict):
                 return Response.json({"ok": False, "error": "invalid_payload"}, 400)
             if (
@@ -678,6 +754,17 @@ class FakeSlack(FakeServer):
                 and not payload.get("delete_original")
             ):
                 return Response.json({"ok": False, "error": "no_text"}, 400)
+            try:
+                slack_rules.check_text(payload.get("text"))
+                if payload.get("blocks") is not None:
+                    slack_rules.check_message_blocks(payload["blocks"])
+            except slack_rules.Refused as e:
+                logger.warning("fake Slack refused a response_url payload: %s", e)
+                self.refused.append(f"response_url: {e}")
+                return Response.json(
+                    {"ok": False, "error": e.error, "response_metadata": {"messages": e.reasons}},
+                    400,
+                )
             target.payloads.append(payload)
         return Response.json({"ok": True})
 
@@ -719,6 +806,7 @@ def _post_message_with_metadata(self: FakeSlack, body: dict[str, Any]) -> Respon
 
 def _conversations_history(self: FakeSlack, body: dict[str, Any]) -> Response:
     channel = self._channel(body.get("channel"))
+    self._bot_in(channel)  # reading a channel's history needs the bot in it
     try:
         limit = int(body.get("limit") or HISTORY_DEFAULT_LIMIT)
         oldest = float(body.get("oldest") or 0)
@@ -757,8 +845,11 @@ def _ok(**data: Any) -> Response:
     return Response.json({"ok": True, **data})
 
 
-def _error(error: str) -> Response:
-    return Response.json({"ok": False, "error": error})
+def _error(error: str, reasons: list[str] | None = None) -> Response:
+    data: dict[str, Any] = {"ok": False, "error": error}
+    if reasons:
+        data["response_metadata"] = {"messages": reasons}
+    return Response.json(data)
 
 
 def _truthy(value: Any) -> bool:
@@ -778,10 +869,9 @@ def _content(
     attachments = body.get("attachments")
     if not text and not blocks and not attachments:
         raise SlackError("no_text")
-    if blocks is not None and (not isinstance(blocks, list) or len(blocks) > max_blocks):
-        raise SlackError("invalid_blocks")
-    if text and len(text) > MAX_TEXT_LENGTH:
-        raise SlackError("msg_too_long")
+    slack_rules.check_text(text)
+    if blocks is not None:
+        slack_rules.check_message_blocks(blocks, limit=max_blocks)
     return text, blocks
 
 

@@ -26,6 +26,11 @@ from tests.fakes.slack_api import FakeSlack
 
 @pytest.fixture
 def web(fake_slack: FakeSlack) -> WebClient:
+    """A client of a workspace holding the people and channels these tests name."""
+    for user in ("U0ALICE", "U0CAMILLE"):
+        fake_slack.add_user(user)
+    for channel in ("C0BUDGET", "C0TEAM", "C0A", "C0B"):
+        fake_slack.add_channel(channel, members=("U0ALICE",))
     client = WebClient(token=fake_slack.token, base_url=fake_slack.api_url)
     client.retry_handlers.clear()
     return client
@@ -86,7 +91,8 @@ def test_slack_post_message_needs_text_or_blocks(web: WebClient) -> None:
     assert caught.value.response["error"] == "no_text"
 
 
-def test_slack_refuses_more_than_fifty_blocks(web: WebClient) -> None:
+def test_slack_refuses_more_than_fifty_blocks(web: WebClient, fake_slack: FakeSlack) -> None:
+    fake_slack.expect_refusals = True
     with pytest.raises(SlackApiError) as caught:
         web.chat_postMessage(channel="C0BUDGET", text="x", blocks=[{"type": "divider"}] * 51)
     assert caught.value.response["error"] == "invalid_blocks"
@@ -136,19 +142,48 @@ def test_slack_users_info_carries_the_configured_flags(
     assert "is_stranger" not in member
 
 
-def test_slack_strict_mode_knows_only_what_it_was_told() -> None:
-    with FakeSlack(strict=True) as slack:
+def test_slack_knows_only_what_it_was_told() -> None:
+    with FakeSlack() as slack:
         web = WebClient(token=slack.token, base_url=slack.api_url)
-        slack.add_channel("C0KNOWN")
+        slack.add_user("U0IN")
+        slack.add_user("U0OUT")
+        slack.add_channel("C0KNOWN", members=("U0IN",))
+        slack.add_channel("C0PUBLIC", bot_is_member=False)
+        slack.add_channel("G0PRIVATE", is_private=True, bot_is_member=False)
         web.chat_postMessage(channel="C0KNOWN", text="ok")
+        web.chat_postMessage(channel="C0PUBLIC", text="chat:write.public")
+        web.chat_postEphemeral(channel="C0KNOWN", user="U0IN", text="ok")
         for call, error in [
             (lambda: web.chat_postMessage(channel="C0UNKNOWN", text="x"), "channel_not_found"),
+            (lambda: web.chat_postMessage(channel="G0PRIVATE", text="x"), "channel_not_found"),
+            (lambda: web.chat_postMessage(channel="U0NOBODY", text="x"), "user_not_found"),
             (lambda: web.users_info(user="U0NOBODY"), "user_not_found"),
             (lambda: web.conversations_open(users=["U0NOBODY"]), "user_not_found"),
+            (
+                lambda: web.chat_postEphemeral(channel="C0KNOWN", user="U0OUT", text="x"),
+                "user_not_in_channel",
+            ),
+            (
+                lambda: web.chat_postEphemeral(channel="C0PUBLIC", user="U0IN", text="x"),
+                "not_in_channel",
+            ),
+            (lambda: web.conversations_history(channel="C0PUBLIC"), "not_in_channel"),
         ]:
             with pytest.raises(SlackApiError) as caught:
                 call()
             assert caught.value.response["error"] == error
+        slack.join("C0PUBLIC")
+        slack.join("C0PUBLIC", "U0IN")
+        web.chat_postEphemeral(channel="C0PUBLIC", user="U0IN", text="now a member")
+
+
+def test_slack_without_chat_write_public_the_bot_posts_only_where_it_is() -> None:
+    with FakeSlack(chat_write_public=False) as slack:
+        web = WebClient(token=slack.token, base_url=slack.api_url)
+        slack.add_channel("C0PUBLIC", bot_is_member=False)
+        with pytest.raises(SlackApiError) as caught:
+            web.chat_postMessage(channel="C0PUBLIC", text="x")
+        assert caught.value.response["error"] == "not_in_channel"
 
 
 def test_slack_chat_update_changes_a_known_message(web: WebClient, fake_slack: FakeSlack) -> None:
@@ -172,18 +207,19 @@ def test_slack_post_ephemeral_is_kept_apart(web: WebClient, fake_slack: FakeSlac
 
 
 def test_slack_views_open_update_and_publish(web: WebClient, fake_slack: FakeSlack) -> None:
-    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Dépense"}, "blocks": []}
-    opened = web.views_open(trigger_id="123.456", view=modal)["view"]
-    updated = web.views_update(
-        view_id=opened["id"], view={**modal, "blocks": [{"type": "divider"}]}
-    )
+    divider = [{"type": "divider"}]
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Dépense"}, "blocks": divider}
+    trigger = fake_slack.new_trigger_id()
+    opened = web.views_open(trigger_id=trigger, view=modal)["view"]
+    header = [{"type": "header", "text": {"type": "plain_text", "text": "Ok"}}]
+    updated = web.views_update(view_id=opened["id"], view={**modal, "blocks": header})
     home = {"type": "home", "blocks": [{"type": "divider"}]}
     published = web.views_publish(user_id="U0ALICE", view=home)["view"]
     republished = web.views_publish(user_id="U0ALICE", view=home)["view"]
 
     assert updated["view"]["id"] == opened["id"]
-    assert fake_slack.views[opened["id"]].view["blocks"] == [{"type": "divider"}]
-    assert fake_slack.views[opened["id"]].trigger_id == "123.456"
+    assert fake_slack.views[opened["id"]].view["blocks"] == header
+    assert fake_slack.views[opened["id"]].trigger_id == trigger
     assert published["id"] == republished["id"]
     with pytest.raises(SlackApiError) as caught:
         web.views_open(trigger_id="", view=modal)
@@ -293,9 +329,12 @@ def test_slack_response_url_takes_five_json_posts_in_thirty_minutes(
     manual_clock.advance(30 * 60 + 1)
     late = httpx.post(expiring, json={"text": "late"})
 
+    sixth = httpx.post(url, json={"text": "n6"})
+
     assert answers == [200] * 5 + [404]
     assert [p["text"] for p in fake_slack.responses_to(url)] == [f"n{n}" for n in range(5)]
     assert late.json() == {"ok": False, "error": "expired_url"}
+    assert (sixth.status_code, sixth.json()["error"]) == (404, "expired_url")
     assert httpx.post(f"{fake_slack.url}/response/nope", json={"text": "x"}).status_code == 404
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -10,6 +11,7 @@ from bot.platforms.render import (
     MAX_MESSAGE_BLOCKS,
     MAX_SECTION_TEXT,
     action_name,
+    fallback_text,
     home_view,
     modal_view,
     mrkdwn,
@@ -172,3 +174,15 @@ def test_a_form_becomes_a_modal_with_one_input_per_field() -> None:
     assert kinds["description"]["initial_value"] == "Café"
     assert [b["optional"] for b in view["blocks"]] == [False, False, False, True, False, False]
     assert all(b["block_id"] == b["element"]["action_id"] for b in view["blocks"])
+
+
+@pytest.mark.parametrize("tail", ["& fin", "<3 et >_<", "[Facture](https://x.org/f?a=1&b=2) fin"])
+def test_the_fallback_text_is_never_cut_inside_an_entity_or_a_link(tail: str) -> None:
+    for length in range(2960, 3000):
+        text = fallback_text(Reply(text="x" * length + " " + tail * 20))
+
+        assert len(text) <= 3000
+        assert text.endswith("…")
+        assert not re.search(r"&(?!amp;|lt;|gt;)", text), text[-40:]
+        assert text.count("<") == text.count(">"), text[-60:]
+        assert not re.search(r"<[^>]*$", text), text[-60:]

@@ -24,8 +24,16 @@ BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Jalon* : vote
 MESSAGE = PlatformMessage(text="Jalon : vote du budget", blocks=BLOCKS)
 
 
+def lab_workspace(slack: FakeSlack) -> None:
+    """The channels and people these tests name, as the workspace would have them."""
+    slack.add_user("U0ALICE", name="alice")
+    for channel in ("C0BUDGET", "C0OTHER", "C0INTERNAL"):
+        slack.add_channel(channel, channel[2:].lower(), members=("U0ALICE",))
+
+
 @pytest.fixture
 def chat(fake_slack: FakeSlack) -> SlackChat:
+    lab_workspace(fake_slack)
     return SlackChat(fake_slack.token, base_url=fake_slack.api_url)
 
 
@@ -112,6 +120,36 @@ def test_rate_limit_mode_refuses_a_second_message_in_the_same_second(
     assert len(fake_slack.messages_in("C0BUDGET")) == 2
 
 
+@pytest.mark.parametrize("error", ["rate_limited", "ratelimited"])
+def test_a_rate_limit_answered_with_http_200_is_a_rate_limit(
+    chat: SlackChat, fake_slack: FakeSlack, error: str
+) -> None:
+    """chat.postMessage documents ``rate_limited`` as an ``ok: false`` error with HTTP 200,
+    no Retry-After: it is a wait, never a refusal."""
+    fake_slack.fail_next("chat.postMessage", status=200, error=error)
+
+    with pytest.raises(RateLimited) as caught:
+        chat.post("C0BUDGET", MESSAGE)
+
+    assert caught.value.retry_after >= 1.0
+    assert caught.value.code == error
+    assert not isinstance(caught.value, PermanentError)
+
+
+def test_the_fakes_own_http_200_rate_limit_is_a_rate_limit_too(
+    chat: SlackChat, fake_slack: FakeSlack, manual_clock: ManualClock
+) -> None:
+    fake_slack.enable_rate_limit(per_channel_interval=1.0, as_ok_false=True)
+    chat.post("C0BUDGET", MESSAGE)
+
+    with pytest.raises(RateLimited) as caught:
+        chat.post("C0BUDGET", MESSAGE)
+
+    manual_clock.advance(caught.value.retry_after)
+    chat.post("C0BUDGET", MESSAGE)
+    assert len(fake_slack.messages_in("C0BUDGET")) == 2
+
+
 def test_server_error_is_transient(chat: SlackChat, fake_slack: FakeSlack) -> None:
     fake_slack.fail_next("chat.postMessage", status=503)
 
@@ -129,11 +167,9 @@ def test_ok_false_internal_error_is_transient(chat: SlackChat, fake_slack: FakeS
     assert caught.value.code == "internal_error"
 
 
-def test_unknown_channel_is_permanent() -> None:
-    with FakeSlack(strict=True) as slack:
-        chat = SlackChat(slack.token, base_url=slack.api_url)
-        with pytest.raises(PermanentError) as caught:
-            chat.post("C0GONE", MESSAGE)
+def test_unknown_channel_is_permanent(chat: SlackChat) -> None:
+    with pytest.raises(PermanentError) as caught:
+        chat.post("C0GONE", MESSAGE)
     assert caught.value.code == "channel_not_found"
     assert not isinstance(caught.value, TransientError | RateLimited)
 
@@ -177,6 +213,7 @@ def test_failed_upload_of_the_bytes_is_typed(chat: SlackChat, fake_slack: FakeSl
 
 
 def test_interactive_retries_retry_a_server_error_once(fake_slack: FakeSlack) -> None:
+    lab_workspace(fake_slack)
     chat = SlackChat(fake_slack.token, base_url=fake_slack.api_url, interactive_retries=True)
     fake_slack.fail_next("chat.postMessage", status=500)
 
@@ -246,6 +283,7 @@ def test_response_url_server_error_is_transient(fake_slack: FakeSlack) -> None:
 
 
 def test_retry_after_as_an_http_date_is_read_against_the_clock(fake_slack: FakeSlack) -> None:
+    lab_workspace(fake_slack)
     now = datetime(2025, 3, 4, 9, 0, 0, tzinfo=UTC)
     chat = SlackChat(fake_slack.token, base_url=fake_slack.api_url, clock=lambda: now)
     fake_slack.fail_next(
