@@ -426,6 +426,7 @@ def log(ctx: Context, args: Args, status: str = "paid") -> Reply:
         when=args.option("date"),
         supplier=args.option("supplier") or "",
         receipt=args.option("receipt") or "",
+        ledger_side=ledger.ledger_side(ctx, experiment, typed, status),
     )
     reply = ctx.reply(
         "expense/logged",
@@ -666,6 +667,8 @@ def export(ctx: Context, args: Args) -> Reply:
     # openpyxl costs a tenth of a second to import: only exports pay for it.
     from commands.services import exports
 
+    state = service.budget_state(ctx, experiment)
+    basis = message("ledger.basis", locale, ht=state.counts_ht, unknown=state.vat_unknown)
     spec = exports.ExportSpec(
         locale=locale,
         currency=experiment.currency,
@@ -677,14 +680,15 @@ def export(ctx: Context, args: Args) -> Reply:
             title=experiment.name,
             period=file_period,
             day=today.strftime("%d/%m/%Y") if locale == "fr" else today.isoformat(),
-        ),
+        )
+        + " — "
+        + basis,
     )
     rows = service.export_rows(ctx, experiment, bounds)
     if kind == "csv":
         content = exports.expenses_csv(rows, spec)
         mime = "text/csv"
     else:
-        state = service.budget_state(ctx, experiment)
         in_period = service.period_spending(ctx, experiment, bounds) if bounds else None
         label = message("expenses.unassigned", locale)
         summary = exports.summary_rows(state, in_period, label)

@@ -773,7 +773,7 @@ def test_crossing_80_and_100_percent_of_a_line_is_told_once(
     channel_text = normalise(markdown_to_text(Reply.from_payload(rows[0].payload).text))
     assert (
         "Budget participatif de Bondy : le poste Restauration a passé 80 % de son prévu : "
-        "4 040,00 € dépensés sur 5 000,00 €, soit 81 %." in channel_text
+        "4 040,00 € dépensés (TTC) sur 5 000,00 €, soit 81 %." in channel_text
     )
     # Still above 80%, below 100%: nothing new. Undone and logged again: told once.
     console.handle("/depense 10 € glaçons poste:restauration")
@@ -834,8 +834,8 @@ def test_one_expense_past_several_thresholds_is_one_message_per_person(
     assert "Animation a passé 80" not in text
     assert (
         "Assemblée citoyenne de Montreuil : le poste Animation a passé 100 % de son prévu : "
-        "34 400,00 € dépensés sur 20 000,00 €, soit 172 % ; le budget total a passé 80 % de son "
-        "prévu : 40 180,00 € dépensés sur 50 000,00 €, soit 80 %." in text
+        "34 400,00 € dépensés (TTC) sur 20 000,00 €, soit 172 % ; le budget total a passé 80 % de "
+        "son prévu : 40 180,00 € dépensés (TTC) sur 50 000,00 €, soit 80 %." in text
     )
     # Messages wait for working hours: it is Tuesday 10:00, so they may go now.
     assert all(r.not_before.isoformat().startswith("2026-11-24T09:00") for r in rows)

@@ -115,7 +115,7 @@ def test_the_spending_chain_step_by_step(console: Console, demo_engine: Engine) 
         Dépense n°15 engagé le vendredi 20 novembre 2026 par @camille
         engagement BC-2026-041
         > /depense engagements
-        Études : prévu 0,00 € · engagé non payé 3 000,00 €
+        Études : prévu non engagé 0,00 € · engagé non payé 3 000,00 €
         Engagé et non payé (1)
         n°15 3 000,00 € — étude de terrain · engagé · BC-2026-041
         > /depense service fait 15 le 19/11
@@ -163,7 +163,7 @@ def test_paid_before_committed_needs_a_coordinators_word(
         > /depense annuler
         Annulé : @camille avait modifié le suivi comptable de la dépense « location »
         > /depense engagements
-        Logistique : prévu 500,00 €
+        Logistique : prévu non engagé 500,00 €
         """,
     )
     assert entry(demo_engine, 15).status == "planned"
@@ -337,8 +337,8 @@ def test_vat_recoverable_counts_ht(console: Console) -> None:
         > /depense 1 200 € traiteur poste:etudes tva:20
         compté HT
         > /depense engagements
-        (montants HT (TVA récupérable))
-        Études : prévu 0,00 € · engagé non payé 0,00 € · payé 1 000,00 €
+        Montants comptés au budget : HT (TVA récupérable) ; 7 dépenses à TVA inconnue, comptées TTC.
+        Études : prévu non engagé 0,00 € · engagé non payé 0,00 € · payé 1 000,00 €
         """,
     )
 
@@ -473,7 +473,7 @@ def test_the_lab_digest_shows_what_is_committed_and_not_paid(
         > /depense service fait 16
         > /depense prevoir 999 € encore prévu poste:communication
         > /depense engagements
-        Total : prévu 999,00 € · engagé non payé 1 300,00 €
+        Total : prévu non engagé 999,00 € · engagé non payé 1 300,00 €
         """,
     )
     with Session(demo_engine) as s:
@@ -526,7 +526,7 @@ def test_members_log_and_follow_the_chain_coordinators_shape_the_ledger(console:
         > /expense order 15 order:M-2
         Expense #15 ordered for payment
         > /expense commitments
-        Communication: planned €0.00 · committed, unpaid €300.00
+        Communication: planned, not committed €0.00 · committed, unpaid €300.00
         :user camille
         > /expense funders
         None yet
