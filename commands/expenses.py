@@ -750,8 +750,16 @@ def expense_form(ctx: Context, experiment: Experiment) -> Form:
             FormField("date", label("date"), kind="date", required=False),
             FormField("supplier", label("supplier"), required=False),
             FormField("receipt", label("receipt"), required=False, placeholder="https://"),
+            # The ledger's side, as ``tva:``, ``ht:`` and ``facture:`` when typed.
+            FormField("rate", label("rate"), kind="select", required=False, options=VAT_OPTIONS),
+            FormField("ht", label("ht"), required=False, placeholder="1 000,00"),
+            FormField("invoice", label("invoice"), required=False, placeholder="F-2026-042"),
         ),
     )
+
+
+# The French VAT rates, as typed after ``tva:``.
+VAT_OPTIONS = (("20", "20 %"), ("10", "10 %"), ("5,5", "5,5 %"), ("2,1", "2,1 %"), ("0", "0 %"))
 
 
 # The form field at fault for each kind of error (the catalog, or the whole key).
@@ -768,6 +776,12 @@ FORM_FIELDS = {
     "expenses.unknown_line": "line",
     "expenses.bad_receipt": "receipt",
     "expenses.missing_description": "description",
+    "ledger.bad_vat_rate": "rate",
+    "ledger.ht_above_ttc": "ht",
+    "ledger.vat_mismatch": "ht",
+    "ledger.bad_siret": "supplier",
+    "ledger.bad_invoice_number": "invoice",
+    "ledger.duplicate_invoice": "invoice",
 }
 
 
@@ -779,7 +793,7 @@ def submit_form(ctx: Context, values: dict[str, str]) -> Reply:
     amount = (values.get("amount") or "").strip()
     description = (values.get("description") or "").strip()
     args.words = [w for w in f"{amount} {description}".split() if w]
-    for name in ("line", "date", "supplier", "receipt"):
+    for name in ("line", "date", "supplier", "receipt", "rate", "ht", "invoice"):
         if values.get(name):
             args.options[name] = values[name]
     try:

@@ -266,9 +266,7 @@ def compute(
     gauges = []
     for line in lines:
         spent = by_line.get(line.id, Spent())
-        gauges.append(
-            Gauge(line, line.planned_cents, spent, project(spent.spent, spent.count))
-        )
+        gauges.append(Gauge(line, line.planned_cents, spent, project(spent.spent, spent.count)))
     lines_planned = sum(line.planned_cents for line in lines)
     envelope = envelope_of(envelope_cents, lines_planned)
     loose = total_of(v for k, v in by_line.items() if k not in known)

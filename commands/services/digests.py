@@ -383,9 +383,7 @@ def lab_digest(
     ).all():
         lines_of[line.experiment_id].append(line)
     spending = ledger_sql.spending(session, ids)
-    states = {
-        pk(e): _budget_state(e, lines_of[pk(e)], spending[pk(e)], today) for e in experiments
-    }
+    states = {pk(e): _budget_state(e, lines_of[pk(e)], spending[pk(e)], today) for e in experiments}
     # 4. open milestones late or due within two weeks, 5. their owners
     milestones: list[Any] = session.exec(
         outbox.select_columns(*MILESTONE_COLUMNS)

@@ -18,9 +18,7 @@ from commands.services.audit import snapshot
 from commands.services.budget import BudgetState
 from commands.services.expenses import budget_state
 from models import (
-    BudgetLine,
     ChannelBinding,
-    Expense,
     Experiment,
     Meeting,
     Membership,

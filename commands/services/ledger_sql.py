@@ -83,7 +83,9 @@ def spending(
             func.count(),
             at(status.in_(REALISED)),
             func.coalesce(
-                func.sum(case((and_(_recovers(), col(LedgerEntry.ht_cents).is_(None)), 1), else_=0)),
+                func.sum(
+                    case((and_(_recovers(), col(LedgerEntry.ht_cents).is_(None)), 1), else_=0)
+                ),
                 0,
             ),
             func.min(Expense.spent_on),
@@ -102,9 +104,17 @@ def spending(
         )
     ):
         found[experiment_id].counts_ht = True
-    for experiment_id, line_id, foreseen, committed, paid, n, realised, unknown, first in (
-        session.execute(query)
-    ):
+    for (
+        experiment_id,
+        line_id,
+        foreseen,
+        committed,
+        paid,
+        n,
+        realised,
+        unknown,
+        first,
+    ) in session.execute(query):
         mine = found[experiment_id]
         mine.by_line[line_id] = Spent(
             int(foreseen), int(committed), int(paid), int(n), int(realised), int(unknown)

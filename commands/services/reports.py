@@ -116,8 +116,10 @@ def compute(
     ordered or paid), by account class; each funder's share of them; the statement's rows
     for ``funder``."""
     locale = experiment.locale
-    recoverable = ledger.vat_recoverable(ctx, experiment)
-    lines = budget.budget_lines(ctx, experiment)
+    # The actual charges per line: the budget's own computation, over the period.
+    spending = budget.spending(ctx, experiment, period)
+    recoverable = spending.counts_ht
+    lines = spending.lines
     labels = {pk(line): line.label for line in lines}
     natures = ledger.natures(ctx, experiment)
     shares = ledger.shares_of(ctx, experiment)
@@ -130,12 +132,14 @@ def compute(
     report = Report(experiment, funder, period, recoverable, locale)
     me = pk(funder)
     step_words = {step: message(f"ledger.step_{step}", locale) for step in ledger.STEPS}
+    for line_id, spent in spending.by_line.items():
+        account = natures.get(line_id) if line_id is not None else None
+        actual[account] = actual.get(account, 0) + spent.realised
     for row in ledger.ledger_rows(ctx, experiment, period):
         if row.status not in ledger.REALISED:
             continue
         cents = ledger.counted(row.ttc, row.ht, recoverable)
         account = natures.get(row.line_id) if row.line_id is not None else None
-        actual[account] = actual.get(account, 0) + cents
         parts = shares.split(row, cents)
         for funder_id, part in parts.items():
             by_funder[funder_id] = by_funder.get(funder_id, 0) + part

@@ -100,6 +100,50 @@ def test_bad_input_gets_a_clear_message_and_writes_nothing(
     assert counts(demo_engine) == before
 
 
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        # A step out of order, without a coordinator's word.
+        ("/depense payer 15", "il faut d'abord « engagé » avant « payé »"),
+        ("/depense service fait 15", "il faut d'abord « engagé » avant « service fait »"),
+        # A payment before the invoice (even with the word).
+        ("/depense payer 16 le 18/11 forcer", "antérieur à la facture du vendredi 20 novembre"),
+        # An allocation over 100 %.
+        ("/depense financeur allouer feder 50% poste:logistique", "feraient 110,00 % : 100 %"),
+        ("/depense financeur allouer feder 101%", "100 % au plus"),
+        # A report or statement for a funder the experiment does not have.
+        ("/depense rapport cnes", "« cnes » ne finance pas « Budget participatif de Bondy »"),
+        ("/depense etat cnes", "« cnes » ne finance pas « Budget participatif de Bondy »"),
+        # A VAT rate that does not exist, HT above TTC, on an expense already logged.
+        ("/depense facture 16 tva:19,6", "n'est pas un taux de TVA en vigueur en France"),
+        ("/depense facture 16 ht:900", "dépasse le montant payé TTC"),
+        # A SIRET that fails its check.
+        ('/depense fournisseur ajouter "Dupont" siret:732 829 320 00075', "SIRET valide"),
+    ],
+)
+def test_bad_input_on_an_expense_under_way_writes_nothing(
+    console: Console, demo_engine: Engine, command: str, expected: str
+) -> None:
+    add_funders(console)
+    converse(
+        console,
+        """
+        > /depense financeur allouer region 60% poste:logistique
+        > /depense prevoir 500 € location poste:logistique
+        Dépense n°15 enregistrée
+        > /depense prevoir 800 € impression poste:communication date:09/11
+        Dépense n°16 enregistrée
+        > /depense engager 16 bc:BC-9 le 10/11
+        > /depense facture 16 numero:F-77 du:20/11 reçue:21/11
+        """,
+    )
+    before = counts(demo_engine), entry(demo_engine, 15).status, entry(demo_engine, 16).status
+    reply = normalise(console.handle(command))
+    assert expected in reply, reply
+    after = counts(demo_engine), entry(demo_engine, 15).status, entry(demo_engine, 16).status
+    assert after == before
+
+
 def test_the_spending_chain_step_by_step(console: Console, demo_engine: Engine) -> None:
     converse(
         console,
