@@ -612,3 +612,22 @@ def test_a_corrected_amount_keeps_ht_plus_vat_equal_to_ttc(
         """,
     )
     assert (entry(demo_engine, 16).ht_cents, entry(demo_engine, 16).vat_cents) == (4500, 500)
+
+
+@pytest.mark.parametrize(("currency", "locale"), [("EUR", "fr"), ("EUR", "en"), ("USD", "en")])
+def test_the_statements_amounts_are_written_as_money_writes_them(
+    currency: str, locale: str
+) -> None:
+    """The statement's PDF formats its many amounts without babel each time: the same
+    text, on 10,000 random amounts of every size and sign."""
+    import random
+
+    from commands.render import money
+
+    rng = random.Random(15059)
+    fast = reports.MoneyText(currency, locale)
+    for cents in [0, 1, -1, 99, 100, -100, 99_999, 100_000, *range(-3, 4)]:
+        assert fast(cents) == money(cents, currency, locale), cents
+    for _ in range(10_000):
+        cents = rng.randint(-(10 ** rng.randint(1, 12)), 10 ** rng.randint(1, 12))
+        assert fast(cents) == money(cents, currency, locale), cents
