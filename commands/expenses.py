@@ -683,6 +683,7 @@ def export(ctx: Context, args: Args) -> Reply:
         )
         + " — "
         + basis,
+        counts_ht=state.counts_ht,
     )
     rows = service.export_rows(ctx, experiment, bounds)
     if kind == "csv":

@@ -48,6 +48,8 @@ from models import (
     ChannelBinding,
     Expense,
     Experiment,
+    ExperimentFinance,
+    LedgerEntry,
     Membership,
     OutboxMessage,
     Person,
@@ -843,6 +845,8 @@ class ExportRow(NamedTuple):
     currency: str
     receipt_url: str
     author: str
+    status: str  # the step of the spending chain
+    counted_cents: int  # what the budget counts: HT when the VAT is recoverable and known
 
 
 def export_count(ctx: Context, experiment: Experiment, period: tuple[date, date] | None) -> int:
@@ -870,9 +874,13 @@ def export_rows(
             col(Expense.currency),
             col(Expense.receipt_url),
             col(Person.handle),
+            func.coalesce(LedgerEntry.status, "paid"),
+            ledger_sql.counted(),
         )
         .join(Person, col(Person.id) == Expense.author_id)
         .outerjoin(BudgetLine, col(BudgetLine.id) == Expense.budget_line_id)
+        .outerjoin(LedgerEntry, col(LedgerEntry.expense_id) == Expense.id)
+        .outerjoin(ExperimentFinance, col(ExperimentFinance.experiment_id) == Expense.experiment_id)
         .where(col(Expense.experiment_id) == experiment.id, col(Expense.deleted_at).is_(None))
         .order_by(col(Expense.spent_on), col(Expense.id))
         .execution_options(yield_per=2000)

@@ -53,6 +53,7 @@ class ExportSpec:
     title: str
     period: str
     heading: str = ""
+    counts_ht: bool = False  # how the budget counts: said in the CSV's last column
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,14 @@ def expenses_csv(rows: Iterable[ExportRow], spec: ExportSpec) -> bytes:
     buffer = io.StringIO()
     delimiter = ";" if spec.locale == "fr" else ","
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(_headers(spec.locale, CSV_COLUMNS))
+    writer.writerow(
+        [
+            *_headers(spec.locale, CSV_COLUMNS),
+            message("expenses.col_step", spec.locale),
+            message("expenses.col_counted", spec.locale, ht=spec.counts_ht),
+        ]
+    )
+    steps: dict[str, str] = {}
     for row in rows:
         writer.writerow(
             [
@@ -186,6 +194,9 @@ def expenses_csv(rows: Iterable[ExportRow], spec: ExportSpec) -> bytes:
                 row.currency,
                 _safe(row.receipt_url),
                 _safe(row.author),
+                steps.get(row.status)
+                or steps.setdefault(row.status, message(f"ledger.step_{row.status}", spec.locale)),
+                _amount_text(row.counted_cents, spec.locale),
             ]
         )
     return buffer.getvalue().encode("utf-8-sig")

@@ -7,6 +7,8 @@ funders (one with its own share of a line)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -187,6 +189,22 @@ def test_every_surface_shows_the_same_budget_to_the_cent(
             g.paid_cents,
             g.remaining_cents,
         ], label
+
+    # The CSV: each expense's step and what the budget counts of it, HT said.
+    console.handle("/depense export csv")
+    text = (tmp_path / "exports" / "depenses-bondy-bp-all.csv").read_text("utf-8-sig")
+    csv_rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert csv_rows[0][-2:] == ["Étape", "Compté au budget (HT)"]
+    by_step: dict[str, int] = {}
+    for row in csv_rows[1:]:
+        cents = int(row[-1].replace(",", ""))
+        by_step[row[-2]] = by_step.get(row[-2], 0) + cents
+    assert by_step == {
+        "prévu": t.foreseen_cents,
+        "engagé": 500_00,
+        "service fait": 300_00,
+        "payé": t.paid_cents,
+    }
 
     # The CERFA report: actual charges are the realised ones (service done, ordered,
     # paid), the plan the lines'; the funders' parts and the rest add up to them.

@@ -61,6 +61,8 @@ def test_csv_for_french_excel(console: Console) -> None:
         "Devise",
         "Justificatif",
         "Saisie par",
+        "Étape",
+        "Compté au budget (TTC)",
     ]
     assert len(rows) == 1 + 8
     assert rows[1][:7] == [
@@ -81,7 +83,7 @@ def test_csv_for_french_excel(console: Console) -> None:
         "1250,50",
         "EUR",
     ]
-    assert rows[-1][7:] == ["", "camille"]
+    assert rows[-1][7:] == ["", "camille", "payé", "1250,50"]
     assert sum(Decimal(r[5].replace(",", ".")) for r in rows[1:]) == Decimal("15360.50")
 
 
