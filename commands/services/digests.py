@@ -268,7 +268,7 @@ def experiment_digests(
     ).all()
     # 2. their owners
     owners = _owners(session, [m.id for m in milestones])
-    # 3. the budget lines, 4. spent per line
+    # 3. the budget lines, 4.–5. what is counted per line (as ``/depense budget`` counts)
     lines: list[Any] = session.exec(
         outbox.select_columns(
             BudgetLine.id, BudgetLine.experiment_id, BudgetLine.label, BudgetLine.planned_cents
@@ -277,7 +277,7 @@ def experiment_digests(
         .order_by(col(BudgetLine.position), col(BudgetLine.id))
     ).all()
     spent = ledger_sql.spending(session, ids)
-    # 5. the expenses of the week
+    # 6. the expenses of the week
     expenses: list[Any] = session.exec(
         outbox.select_columns(
             Expense.experiment_id,
@@ -294,7 +294,7 @@ def experiment_digests(
         )
         .order_by(col(Expense.spent_on), col(Expense.id))
     ).all()
-    # 6. the meetings of the next two weeks, 7. their agenda
+    # 7. the meetings of the next two weeks, 8. their agenda
     meetings = upcoming_meetings(
         session, [col(Meeting.experiment_id).in_(ids)], now, widest.horizon_end
     )
@@ -384,7 +384,7 @@ def lab_digest(
         lines_of[line.experiment_id].append(line)
     spending = ledger_sql.spending(session, ids)
     states = {pk(e): _budget_state(e, lines_of[pk(e)], spending[pk(e)], today) for e in experiments}
-    # 4. open milestones late or due within two weeks, 5. their owners
+    # 5. open milestones late or due within two weeks, 6. their owners
     milestones: list[Any] = session.exec(
         outbox.select_columns(*MILESTONE_COLUMNS)
         .where(
@@ -396,7 +396,7 @@ def lab_digest(
         .order_by(col(Milestone.due_on), col(Milestone.id))
     ).all()
     owners = _owners(session, [m.id for m in milestones])
-    # 6. meetings of the next two weeks, the lab's own included (agenda: one more query)
+    # 7. meetings of the next two weeks, the lab's own included (agenda: one more query)
     meetings = upcoming_meetings(
         session,
         [

@@ -1,6 +1,7 @@
-"""The ledger's sums as SQL expressions, for queries that gather many experiments at once
-(the lab digest): the same rules as ``ledger.counted`` and ``ledger.COMMITTED_UNPAID``,
-which a test holds equal to the ledger's own view."""
+"""The ledger's sums in SQL: ``spending``, the one aggregate every budget figure is made
+from (for one experiment or hundreds at once), and ``counted``, the rule of what the
+budget counts of an expense, the same as ``ledger.counted`` (a test holds the budget's
+figures equal to the ledger's rows, to the cent)."""
 
 from __future__ import annotations
 
@@ -35,11 +36,6 @@ def counted() -> Any:
         ),
         else_=Expense.amount_cents,
     )
-
-
-def committed_unpaid() -> Any:
-    """The sum of what is committed and not paid yet."""
-    return func.sum(case((col(LedgerEntry.status).in_(COMMITTED_UNPAID), counted()), else_=0))
 
 
 def _recovers() -> Any:
