@@ -468,9 +468,8 @@ def edit(ctx: Context, args: Args) -> Reply:
         when=args.option("date"),
         supplier=args.option("supplier"),
         receipt=args.option("receipt"),
+        amount_side=lambda corrected: ledger.service.amount_changed(ctx, experiment, corrected),
     )
-    if "amount_cents" in changed.fields:
-        ledger.service.amount_changed(ctx, experiment, changed.expense)
     return _change_reply(ctx, "expense/edited", experiment, changed)
 
 

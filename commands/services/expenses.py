@@ -686,7 +686,10 @@ def edit_expense(
     when: str | None = None,
     supplier: str | None = None,
     receipt: str | None = None,
+    amount_side: Callable[[Expense], object] | None = None,
 ) -> Changed:
+    """Correct an expense; ``amount_side`` brings its ledger entry in line with a new
+    amount (HT and VAT) before the budget after it is worked out."""
     require_may_change(ctx, experiment, expense)
     values: dict[str, Any] = {}
     if amount is not None:
@@ -713,6 +716,8 @@ def edit_expense(
         setattr(expense, name, values[name])
     expense.updated_at = ctx.now
     ctx.record("update", expense, before, experiment_id=experiment.id)
+    if amount_side is not None and "amount_cents" in changed:
+        amount_side(expense)
     after = budget_state(ctx, experiment)
     told = alert(ctx, experiment, crossings(before_state, after), counts_ht=after.counts_ht)
     return Changed(expense, line_of(ctx, expense), after, told, changed)

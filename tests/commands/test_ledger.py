@@ -614,6 +614,20 @@ def test_a_corrected_amount_keeps_ht_plus_vat_equal_to_ttc(
     assert (entry(demo_engine, 16).ht_cents, entry(demo_engine, 16).vat_cents) == (4500, 500)
 
 
+def test_a_corrected_amount_is_counted_at_its_new_ht_at_once(console: Console) -> None:
+    """The reply to a correction (and its alerts) count the new HT, not the old one."""
+    converse(
+        console,
+        """
+        > /depense tva recuperable oui
+        > /depense 1 200 € traiteur poste:restauration tva:20
+        Restauration : 1 640,00 € dépensés sur 5 000,00 €
+        > /depense modifier 15 montant:4 800
+        Restauration : 4 640,00 € dépensés sur 5 000,00 €
+        """,
+    )
+
+
 @pytest.mark.parametrize(("currency", "locale"), [("EUR", "fr"), ("EUR", "en"), ("USD", "en")])
 def test_the_statements_amounts_are_written_as_money_writes_them(
     currency: str, locale: str
