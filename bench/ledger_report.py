@@ -9,7 +9,8 @@ The parent seeds the demo lab with the expenses (bulk inserts), gives each a led
 chat commands (two with their own allocations of lines, two pro rata), then runs the
 command in a fresh child process, which prints its wall and CPU time, its peak resident
 memory (``ru_maxrss``) and its resident memory just before the command, and then again
-with ``tracemalloc`` for what Python allocated during the command. Each child first
+with ``tracemalloc`` for what Python allocated during the command; after the command,
+the child times its parts one by one (the figures, the XLSX, the PDF). Each child first
 builds a small experiment's report, so the figures leave out the imports of openpyxl and
 fpdf2 (paid once per process). ``--statement`` also
 measures ``/depense etat``, the statement listing every expense (its PDF runs to
@@ -28,16 +29,20 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from _expenses_lab import NOW, database, seed
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert
 from sqlmodel import Session, select
 
 from bot.console import Console
 from commands.registry import build_router
 from models import Expense, Experiment, LedgerEntry
 from models.db import make_engine
+
+T = TypeVar("T")
 
 FUNDERS = [
     '/depense financeur ajouter region "Région Île-de-France" 40000 type:region',
@@ -76,19 +81,62 @@ def child(url: str, mode: str, command: str) -> None:
     reply = console.router.dispatch(engine, invocation)
     wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     traced = tracemalloc.get_traced_memory()[1] if mode == "trace" else 0
+    peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    parts = measure_parts(engine, kind) if mode == "time" else {}
     print(
         json.dumps(
             {
                 "wall": wall,
                 "cpu": cpu,
-                "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "peak_rss_kb": peak_rss_kb,
                 "before_kb": before_kb,
                 "traced": traced,
                 "files": [(f.filename, len(f.content)) for f in reply.files],
                 "text": reply.text,
+                "parts": parts,
             }
         )
     )
+
+
+def measure_parts(engine: Engine, kind: str) -> dict[str, tuple[float, float]]:
+    """The command's parts one by one, wall and CPU seconds: its figures (the ledger's
+    rows, the budget's aggregate, the funders' shares), the XLSX, the PDF."""
+    from commands.core import Context, ensure_person, ensure_workspace
+    from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
+    from commands.services import ledger, reports
+
+    found: dict[str, tuple[float, float]] = {}
+
+    def timed(name: str, run: Callable[[], T]) -> T:
+        start, start_cpu = time.perf_counter(), time.process_time()
+        result = run()
+        found[name] = (time.perf_counter() - start, time.process_time() - start_cpu)
+        return result
+
+    with Session(engine) as session:
+        invocation = Invocation(
+            workspace=WorkspaceRef("console", "console", ""),
+            user=UserRef("camille", "camille"),
+            channel=ChannelInfo("bondy", "bondy"),
+            command="depense",
+            text="",
+            now=NOW,
+        )
+        workspace = ensure_workspace(session, invocation)
+        person = ensure_person(session, workspace, invocation)
+        ctx = Context(session, invocation, workspace, person, "fr", "bench")
+        experiment = session.exec(select(Experiment).where(Experiment.slug == "bondy-bp")).one()
+        funder = ledger.find_funder(ctx, experiment, "region" if kind == "rapport" else "feder")
+        period = ledger.funder_period(funder)
+        report = timed("figures", lambda: reports.compute(ctx, experiment, funder, period))
+        if kind == "rapport":
+            timed("xlsx", lambda: reports.report_xlsx(report))
+            timed("pdf", lambda: reports.report_pdf(report))
+        else:
+            timed("xlsx", lambda: reports.statement_xlsx(report))
+            timed("pdf", lambda: reports.statement_pdf(report))
+    return found
 
 
 def add_ledger(url: str) -> None:
@@ -154,6 +202,13 @@ def measure(url: str, command: str) -> None:
             print(f"  {result['text'].splitlines()[0][:160]}")
             for name, size in result["files"]:
                 print(f"  file {name}: {size / 1024:.0f} KiB")
+            print(
+                "  parts: "
+                + ", ".join(
+                    f"{name} {wall:.2f} s wall / {cpu:.2f} s CPU"
+                    for name, (wall, cpu) in result["parts"].items()
+                )
+            )
             print(
                 f"  wall {result['wall']:.2f} s, CPU {result['cpu']:.2f} s, load "
                 f"{os.getloadavg()[0]:.1f}; peak RSS {result['peak_rss_kb'] / 1024:.0f} MiB "

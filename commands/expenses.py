@@ -426,6 +426,7 @@ def log(ctx: Context, args: Args, status: str = "paid") -> Reply:
         when=args.option("date"),
         supplier=args.option("supplier") or "",
         receipt=args.option("receipt") or "",
+        ledger_side=ledger.ledger_side(ctx, experiment, typed, status),
     )
     reply = ctx.reply(
         "expense/logged",
@@ -467,9 +468,8 @@ def edit(ctx: Context, args: Args) -> Reply:
         when=args.option("date"),
         supplier=args.option("supplier"),
         receipt=args.option("receipt"),
+        amount_side=lambda corrected: ledger.service.amount_changed(ctx, experiment, corrected),
     )
-    if "amount_cents" in changed.fields:
-        ledger.service.amount_changed(ctx, experiment, changed.expense)
     return _change_reply(ctx, "expense/edited", experiment, changed)
 
 
@@ -666,6 +666,8 @@ def export(ctx: Context, args: Args) -> Reply:
     # openpyxl costs a tenth of a second to import: only exports pay for it.
     from commands.services import exports
 
+    state = service.budget_state(ctx, experiment)
+    basis = message("ledger.basis", locale, ht=state.counts_ht, unknown=state.vat_unknown)
     spec = exports.ExportSpec(
         locale=locale,
         currency=experiment.currency,
@@ -677,14 +679,16 @@ def export(ctx: Context, args: Args) -> Reply:
             title=experiment.name,
             period=file_period,
             day=today.strftime("%d/%m/%Y") if locale == "fr" else today.isoformat(),
-        ),
+        )
+        + " — "
+        + basis,
+        counts_ht=state.counts_ht,
     )
     rows = service.export_rows(ctx, experiment, bounds)
     if kind == "csv":
         content = exports.expenses_csv(rows, spec)
         mime = "text/csv"
     else:
-        state = service.budget_state(ctx, experiment)
         in_period = service.period_spending(ctx, experiment, bounds) if bounds else None
         label = message("expenses.unassigned", locale)
         summary = exports.summary_rows(state, in_period, label)
@@ -746,8 +750,16 @@ def expense_form(ctx: Context, experiment: Experiment) -> Form:
             FormField("date", label("date"), kind="date", required=False),
             FormField("supplier", label("supplier"), required=False),
             FormField("receipt", label("receipt"), required=False, placeholder="https://"),
+            # The ledger's side, as ``tva:``, ``ht:`` and ``facture:`` when typed.
+            FormField("rate", label("rate"), kind="select", required=False, options=VAT_OPTIONS),
+            FormField("ht", label("ht"), required=False, placeholder="1 000,00"),
+            FormField("invoice", label("invoice"), required=False, placeholder="F-2026-042"),
         ),
     )
+
+
+# The French VAT rates, as typed after ``tva:``.
+VAT_OPTIONS = (("20", "20 %"), ("10", "10 %"), ("5,5", "5,5 %"), ("2,1", "2,1 %"), ("0", "0 %"))
 
 
 # The form field at fault for each kind of error (the catalog, or the whole key).
@@ -764,6 +776,12 @@ FORM_FIELDS = {
     "expenses.unknown_line": "line",
     "expenses.bad_receipt": "receipt",
     "expenses.missing_description": "description",
+    "ledger.bad_vat_rate": "rate",
+    "ledger.ht_above_ttc": "ht",
+    "ledger.vat_mismatch": "ht",
+    "ledger.bad_siret": "supplier",
+    "ledger.bad_invoice_number": "invoice",
+    "ledger.duplicate_invoice": "invoice",
 }
 
 
@@ -775,7 +793,7 @@ def submit_form(ctx: Context, values: dict[str, str]) -> Reply:
     amount = (values.get("amount") or "").strip()
     description = (values.get("description") or "").strip()
     args.words = [w for w in f"{amount} {description}".split() if w]
-    for name in ("line", "date", "supplier", "receipt"):
+    for name in ("line", "date", "supplier", "receipt", "rate", "ht", "invoice"):
         if values.get(name):
             args.options[name] = values[name]
     try:

@@ -16,6 +16,7 @@ funders, account classes, and the funders' reports.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from commands.args import Args, fold, mention_from_text
 from commands.core import Context, Subcommand, find_person, words
@@ -25,7 +26,7 @@ from commands.money import split_amount
 from commands.reply import File, Reply
 from commands.services import expenses as budget
 from commands.services import ledger as service
-from models import Experiment, Funder, LedgerEntry, Person, Role
+from models import Expense, Experiment, Funder, LedgerEntry, Person, Role
 
 # Options the ledger adds to logging an expense.
 LOG_OPTIONS = {
@@ -122,6 +123,21 @@ def typed_input(args: Args) -> service.LedgerInput:
     )
 
 
+def ledger_side(
+    ctx: Context, experiment: Experiment, typed: service.LedgerInput, status: str
+) -> Callable[[Expense], object] | None:
+    """What writes the ledger entry of an expense being logged. An expense logged as
+    before (paid, nothing said of VAT or invoice) needs none: without an entry an expense
+    is paid on its day by its author."""
+    if status == "paid" and typed.empty:
+        return None
+
+    def write(expense: Expense) -> object:
+        return service.attach(ctx, experiment, expense, typed, status=status)
+
+    return write
+
+
 def after_log(
     ctx: Context,
     experiment: Experiment,
@@ -131,12 +147,11 @@ def after_log(
     *,
     status: str = "paid",
 ) -> Reply:
-    """The ledger entry of an expense just logged, and a line about it in the reply. An
-    expense logged as before (paid, nothing said of VAT or invoice) needs none: without
-    an entry an expense is paid on its day by its author."""
+    """A line about the ledger entry of an expense just logged, in the reply."""
     if status == "paid" and typed.empty:
         return reply
-    entry = service.attach(ctx, experiment, changed.expense, typed, status=status)
+    entry = service.entry_of(ctx, changed.expense)
+    assert entry is not None  # written by ``ledger_side``
     note = ctx.render(
         "ledger/logged_note",
         experiment,
@@ -260,7 +275,7 @@ def commitments(ctx: Context, args: Args) -> Reply:
         "ledger/commitments",
         experiment,
         e=experiment,
-        s=service.totals(ctx, experiment, rows),
+        s=budget.budget_state(ctx, experiment),
         waiting=service.committed_unpaid(rows),
         today=budget.today_in(experiment, ctx.now),
     )

@@ -8,6 +8,12 @@ réparti"), negative when the lines plan more than the envelope. An expense on n
 on a line removed since) is spent from the envelope, on the unallocated part: so the lines
 and the unallocated part add up to the envelope, in every column.
 
+What is counted against the budget is HT when the experiment recovers its VAT and the
+HT is known, TTC otherwise (an old expense, VAT unknown, counts TTC and the views say how
+many do). It is split by where each expense stands in the spending chain: planned
+(``prévu``, not yet spent), committed and not paid (committed, service done, ordered),
+paid. "Spent" is committed plus paid; what remains is the plan less that.
+
 A projection is given only once the pace means something (``MIN_DAYS`` days and
 ``MIN_EXPENSES`` expenses, and a tenth of the period gone), while the period runs:
 a straight line from what was spent since the start, carried to the end date.
@@ -15,6 +21,7 @@ a straight line from what was spent since the start, carried to the end date.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -22,6 +29,51 @@ from typing import Protocol
 MIN_DAYS = 28
 MIN_EXPENSES = 5
 MIN_SHARE_OF_PERIOD = 0.10
+
+
+@dataclass(frozen=True)
+class Spent:
+    """What is counted against one line (or the total) by step of the chain, in cents."""
+
+    foreseen: int = 0  # at the "planned" step (prévu): not spent yet
+    committed: int = 0  # committed, service done or ordered: not paid yet
+    paid: int = 0
+    count: int = 0  # live expenses, whatever their step
+    realised: int = 0  # service done, ordered or paid (the actual charges of a report)
+    vat_unknown: int = 0  # expenses counted TTC though the VAT is recoverable
+
+    @property
+    def spent(self) -> int:
+        return self.committed + self.paid
+
+    def plus(self, other: Spent) -> Spent:
+        return Spent(
+            self.foreseen + other.foreseen,
+            self.committed + other.committed,
+            self.paid + other.paid,
+            self.count + other.count,
+            self.realised + other.realised,
+            self.vat_unknown + other.vat_unknown,
+        )
+
+
+def spent_one(status: str, cents: int, *, vat_unknown: bool = False) -> Spent:
+    """One expense at ``status`` counted ``cents``."""
+    return Spent(
+        foreseen=cents if status == "planned" else 0,
+        committed=cents if status in ("committed", "done", "ordered") else 0,
+        paid=cents if status == "paid" else 0,
+        count=1,
+        realised=cents if status in ("done", "ordered", "paid") else 0,
+        vat_unknown=int(vat_unknown),
+    )
+
+
+def total_of(parts: Iterable[Spent]) -> Spent:
+    found = Spent()
+    for part in parts:
+        found = found.plus(part)
+    return found
 
 
 class PlannedLine(Protocol):
@@ -40,9 +92,33 @@ class Gauge:
 
     line: PlannedLine | None
     planned_cents: int
-    spent_cents: int
-    count: int
+    spent: Spent = Spent()
     projected_cents: int | None = None
+
+    @property
+    def spent_cents(self) -> int:
+        """Committed and paid: what the plan is spent by."""
+        return self.spent.spent
+
+    @property
+    def count(self) -> int:
+        return self.spent.count
+
+    @property
+    def foreseen_cents(self) -> int:
+        return self.spent.foreseen
+
+    @property
+    def committed_cents(self) -> int:
+        return self.spent.committed
+
+    @property
+    def paid_cents(self) -> int:
+        return self.spent.paid
+
+    @property
+    def realised_cents(self) -> int:
+        return self.spent.realised
 
     @property
     def remaining_cents(self) -> int:
@@ -97,6 +173,14 @@ class BudgetState:
     total: Gauge
     lines_planned_cents: int
     projection: Projection
+    # Counted HT (the experiment recovers its VAT) or TTC; ``total.spent.vat_unknown``
+    # expenses are counted TTC all the same.
+    counts_ht: bool = False
+
+    @property
+    def vat_unknown(self) -> int:
+        """Expenses counted TTC though the experiment counts HT (their VAT is unknown)."""
+        return self.total.spent.vat_unknown if self.counts_ht else 0
 
     @property
     def since(self) -> date | None:
@@ -160,15 +244,16 @@ def compute(
     *,
     envelope_cents: int | None,
     lines: list[PlannedLine],
-    by_line: dict[int | None, tuple[int, int]],
+    by_line: dict[int | None, Spent],
     first_day: date | None,
     starts_on: date | None,
     ends_on: date | None,
     today: date,
+    counts_ht: bool = False,
 ) -> BudgetState:
-    """The budget from the lines, the spending per line (None: no line) as (cents, count)
-    and the first day anything was spent."""
-    count = sum(v[1] for v in by_line.values())
+    """The budget from the lines, what is counted per line (None: no line) and the first
+    day anything was spent."""
+    count = sum(v.count for v in by_line.values())
     projection = projection_of(starts_on, ends_on, first_day, today, count)
 
     def project(spent: int, n: int) -> int | None:
@@ -180,19 +265,16 @@ def compute(
     known = {line.id for line in lines}
     gauges = []
     for line in lines:
-        spent, n = by_line.get(line.id, (0, 0))
-        gauges.append(Gauge(line, line.planned_cents, spent, n, project(spent, n)))
+        spent = by_line.get(line.id, Spent())
+        gauges.append(Gauge(line, line.planned_cents, spent, project(spent.spent, spent.count)))
     lines_planned = sum(line.planned_cents for line in lines)
     envelope = envelope_of(envelope_cents, lines_planned)
-    loose = [v for k, v in by_line.items() if k not in known]
-    loose_spent, loose_count = sum(v[0] for v in loose), sum(v[1] for v in loose)
+    loose = total_of(v for k, v in by_line.items() if k not in known)
     unallocated = None
-    if envelope != lines_planned or loose_count:
-        unallocated = Gauge(
-            None, envelope - lines_planned, loose_spent, loose_count, project(loose_spent, 0)
-        )
-    total_spent = sum(v[0] for v in by_line.values())
-    total = Gauge(None, envelope, total_spent, count, project(total_spent, count))
+    if envelope != lines_planned or loose.count:
+        unallocated = Gauge(None, envelope - lines_planned, loose, project(loose.spent, 0))
+    everything = total_of(by_line.values())
+    total = Gauge(None, envelope, everything, project(everything.spent, count))
     return BudgetState(
         envelope_cents=envelope,
         has_envelope=envelope_cents is not None,
@@ -202,4 +284,5 @@ def compute(
         total=total,
         lines_planned_cents=lines_planned,
         projection=projection,
+        counts_ht=counts_ht,
     )

@@ -34,15 +34,13 @@ from commands.messages import normalise_locale
 from commands.render import message, render
 from commands.reply import Reply
 from commands.services import ledger_sql, outbox
-from commands.services.budget import BudgetState, compute, envelope_of
+from commands.services.budget import BudgetState, compute
 from models import (
     AgendaItem,
     BudgetLine,
     ChannelBinding,
     Expense,
     Experiment,
-    ExperimentFinance,
-    LedgerEntry,
     Meeting,
     Milestone,
     MilestoneOwner,
@@ -60,8 +58,8 @@ AHEAD_DAYS = 14
 LAB_DIGEST_WEEKDAY = 1
 LAB_DIGEST_TIME = time(9, 0)
 LIST_LIMIT = 10
-EXPERIMENT_QUERIES = 7
-LAB_QUERIES = 7
+EXPERIMENT_QUERIES = 8
+LAB_QUERIES = 8
 
 
 @dataclass(frozen=True)
@@ -87,6 +85,22 @@ class LineRow:
     id: int | None
     label: str
     planned_cents: int
+
+
+def _budget_state(
+    experiment: Experiment, lines: list[Any], spent: ledger_sql.ExperimentSpending, today: date
+) -> BudgetState:
+    """An experiment's budget as ``/depense budget`` computes it, from the batched rows."""
+    return compute(
+        envelope_cents=experiment.budget_envelope_cents,
+        lines=[LineRow(line.id, line.label, line.planned_cents) for line in lines],
+        by_line=spent.by_line,
+        first_day=spent.first_day,
+        starts_on=experiment.starts_on,
+        ends_on=experiment.ends_on,
+        today=today,
+        counts_ht=spent.counts_ht,
+    )
 
 
 @dataclass(frozen=True)
@@ -151,8 +165,9 @@ class ExperimentStanding:
     late: list[MilestoneItem] = field(default_factory=list)
     next: list[MilestoneItem] = field(default_factory=list)
     meetings: list[MeetingItem] = field(default_factory=list)
-    # Committed (service done, ordered) and not paid yet, counted as the ledger counts it.
+    # Committed (committed, service done, ordered) and not paid yet.
     committed_unpaid: int = 0
+    counts_ht: bool = False
 
 
 @dataclass
@@ -253,7 +268,7 @@ def experiment_digests(
     ).all()
     # 2. their owners
     owners = _owners(session, [m.id for m in milestones])
-    # 3. the budget lines, 4. spent per line
+    # 3. the budget lines, 4.–5. what is counted per line (as ``/depense budget`` counts)
     lines: list[Any] = session.exec(
         outbox.select_columns(
             BudgetLine.id, BudgetLine.experiment_id, BudgetLine.label, BudgetLine.planned_cents
@@ -261,18 +276,8 @@ def experiment_digests(
         .where(col(BudgetLine.experiment_id).in_(ids), col(BudgetLine.deleted_at).is_(None))
         .order_by(col(BudgetLine.position), col(BudgetLine.id))
     ).all()
-    spent: list[Any] = session.exec(
-        outbox.select_columns(
-            Expense.experiment_id,
-            Expense.budget_line_id,
-            func.sum(Expense.amount_cents),
-            func.count(),
-            func.min(Expense.spent_on),
-        )
-        .where(col(Expense.experiment_id).in_(ids), col(Expense.deleted_at).is_(None))
-        .group_by(col(Expense.experiment_id), col(Expense.budget_line_id))
-    ).all()
-    # 5. the expenses of the week
+    spent = ledger_sql.spending(session, ids)
+    # 6. the expenses of the week
     expenses: list[Any] = session.exec(
         outbox.select_columns(
             Expense.experiment_id,
@@ -289,7 +294,7 @@ def experiment_digests(
         )
         .order_by(col(Expense.spent_on), col(Expense.id))
     ).all()
-    # 6. the meetings of the next two weeks, 7. their agenda
+    # 7. the meetings of the next two weeks, 8. their agenda
     meetings = upcoming_meetings(
         session, [col(Meeting.experiment_id).in_(ids)], now, widest.horizon_end
     )
@@ -297,12 +302,6 @@ def experiment_digests(
     lines_of: dict[int, list[Any]] = defaultdict(list)
     for line in lines:
         lines_of[line.experiment_id].append(line)
-    spent_of: dict[int, dict[int | None, tuple[int, int]]] = defaultdict(dict)
-    first_of: dict[int, date] = {}
-    for experiment_id, line_id, total, count, first in spent:
-        spent_of[experiment_id][line_id] = (int(total or 0), int(count))
-        if first is not None and (experiment_id not in first_of or first < first_of[experiment_id]):
-            first_of[experiment_id] = first
     items_of: dict[int, list[MilestoneItem]] = defaultdict(list)
     for m in milestones:
         period = periods[m.experiment_id]
@@ -342,15 +341,7 @@ def experiment_digests(
                 )
                 for e in expenses_of[experiment_id]
             ],
-            budget=compute(
-                envelope_cents=experiment.budget_envelope_cents,
-                lines=[LineRow(line.id, line.label, line.planned_cents) for line in own_lines],
-                by_line=spent_of[experiment_id],
-                first_day=first_of.get(experiment_id),
-                starts_on=experiment.starts_on,
-                ends_on=experiment.ends_on,
-                today=period.today,
-            ),
+            budget=_budget_state(experiment, own_lines, spent[experiment_id], period.today),
             meetings=meetings_of[experiment_id],
         )
     return digests
@@ -381,27 +372,19 @@ def lab_digest(
             )
         )
     ids = [e.id for e in experiments]
-    # 2. planned per experiment, 3. spent per experiment
-    planned: dict[int | None, int] = dict(
-        session.exec(
-            select(BudgetLine.experiment_id, func.sum(BudgetLine.planned_cents))
-            .where(col(BudgetLine.experiment_id).in_(ids), col(BudgetLine.deleted_at).is_(None))
-            .group_by(col(BudgetLine.experiment_id))
-        ).all()
-    )
-    # (and, from the finance ledger, what is committed and not paid yet)
-    spent: dict[int | None, int] = {}
-    unpaid: dict[int | None, int] = {}
-    for experiment_id, total, committed in session.exec(
-        select(Expense.experiment_id, func.sum(Expense.amount_cents), ledger_sql.committed_unpaid())
-        .outerjoin(LedgerEntry, col(LedgerEntry.expense_id) == Expense.id)
-        .outerjoin(ExperimentFinance, col(ExperimentFinance.experiment_id) == Expense.experiment_id)
-        .where(col(Expense.experiment_id).in_(ids), col(Expense.deleted_at).is_(None))
-        .group_by(col(Expense.experiment_id))
+    # 2. the budget lines, 3.–4. what is counted per line (as ``/depense budget`` counts)
+    lines_of: dict[int, list[Any]] = defaultdict(list)
+    for line in session.exec(
+        outbox.select_columns(
+            BudgetLine.id, BudgetLine.experiment_id, BudgetLine.label, BudgetLine.planned_cents
+        )
+        .where(col(BudgetLine.experiment_id).in_(ids), col(BudgetLine.deleted_at).is_(None))
+        .order_by(col(BudgetLine.position), col(BudgetLine.id))
     ).all():
-        spent[experiment_id] = int(total or 0)
-        unpaid[experiment_id] = int(committed or 0)
-    # 4. open milestones late or due within two weeks, 5. their owners
+        lines_of[line.experiment_id].append(line)
+    spending = ledger_sql.spending(session, ids)
+    states = {pk(e): _budget_state(e, lines_of[pk(e)], spending[pk(e)], today) for e in experiments}
+    # 5. open milestones late or due within two weeks, 6. their owners
     milestones: list[Any] = session.exec(
         outbox.select_columns(*MILESTONE_COLUMNS)
         .where(
@@ -413,7 +396,7 @@ def lab_digest(
         .order_by(col(Milestone.due_on), col(Milestone.id))
     ).all()
     owners = _owners(session, [m.id for m in milestones])
-    # 6. meetings of the next two weeks, the lab's own included (agenda: one more query)
+    # 7. meetings of the next two weeks, the lab's own included (agenda: one more query)
     meetings = upcoming_meetings(
         session,
         [
@@ -426,9 +409,10 @@ def lab_digest(
     standings = {
         e.id: ExperimentStanding(
             experiment=e,
-            planned=envelope_of(e.budget_envelope_cents, int(planned.get(e.id) or 0)),
-            spent=int(spent.get(e.id) or 0),
-            committed_unpaid=unpaid.get(e.id, 0),
+            planned=states[pk(e)].total.planned_cents,
+            spent=states[pk(e)].total.spent_cents,
+            committed_unpaid=states[pk(e)].total.committed_cents,
+            counts_ht=states[pk(e)].counts_ht,
         )
         for e in experiments
     }

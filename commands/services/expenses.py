@@ -13,7 +13,7 @@ not grow with the number of expenses.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -32,15 +32,24 @@ from commands.messages import normalise_locale
 from commands.money import Amount
 from commands.render import render
 from commands.reply import Reply, Visibility
-from commands.services import audit, outbox
+from commands.services import audit, ledger_sql, outbox
 from commands.services.audit import snapshot
-from commands.services.budget import BudgetState, Gauge, PlannedLine, compute
+from commands.services.budget import (
+    BudgetState,
+    Gauge,
+    PlannedLine,
+    Spent,
+    compute,
+    spent_one,
+)
 from models import (
     AuditEvent,
     BudgetLine,
     ChannelBinding,
     Expense,
     Experiment,
+    ExperimentFinance,
+    LedgerEntry,
     Membership,
     OutboxMessage,
     Person,
@@ -272,46 +281,35 @@ def today_in(experiment: Experiment, now: datetime) -> date:
 
 @dataclass
 class Spending:
-    """What ``budget_state`` is computed from: the lines, and per line (None: no line) the
-    cents spent and the count of expenses, with the first day anything was spent."""
+    """What ``budget_state`` is computed from: the lines, what is counted per line (None:
+    no line), the first day anything was spent, and whether it is counted HT."""
 
     lines: list[BudgetLine]
-    by_line: dict[int | None, tuple[int, int]]
+    by_line: dict[int | None, Spent]
     first_day: date | None
+    counts_ht: bool = False
 
     def plus(self, line_id: int | None, cents: int, day: date) -> Spending:
-        """The spending once one more expense is logged."""
-        spent, count = self.by_line.get(line_id, (0, 0))
+        """The spending once one more expense is logged, paid, VAT unknown (so counted
+        TTC)."""
+        one = spent_one("paid", cents, vat_unknown=self.counts_ht)
         first = day if self.first_day is None else min(self.first_day, day)
-        return Spending(self.lines, {**self.by_line, line_id: (spent + cents, count + 1)}, first)
+        by_line = {**self.by_line, line_id: self.by_line.get(line_id, Spent()).plus(one)}
+        return Spending(self.lines, by_line, first, self.counts_ht)
 
 
 def budget_state(ctx: Context, experiment: Experiment) -> BudgetState:
-    """Planned, spent, remaining and projection per line and in total: two queries, the
-    lines and one aggregate of the expenses grouped by line."""
+    """Planned, committed, paid, remaining and projection per line and in total: the lines,
+    and ``ledger_sql.spending`` (one aggregate of the expenses grouped by line)."""
     return state_of(ctx, experiment, spending(ctx, experiment))
 
 
-def spending(ctx: Context, experiment: Experiment) -> Spending:
-    session = ctx.session
+def spending(
+    ctx: Context, experiment: Experiment, period: tuple[date, date] | None = None
+) -> Spending:
     lines = budget_lines(ctx, experiment)
-    rows = session.exec(
-        select(
-            Expense.budget_line_id,
-            func.sum(Expense.amount_cents),
-            func.count(),
-            func.min(Expense.spent_on),
-        )
-        .where(Expense.experiment_id == experiment.id, col(Expense.deleted_at).is_(None))
-        .group_by(col(Expense.budget_line_id))
-    ).all()
-    by_line: dict[int | None, tuple[int, int]] = {}
-    first_day: date | None = None
-    for line_id, spent, count, first in rows:
-        by_line[line_id] = (int(spent or 0), int(count))
-        if first is not None and (first_day is None or first < first_day):
-            first_day = first
-    return Spending(lines, by_line, first_day)
+    found = ledger_sql.spending(ctx.session, [experiment.id], period)[pk(experiment)]
+    return Spending(lines, found.by_line, found.first_day, found.counts_ht)
 
 
 def state_of(ctx: Context, experiment: Experiment, spent_so_far: Spending) -> BudgetState:
@@ -323,6 +321,7 @@ def state_of(ctx: Context, experiment: Experiment, spent_so_far: Spending) -> Bu
         starts_on=experiment.starts_on,
         ends_on=experiment.ends_on,
         today=today_in(experiment, ctx.now),
+        counts_ht=spent_so_far.counts_ht,
     )
 
 
@@ -380,7 +379,9 @@ def told_before(ctx: Context, experiment: Experiment) -> dict[str, int]:
     return told
 
 
-def alert(ctx: Context, experiment: Experiment, found: list[Crossing]) -> list[Crossing]:
+def alert(
+    ctx: Context, experiment: Experiment, found: list[Crossing], *, counts_ht: bool = False
+) -> list[Crossing]:
     """Queue one message to the team's channel and one to each coordinator for what these
     crossings tell that was not told before (a line that dips under a threshold and
     crosses it again is not told again; nor is 80 % once 100 % was). Returns the
@@ -398,7 +399,7 @@ def alert(ctx: Context, experiment: Experiment, found: list[Crossing]) -> list[C
         .order_by(col(ChannelBinding.id))
     ).first()
     key = f"budget:{pk(experiment)}:" + "+".join(f"{_what(c)}:{c.threshold}" for c in new)
-    params: dict[str, Any] = {"e": experiment, "crossings": new}
+    params: dict[str, Any] = {"e": experiment, "crossings": new, "counts_ht": counts_ht}
     queued = False
     if channel is not None:
         text = render("expense/alert", experiment.locale, experiment.timezone, **params)
@@ -471,7 +472,7 @@ class Changed:
     def gauge(self) -> Gauge:
         gauge = self.state.gauge_of(self.line.id if self.line else None)
         if gauge is None:  # no line, and nothing spent or planned outside the lines
-            return Gauge(None, self.state.unallocated_planned_cents, 0, 0)
+            return Gauge(None, self.state.unallocated_planned_cents)
         return gauge
 
 
@@ -574,7 +575,10 @@ def log_expense(
     when: str | None = None,
     supplier: str = "",
     receipt: str = "",
+    ledger_side: Callable[[Expense], object] | None = None,
 ) -> Changed:
+    """Log an expense; ``ledger_side`` writes its ledger entry (VAT, step, invoice) before
+    the budget after it is worked out, so the alerts count it as the budget does."""
     ctx.require(experiment, Role.COORDINATOR, Role.MEMBER)
     cents = check_amount(experiment, amount, amount_text)
     description = check_description(description)
@@ -597,10 +601,14 @@ def log_expense(
     )
     twin = look_alike(ctx, experiment, cents, description, supplier, day)
     ctx.record("create", expense, experiment_id=experiment.id)
-    # The state after follows from the one before: no second look at the expenses.
     before = state_of(ctx, experiment, so_far)
-    after = state_of(ctx, experiment, so_far.plus(expense.budget_line_id, cents, day))
-    told = alert(ctx, experiment, crossings(before, after))
+    if ledger_side is not None:
+        ledger_side(expense)
+        after = budget_state(ctx, experiment)
+    else:
+        # Paid, VAT unknown: the state after follows from the one before.
+        after = state_of(ctx, experiment, so_far.plus(expense.budget_line_id, cents, day))
+    told = alert(ctx, experiment, crossings(before, after), counts_ht=after.counts_ht)
     return Changed(expense, line, after, told, twin=twin)
 
 
@@ -678,7 +686,10 @@ def edit_expense(
     when: str | None = None,
     supplier: str | None = None,
     receipt: str | None = None,
+    amount_side: Callable[[Expense], object] | None = None,
 ) -> Changed:
+    """Correct an expense; ``amount_side`` brings its ledger entry in line with a new
+    amount (HT and VAT) before the budget after it is worked out."""
     require_may_change(ctx, experiment, expense)
     values: dict[str, Any] = {}
     if amount is not None:
@@ -705,8 +716,10 @@ def edit_expense(
         setattr(expense, name, values[name])
     expense.updated_at = ctx.now
     ctx.record("update", expense, before, experiment_id=experiment.id)
+    if amount_side is not None and "amount_cents" in changed:
+        amount_side(expense)
     after = budget_state(ctx, experiment)
-    told = alert(ctx, experiment, crossings(before_state, after))
+    told = alert(ctx, experiment, crossings(before_state, after), counts_ht=after.counts_ht)
     return Changed(expense, line_of(ctx, expense), after, told, changed)
 
 
@@ -837,6 +850,8 @@ class ExportRow(NamedTuple):
     currency: str
     receipt_url: str
     author: str
+    status: str  # the step of the spending chain
+    counted_cents: int  # what the budget counts: HT when the VAT is recoverable and known
 
 
 def export_count(ctx: Context, experiment: Experiment, period: tuple[date, date] | None) -> int:
@@ -864,9 +879,13 @@ def export_rows(
             col(Expense.currency),
             col(Expense.receipt_url),
             col(Person.handle),
+            func.coalesce(LedgerEntry.status, "paid"),
+            ledger_sql.counted(),
         )
         .join(Person, col(Person.id) == Expense.author_id)
         .outerjoin(BudgetLine, col(BudgetLine.id) == Expense.budget_line_id)
+        .outerjoin(LedgerEntry, col(LedgerEntry.expense_id) == Expense.id)
+        .outerjoin(ExperimentFinance, col(ExperimentFinance.experiment_id) == Expense.experiment_id)
         .where(col(Expense.experiment_id) == experiment.id, col(Expense.deleted_at).is_(None))
         .order_by(col(Expense.spent_on), col(Expense.id))
         .execution_options(yield_per=2000)
@@ -879,18 +898,9 @@ def export_rows(
 
 def period_spending(
     ctx: Context, experiment: Experiment, period: tuple[date, date]
-) -> dict[int | None, tuple[int, int]]:
-    """Per line (None: no line), the cents spent in ``period`` and the number of expenses."""
-    query = (
-        select(Expense.budget_line_id, func.sum(Expense.amount_cents), func.count())
-        .where(
-            Expense.experiment_id == experiment.id,
-            col(Expense.deleted_at).is_(None),
-            col(Expense.spent_on).between(period[0], period[1]),
-        )
-        .group_by(col(Expense.budget_line_id))
-    )
-    return {line_id: (int(s or 0), int(n)) for line_id, s, n in ctx.session.exec(query)}
+) -> dict[int | None, Spent]:
+    """Per line (None: no line), what is counted in ``period``, as ``budget_state`` counts."""
+    return ledger_sql.spending(ctx.session, [experiment.id], period)[pk(experiment)].by_line
 
 
 def month_bounds(year: int, month: int) -> tuple[date, date]:

@@ -15,11 +15,10 @@ from commands.args import closest
 from commands.core import Context
 from commands.errors import UserError
 from commands.services.audit import snapshot
-from commands.services.budget import envelope_of
+from commands.services.budget import BudgetState
+from commands.services.expenses import budget_state
 from models import (
-    BudgetLine,
     ChannelBinding,
-    Expense,
     Experiment,
     Meeting,
     Membership,
@@ -281,6 +280,7 @@ class Overview:
     team: dict[str, list[Person]]
     planned_cents: int
     spent_cents: int
+    budget: BudgetState
     open_milestones: int
     late_milestones: list[Milestone]
     next_milestones: list[Milestone]
@@ -304,17 +304,8 @@ def team(ctx: Context, experiment: Experiment) -> dict[str, list[Person]]:
 
 def overview(ctx: Context, experiment: Experiment) -> Overview:
     session = ctx.session
-    planned_query = (
-        select(func.coalesce(func.sum(BudgetLine.planned_cents), 0))
-        .where(BudgetLine.experiment_id == experiment.id, col(BudgetLine.deleted_at).is_(None))
-        .scalar_subquery()
-    )
-    spent_query = (
-        select(func.coalesce(func.sum(Expense.amount_cents), 0))
-        .where(Expense.experiment_id == experiment.id, col(Expense.deleted_at).is_(None))
-        .scalar_subquery()
-    )
-    planned, spent = session.exec(select(planned_query, spent_query)).one()
+    # The figures of ``/depense budget``: the same computation.
+    state = budget_state(ctx, experiment)
     today = ctx.now.astimezone(ZoneInfo(experiment.timezone)).date()
     open_query = select(Milestone).where(
         Milestone.experiment_id == experiment.id,
@@ -341,8 +332,9 @@ def overview(ctx: Context, experiment: Experiment) -> Overview:
     return Overview(
         experiment=experiment,
         team=team(ctx, experiment),
-        planned_cents=envelope_of(experiment.budget_envelope_cents, planned),
-        spent_cents=spent,
+        planned_cents=state.total.planned_cents,
+        spent_cents=state.total.spent_cents,
+        budget=state,
         open_milestones=len(open_milestones),
         late_milestones=[m for m in open_milestones if m.due_on < today],
         next_milestones=[m for m in open_milestones if m.due_on >= today][:3],

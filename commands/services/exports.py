@@ -35,7 +35,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from commands.render import message
-from commands.services.budget import BudgetState
+from commands.services.budget import BudgetState, Spent, total_of
 from commands.services.expenses import ExportRow
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -53,6 +53,7 @@ class ExportSpec:
     title: str
     period: str
     heading: str = ""
+    counts_ht: bool = False  # how the budget counts: said in the CSV's last column
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class SummaryRow:
     period_cents: int
     period_count: int
     to_date_cents: int
+    foreseen_cents: int = 0
+    committed_cents: int = 0
+    paid_cents: int = 0
 
     @property
     def remaining_cents(self) -> int:
@@ -77,28 +81,30 @@ class SummaryRow:
 
 def summary_rows(
     state: BudgetState,
-    in_period: dict[int | None, tuple[int, int]] | None,
+    in_period: dict[int | None, Spent] | None,
     unallocated_label: str,
 ) -> list[SummaryRow]:
     """The lines, the unallocated part and the total, to date from ``state`` and for the
-    period from ``in_period`` (spent and count per line id; None: the period is all time)."""
+    period from ``in_period`` (what is counted per line id; None: the period is all time)."""
     rows = []
     known = {g.line.id for g in state.lines if g.line is not None}
     for gauge in state.rows:
         if in_period is None:
-            spent, count = gauge.spent_cents, gauge.count
+            spent = gauge.spent
         elif gauge.line is not None:
-            spent, count = in_period.get(gauge.line.id, (0, 0))
+            spent = in_period.get(gauge.line.id, Spent())
         else:
-            loose = [v for k, v in in_period.items() if k not in known]
-            spent, count = sum(v[0] for v in loose), sum(v[1] for v in loose)
+            spent = total_of(v for k, v in in_period.items() if k not in known)
         rows.append(
             SummaryRow(
                 gauge.label or unallocated_label,
                 gauge.planned_cents,
-                spent,
-                count,
+                spent.spent,
+                spent.count,
                 gauge.spent_cents,
+                gauge.foreseen_cents,
+                gauge.committed_cents,
+                gauge.paid_cents,
             )
         )
     return rows
@@ -111,6 +117,9 @@ def total_row(rows: list[SummaryRow], state: BudgetState, label: str) -> Summary
         sum(r.period_cents for r in rows),
         sum(r.period_count for r in rows),
         state.total.spent_cents,
+        state.total.foreseen_cents,
+        state.total.committed_cents,
+        state.total.paid_cents,
     )
 
 
@@ -119,8 +128,18 @@ def total_row(rows: list[SummaryRow], state: BudgetState, label: str) -> Summary
 XLSX_COLUMNS = ("id", "date", "line", "description", "supplier", "amount", "receipt", "author")
 XLSX_WIDTHS = (7, 11, 20, 48, 24, 13, 34, 13)
 CSV_COLUMNS = (*XLSX_COLUMNS[:6], "currency", *XLSX_COLUMNS[6:])
-SUMMARY_COLUMNS = ("line", "planned", "period_spent", "count", "spent_to_date", "remaining")
-SUMMARY_WIDTHS = (34, 15, 17, 11, 17, 15, 9)
+SUMMARY_COLUMNS = (
+    "line",
+    "planned",
+    "period_spent",
+    "count",
+    "spent_to_date",
+    "foreseen",
+    "committed_unpaid",
+    "paid",
+    "remaining",
+)
+SUMMARY_WIDTHS = (34, 15, 17, 11, 17, 15, 17, 15, 15, 9)
 
 
 def _headers(locale: str, columns: tuple[str, ...]) -> list[str]:
@@ -155,7 +174,14 @@ def expenses_csv(rows: Iterable[ExportRow], spec: ExportSpec) -> bytes:
     buffer = io.StringIO()
     delimiter = ";" if spec.locale == "fr" else ","
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(_headers(spec.locale, CSV_COLUMNS))
+    writer.writerow(
+        [
+            *_headers(spec.locale, CSV_COLUMNS),
+            message("expenses.col_step", spec.locale),
+            message("expenses.col_counted", spec.locale, ht=spec.counts_ht),
+        ]
+    )
+    steps: dict[str, str] = {}
     for row in rows:
         writer.writerow(
             [
@@ -168,6 +194,9 @@ def expenses_csv(rows: Iterable[ExportRow], spec: ExportSpec) -> bytes:
                 row.currency,
                 _safe(row.receipt_url),
                 _safe(row.author),
+                steps.get(row.status)
+                or steps.setdefault(row.status, message(f"ledger.step_{row.status}", spec.locale)),
+                _amount_text(row.counted_cents, spec.locale),
             ]
         )
     return buffer.getvalue().encode("utf-8-sig")
@@ -332,6 +361,9 @@ def expenses_xlsx(
                 s.amount(figures.period_cents, bold=bold),
                 s.styled(figures.period_count, "count bold") if bold else figures.period_count,
                 s.amount(figures.to_date_cents, bold=bold),
+                s.amount(figures.foreseen_cents, bold=bold),
+                s.amount(figures.committed_cents, bold=bold),
+                s.amount(figures.paid_cents, bold=bold),
                 s.amount(figures.remaining_cents, bold=bold),
                 s.styled(round(fraction, 4), "percent bold" if bold else "percent")
                 if fraction is not None

@@ -279,8 +279,8 @@ def test_the_lab_digest_across_experiments(lab: Lab) -> None:
     text = normalise(digests.render_lab_digest(facts, "fr"))
     for line in [
         "🧭 **Point du labo — semaine du lun. 30 nov.**",
-        "- **Assemblée citoyenne de Montreuil** `montreuil-ac` — 0,00 € / 20 000,00 € (0 %) · 🔴 1 jalon en retard",
-        "- **Budget participatif de Bondy** `bondy-bp` — 2 270,00 € / 45 000,00 € (5 %) · 🔴 1 jalon en retard · prochain jalon : Préparer le vote (mar. 8 déc.) · COPIL n°2 le mar. 8 déc.",
+        "- **Assemblée citoyenne de Montreuil** `montreuil-ac` — 0,00 € / 20 000,00 € (0 %) TTC · 🔴 1 jalon en retard",
+        "- **Budget participatif de Bondy** `bondy-bp` — 2 270,00 € / 45 000,00 € (5 %) TTC · 🔴 1 jalon en retard · prochain jalon : Préparer le vote (mar. 8 déc.) · COPIL n°2 le mar. 8 déc.",
         "**En retard** (2)",
         "- `bondy-bp` Clôturer le dépôt des projets — prévu le ven. 20 nov., 10 j de retard · @marie",
         "- `montreuil-ac` Tirage au sort — prévu le ven. 27 nov., 3 j de retard · @marie",

@@ -773,7 +773,7 @@ def test_crossing_80_and_100_percent_of_a_line_is_told_once(
     channel_text = normalise(markdown_to_text(Reply.from_payload(rows[0].payload).text))
     assert (
         "Budget participatif de Bondy : le poste Restauration a passé 80 % de son prévu : "
-        "4 040,00 € dépensés sur 5 000,00 €, soit 81 %." in channel_text
+        "4 040,00 € dépensés (TTC) sur 5 000,00 €, soit 81 %." in channel_text
     )
     # Still above 80%, below 100%: nothing new. Undone and logged again: told once.
     console.handle("/depense 10 € glaçons poste:restauration")
@@ -834,8 +834,8 @@ def test_one_expense_past_several_thresholds_is_one_message_per_person(
     assert "Animation a passé 80" not in text
     assert (
         "Assemblée citoyenne de Montreuil : le poste Animation a passé 100 % de son prévu : "
-        "34 400,00 € dépensés sur 20 000,00 €, soit 172 % ; le budget total a passé 80 % de son "
-        "prévu : 40 180,00 € dépensés sur 50 000,00 €, soit 80 %." in text
+        "34 400,00 € dépensés (TTC) sur 20 000,00 €, soit 172 % ; le budget total a passé 80 % de "
+        "son prévu : 40 180,00 € dépensés (TTC) sur 50 000,00 €, soit 80 %." in text
     )
     # Messages wait for working hours: it is Tuesday 10:00, so they may go now.
     assert all(r.not_before.isoformat().startswith("2026-11-24T09:00") for r in rows)
@@ -1003,6 +1003,82 @@ def test_the_expense_form_logs_in_the_experiment_it_was_opened_for(console: Cons
         console.engine, invocation, "expense.log", {"amount": "12,50", "description": "Café"}
     )
     assert "De quelle expérimentation" in without_state.text
+
+
+def submit(console: Console, values: dict[str, str]) -> Reply:
+    invocation = console.invocation("depense", "")
+    return console.router.submit(console.engine, invocation, "expense.log", values, "bondy-bp")
+
+
+def test_the_expense_form_asks_for_vat_supplier_and_invoice(console: Console) -> None:
+    form = console.router.dispatch(console.engine, console.invocation("depense", "")).form
+    assert form is not None
+    fields = {f.name: f for f in form.fields}
+    assert {"rate", "ht", "supplier", "invoice"} <= set(fields)
+    assert [v for v, _ in fields["rate"].options] == ["20", "10", "5,5", "2,1", "0"]
+    assert not any(fields[name].required for name in ("rate", "ht", "supplier", "invoice"))
+
+
+def test_the_form_writes_vat_supplier_and_invoice_as_the_typed_command_does(
+    console: Console, demo_engine: Engine
+) -> None:
+    from models import LedgerEntry
+
+    reply = submit(
+        console,
+        {
+            "amount": "1 200",
+            "description": "traiteur",
+            "line": "restauration",
+            "rate": "10",
+            "supplier": "Traiteur Dupont",
+            "invoice": "F-123",
+        },
+    )
+    assert not reply.errors, reply.text
+    text = normalise(reply.text)
+    assert "HT 1 090,91 € + TVA 109,09 € (10,0 %) = TTC 1 200,00 €" in text
+    assert "Facture F-123" in text
+    with Session(demo_engine) as s:
+        entry = s.exec(select(LedgerEntry).where(LedgerEntry.expense_id == 15)).one()
+        expense = s.get(Expense, 15)
+        assert expense is not None
+        assert expense.supplier == "Traiteur Dupont"
+    assert (entry.ht_cents, entry.vat_cents, entry.vat_rate, entry.invoice_number) == (
+        109091,
+        10909,
+        1000,
+        "F-123",
+    )
+    reply = submit(console, {"amount": "120", "description": "affiches", "ht": "100"})
+    assert "HT 100,00 € + TVA 20,00 € (20,0 %) = TTC 120,00 €" in normalise(reply.text)
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "expected"),
+    [
+        ({"rate": "13"}, "rate", "n'est pas un taux de TVA en vigueur en France"),
+        ({"ht": "150"}, "ht", "dépasse le montant payé TTC"),
+        ({"ht": "100", "rate": "10"}, "ht", "ne font pas une TVA à 10,0 %"),
+        ({"supplier": "73282932000075"}, "supplier", "n'est pas un SIRET valide"),
+        ({"invoice": "F" * 80}, "invoice", "ne convient pas comme numéro de facture"),
+    ],
+)
+def test_a_bad_vat_supplier_or_invoice_in_the_form_is_refused_at_its_field(
+    console: Console, demo_engine: Engine, values: dict[str, str], field: str, expected: str
+) -> None:
+    from models import LedgerEntry
+
+    def written() -> tuple[tuple[int, int, int, int], int]:
+        with Session(demo_engine) as s:
+            entries = s.exec(select(func.count()).select_from(LedgerEntry)).one()
+        return counts(demo_engine), entries
+
+    before = written()
+    reply = submit(console, {"amount": "120", "description": "fournitures", **values})
+    assert set(reply.errors) == {field}, reply.errors
+    assert expected in normalise(reply.errors[field])
+    assert written() == before
 
 
 # -- amounts and dates never silently misread --------------------------------------------

@@ -61,6 +61,8 @@ def test_csv_for_french_excel(console: Console) -> None:
         "Devise",
         "Justificatif",
         "Saisie par",
+        "Étape",
+        "Compté au budget (TTC)",
     ]
     assert len(rows) == 1 + 8
     assert rows[1][:7] == [
@@ -81,7 +83,7 @@ def test_csv_for_french_excel(console: Console) -> None:
         "1250,50",
         "EUR",
     ]
-    assert rows[-1][7:] == ["", "camille"]
+    assert rows[-1][7:] == ["", "camille", "payé", "1250,50"]
     assert sum(Decimal(r[5].replace(",", ".")) for r in rows[1:]) == Decimal("15360.50")
 
 
@@ -165,6 +167,9 @@ SUMMARY_HEADER = (
     "Dépensé sur la période",
     "Nb de dépenses",
     "Dépensé à ce jour",
+    "Prévu, non engagé",
+    "Engagé non payé",
+    "Payé",
     "Reste",
     "% consommé",
 )
@@ -180,8 +185,11 @@ def test_xlsx_with_a_euro_column_and_a_summary_per_line(console: Console) -> Non
     assert book.sheetnames == ["Dépenses", "Synthèse par poste"]
     sheet = book["Dépenses"]
     rows = list(sheet.iter_rows(values_only=True))
-    title = "Budget participatif de Bondy — toutes les dépenses — exporté le 24/11/2026"
-    assert rows[0][0] == title
+    title = (
+        "Budget participatif de Bondy — toutes les dépenses — exporté le 24/11/2026"
+        " — Montants comptés au budget : TTC (TVA non récupérable)."
+    )
+    assert normalise(rows[0][0]) == title
     assert rows[1][:6] == ("N°", "Date", "Poste", "Description", "Fournisseur", "Montant")
     assert len(rows) == 2 + 9 + 1
     first = next(iter(sheet.iter_rows(min_row=3, max_row=3)))
@@ -196,17 +204,39 @@ def test_xlsx_with_a_euro_column_and_a_summary_per_line(console: Console) -> Non
     assert sheet.freeze_panes == "A3"
 
     summary = list(book["Synthèse par poste"].iter_rows(values_only=True))
-    assert summary[0][0] == title
+    assert normalise(summary[0][0]) == title
     assert summary[1] == SUMMARY_HEADER
     by_line = {row[0]: row[1:] for row in summary[2:]}
     assert by_line == {
-        "Logistique": (12000, Decimal("3520.5"), 3, Decimal("3520.5"), Decimal("8479.5"), 0.2934),
-        "Communication": (8000, 4300, 2, 4300, 3700, 0.5375),
-        "Restauration": (5000, 640, 1, 640, 4360, 0.128),
-        "Animation": (15000, 6900, 2, 6900, 8100, 0.46),
-        "Études": (5000, 0, 0, 0, 5000, 0),
-        "Non réparti (dont sans poste)": (0, 12, 1, 12, -12, None),
-        "Total": (45000, Decimal("15372.5"), 9, Decimal("15372.5"), Decimal("29627.5"), 0.3416),
+        # Planned, spent in the period (all time) and how many, spent to date; then
+        # planned and not committed, committed and unpaid, paid; remaining, %.
+        "Logistique": (
+            12000,
+            Decimal("3520.5"),
+            3,
+            Decimal("3520.5"),
+            0,
+            0,
+            Decimal("3520.5"),
+            Decimal("8479.5"),
+            0.2934,
+        ),
+        "Communication": (8000, 4300, 2, 4300, 0, 0, 4300, 3700, 0.5375),
+        "Restauration": (5000, 640, 1, 640, 0, 0, 640, 4360, 0.128),
+        "Animation": (15000, 6900, 2, 6900, 0, 0, 6900, 8100, 0.46),
+        "Études": (5000, 0, 0, 0, 0, 0, 0, 5000, 0),
+        "Non réparti (dont sans poste)": (0, 12, 1, 12, 0, 0, 12, -12, None),
+        "Total": (
+            45000,
+            Decimal("15372.5"),
+            9,
+            Decimal("15372.5"),
+            0,
+            0,
+            Decimal("15372.5"),
+            Decimal("29627.5"),
+            0.3416,
+        ),
     }
 
 
@@ -230,8 +260,11 @@ def test_a_period_export_shows_the_period_spent_to_date_and_what_really_remains(
     )
     book = load_workbook(io.BytesIO(export(console, "/depense export xlsx novembre").content))
     summary = list(book.worksheets[1].iter_rows(values_only=True))
-    assert summary[0][0] == "Budget participatif de Bondy — novembre 2026 — exporté le 24/11/2026"
-    figures = {row[0]: row[1:6] for row in summary[2:]}
+    assert normalise(summary[0][0]) == (
+        "Budget participatif de Bondy — novembre 2026 — exporté le 24/11/2026"
+        " — Montants comptés au budget : TTC (TVA non récupérable)."
+    )
+    figures = {row[0]: (*row[1:5], row[8]) for row in summary[2:]}
     # Planned, spent in November (and how many), spent to date, what really remains.
     assert figures["Communication"] == (8000, 1960, 1, 4300, 3700)
     assert figures["Logistique"] == (12000, 420, 1, 2270, 9730)
@@ -336,7 +369,7 @@ def test_every_figure_of_the_xlsx_read_back_is_the_budget_view(
         ("Total", state.total.planned_cents, state.total.spent_cents),
     ]
     cents = [
-        (row[0], round(row[1] * 100), round(row[4] * 100), round(row[5] * 100)) for row in summary
+        (row[0], round(row[1] * 100), round(row[4] * 100), round(row[8] * 100)) for row in summary
     ]
     assert cents == [(label, p, s, p - s) for label, p, s in expected]
     assert cents[-1] == ("Total", 50_000_00, 14_110_00 + 12_00 + 1_250_50, 50_000_00 - 15_372_50)

@@ -100,6 +100,50 @@ def test_bad_input_gets_a_clear_message_and_writes_nothing(
     assert counts(demo_engine) == before
 
 
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        # A step out of order, without a coordinator's word.
+        ("/depense payer 15", "il faut d'abord « engagé » avant « payé »"),
+        ("/depense service fait 15", "il faut d'abord « engagé » avant « service fait »"),
+        # A payment before the invoice (even with the word).
+        ("/depense payer 16 le 18/11 forcer", "antérieur à la facture du vendredi 20 novembre"),
+        # An allocation over 100 %.
+        ("/depense financeur allouer feder 50% poste:logistique", "feraient 110,00 % : 100 %"),
+        ("/depense financeur allouer feder 101%", "100 % au plus"),
+        # A report or statement for a funder the experiment does not have.
+        ("/depense rapport cnes", "« cnes » ne finance pas « Budget participatif de Bondy »"),
+        ("/depense etat cnes", "« cnes » ne finance pas « Budget participatif de Bondy »"),
+        # A VAT rate that does not exist, HT above TTC, on an expense already logged.
+        ("/depense facture 16 tva:19,6", "n'est pas un taux de TVA en vigueur en France"),
+        ("/depense facture 16 ht:900", "dépasse le montant payé TTC"),
+        # A SIRET that fails its check.
+        ('/depense fournisseur ajouter "Dupont" siret:732 829 320 00075', "SIRET valide"),
+    ],
+)
+def test_bad_input_on_an_expense_under_way_writes_nothing(
+    console: Console, demo_engine: Engine, command: str, expected: str
+) -> None:
+    add_funders(console)
+    converse(
+        console,
+        """
+        > /depense financeur allouer region 60% poste:logistique
+        > /depense prevoir 500 € location poste:logistique
+        Dépense n°15 enregistrée
+        > /depense prevoir 800 € impression poste:communication date:09/11
+        Dépense n°16 enregistrée
+        > /depense engager 16 bc:BC-9 le 10/11
+        > /depense facture 16 numero:F-77 du:20/11 reçue:21/11
+        """,
+    )
+    before = counts(demo_engine), entry(demo_engine, 15).status, entry(demo_engine, 16).status
+    reply = normalise(console.handle(command))
+    assert expected in reply, reply
+    after = counts(demo_engine), entry(demo_engine, 15).status, entry(demo_engine, 16).status
+    assert after == before
+
+
 def test_the_spending_chain_step_by_step(console: Console, demo_engine: Engine) -> None:
     converse(
         console,
@@ -115,7 +159,7 @@ def test_the_spending_chain_step_by_step(console: Console, demo_engine: Engine) 
         Dépense n°15 engagé le vendredi 20 novembre 2026 par @camille
         engagement BC-2026-041
         > /depense engagements
-        Études : prévu 0,00 € · engagé non payé 3 000,00 €
+        Études : prévu non engagé 0,00 € · engagé non payé 3 000,00 €
         Engagé et non payé (1)
         n°15 3 000,00 € — étude de terrain · engagé · BC-2026-041
         > /depense service fait 15 le 19/11
@@ -163,7 +207,7 @@ def test_paid_before_committed_needs_a_coordinators_word(
         > /depense annuler
         Annulé : @camille avait modifié le suivi comptable de la dépense « location »
         > /depense engagements
-        Logistique : prévu 500,00 €
+        Logistique : prévu non engagé 500,00 €
         """,
     )
     assert entry(demo_engine, 15).status == "planned"
@@ -337,8 +381,8 @@ def test_vat_recoverable_counts_ht(console: Console) -> None:
         > /depense 1 200 € traiteur poste:etudes tva:20
         compté HT
         > /depense engagements
-        (montants HT (TVA récupérable))
-        Études : prévu 0,00 € · engagé non payé 0,00 € · payé 1 000,00 €
+        Montants comptés au budget : HT (TVA récupérable) ; 7 dépenses à TVA inconnue, comptées TTC.
+        Études : prévu non engagé 0,00 € · engagé non payé 0,00 € · payé 1 000,00 €
         """,
     )
 
@@ -473,7 +517,7 @@ def test_the_lab_digest_shows_what_is_committed_and_not_paid(
         > /depense service fait 16
         > /depense prevoir 999 € encore prévu poste:communication
         > /depense engagements
-        Total : prévu 999,00 € · engagé non payé 1 300,00 €
+        Total : prévu non engagé 999,00 € · engagé non payé 1 300,00 €
         """,
     )
     with Session(demo_engine) as s:
@@ -526,7 +570,7 @@ def test_members_log_and_follow_the_chain_coordinators_shape_the_ledger(console:
         > /expense order 15 order:M-2
         Expense #15 ordered for payment
         > /expense commitments
-        Communication: planned €0.00 · committed, unpaid €300.00
+        Communication: planned, not committed €0.00 · committed, unpaid €300.00
         :user camille
         > /expense funders
         None yet
@@ -568,3 +612,36 @@ def test_a_corrected_amount_keeps_ht_plus_vat_equal_to_ttc(
         """,
     )
     assert (entry(demo_engine, 16).ht_cents, entry(demo_engine, 16).vat_cents) == (4500, 500)
+
+
+def test_a_corrected_amount_is_counted_at_its_new_ht_at_once(console: Console) -> None:
+    """The reply to a correction (and its alerts) count the new HT, not the old one."""
+    converse(
+        console,
+        """
+        > /depense tva recuperable oui
+        > /depense 1 200 € traiteur poste:restauration tva:20
+        Restauration : 1 640,00 € dépensés sur 5 000,00 €
+        > /depense modifier 15 montant:4 800
+        Restauration : 4 640,00 € dépensés sur 5 000,00 €
+        """,
+    )
+
+
+@pytest.mark.parametrize(("currency", "locale"), [("EUR", "fr"), ("EUR", "en"), ("USD", "en")])
+def test_the_statements_amounts_are_written_as_money_writes_them(
+    currency: str, locale: str
+) -> None:
+    """The statement's PDF formats its many amounts without babel each time: the same
+    text, on 10,000 random amounts of every size and sign."""
+    import random
+
+    from commands.render import money
+
+    rng = random.Random(15059)
+    fast = reports.MoneyText(currency, locale)
+    for cents in [0, 1, -1, 99, 100, -100, 99_999, 100_000, *range(-3, 4)]:
+        assert fast(cents) == money(cents, currency, locale), cents
+    for _ in range(10_000):
+        cents = rng.randint(-(10 ** rng.randint(1, 12)), 10 ** rng.randint(1, 12))
+        assert fast(cents) == money(cents, currency, locale), cents
