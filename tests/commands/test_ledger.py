@@ -156,7 +156,7 @@ def test_the_spending_chain_step_by_step(console: Console, demo_engine: Engine) 
         > /depense engager 15
         avec son numéro de bon de commande
         > /depense engager 15 bc:BC-2026-041 le 20/11
-        Dépense n°15 engagé le vendredi 20 novembre 2026 par @camille
+        Dépense n°15 engagée le vendredi 20 novembre 2026 par @camille
         engagement BC-2026-041
         > /depense engagements
         Études : prévu non engagé 0,00 € · engagé non payé 3 000,00 €
@@ -167,7 +167,7 @@ def test_the_spending_chain_step_by_step(console: Console, demo_engine: Engine) 
         > /depense service fait 15 le 23/11
         Dépense n°15 service fait le lundi 23 novembre 2026
         > /depense mandater 15 mandat:M-877
-        Dépense n°15 mandaté le mardi 24 novembre 2026
+        Dépense n°15 mandatée le mardi 24 novembre 2026
         mandat M-877
         > /depense engager 15 bc:X
         en est déjà à « mandaté »
@@ -202,7 +202,7 @@ def test_paid_before_committed_needs_a_coordinators_word(
         Seuls les coordinateurs peuvent sauter des étapes
         :user camille
         > /depense payer 15 forcer
-        Dépense n°15 payé le mardi 24 novembre 2026 par @camille
+        Dépense n°15 payée le mardi 24 novembre 2026 par @camille
         Étapes sautées sur décision d'une coordinatrice ou d'un coordinateur : engagé, service fait, mandaté.
         > /depense annuler
         Annulé : @camille avait modifié le suivi comptable de la dépense « location »
