@@ -140,10 +140,10 @@ def test_an_expense_may_have_no_line(console: Console, demo_engine: Engine) -> N
         """
         > /depense 12 € timbres
         Poste : sans poste
-        _Non réparti_ : rien de prévu hors postes · 12,00 € dépensés sans poste (1) · reste -12,00 €
+        _Non réparti_ : rien de prévu hors postes · 12,00 € dépensés sans poste (1) · dépassement de 12,00 €
         Total : 14 122,00 € dépensés sur 45 000,00 € (31 %) `███░░░░░░░` · reste 30 878,00 €
         > /depense budget
-        _Non réparti_ : rien de prévu hors postes · 12,00 € dépensés sans poste (1) · reste -12,00 €
+        _Non réparti_ : rien de prévu hors postes · 12,00 € dépensés sans poste (1) · dépassement de 12,00 €
         Total : 14 122,00 € dépensés sur 45 000,00 €
         > /labo reglages budget:50000
         > /depense budget
@@ -793,7 +793,7 @@ def test_crossing_80_and_100_percent_of_a_line_is_told_once(
         console,
         """
         > /depense modifier 18 montant:1 100
-        Restauration : 5 040,00 € dépensés sur 5 000,00 € (101 %) `██████████` · reste -40,00 €
+        Restauration : 5 040,00 € dépensés sur 5 000,00 € (101 %) `██████████` · dépassement de 40,00 €
         ⚠️ Le poste Restauration a passé 100 % de son prévu : 5 040,00 € sur 5 000,00 €, soit 101 %.
         """,
     )
