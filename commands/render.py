@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency, format_decimal, format_percent
-from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
+from jinja2 import Environment, PackageLoader, StrictUndefined, Undefined, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
@@ -161,6 +161,15 @@ def url(value: Any) -> Markup:
     return Markup(usertext.mark(text))
 
 
+def link(value: Any, label: str) -> Markup:
+    """``[label](address)`` for a stored web address; one that is not a plain http(s)
+    address is not made a link: ``label (address)``, the address as typed."""
+    text = str(value).strip()
+    if _SAFE_URL.fullmatch(text):
+        return Markup(f"[{label}]({text})")
+    return Markup(f"{label} ({usertext.mark(text)})")
+
+
 def _finalize(value: Any) -> Markup:
     """Every value a template prints is user text unless it is trusted markup (a catalog
     message, a macro's output, a mention): see ``commands.usertext``."""
@@ -173,9 +182,15 @@ def _finalize(value: Any) -> Markup:
 
 @cache
 def environment() -> Environment:
+    return build_environment()
+
+
+def build_environment(undefined: type[Undefined] = StrictUndefined) -> Environment:
+    """The one environment's settings; tests build one whose missing values are hostile
+    text (``tests/platforms/test_escaping.py``)."""
     env = Environment(
         loader=PackageLoader("commands", "templates"),
-        undefined=StrictUndefined,
+        undefined=undefined,
         # The output is chat markdown, not HTML: autoescaping only tells trusted markup
         # (``Markup``) from values, which ``_finalize`` marks as user text.
         autoescape=True,
@@ -195,6 +210,7 @@ def environment() -> Environment:
         bar=bar,
         mention=mention,
         url=url,
+        link=link,
         strong=strong,
         em=em,
     )

@@ -56,6 +56,7 @@ def to_html(text: str) -> str:
 def body_text(text: str) -> str:
     """Neutral markdown as a Matrix ``body``: plain text, what a person typed as typed
     (but ``@room`` in it notifies nobody)."""
+    text = text.replace("@" + usertext.START, "@" + WORD_JOINER + usertext.START)
     return markdown_to_text(text, _body_user_text)
 
 

@@ -61,9 +61,11 @@ BACKTICK_LOOKALIKE = "\u02cb"
 
 # Markdown's active characters, backslash-escaped anywhere in user text (``@`` and ``<``
 # are broken apart instead: the server reads mentions and ``<!channel>`` in the raw text).
-_MATTERMOST_ACTIVE = re.compile(r"([\\`*_~\[\]()#|!>{}])")
+_MATTERMOST_ACTIVE = re.compile(r"([\\`*_~\[\]()#|!>{}&])")
 # What makes a list, a heading underline or a numbered item at the start of a line.
-_MATTERMOST_LINE_START = re.compile(r"(^|\n)([ \t]*)(?:([-+=])|(\d+)([.)]))")
+_MATTERMOST_LINE_START = re.compile(r"(^|[\n\r])([ \t]*)(?:([-+=])|(\d+)([.)]))")
+_MATTERMOST_INDENT = re.compile(r"(^|[\n\r])([ \t]+)")
+NBSP = "\u00a0"
 
 
 def mattermost_user_text(text: str, in_code: bool = False) -> str:
@@ -75,6 +77,8 @@ def mattermost_user_text(text: str, in_code: bool = False) -> str:
         return text.replace("`", BACKTICK_LOOKALIKE)
     text = _MATTERMOST_ACTIVE.sub(r"\\\1", text)
     text = _MATTERMOST_LINE_START.sub(_escape_line_start, text)
+    # Indentation would make a code block: no-break spaces look the same and do not.
+    text = _MATTERMOST_INDENT.sub(lambda m: m.group(1) + NBSP * len(m.group(2)), text)
     return text.replace("<", "\\<")
 
 
@@ -91,6 +95,10 @@ def mattermost_markdown(text: str) -> str:
     skeleton, spans = usertext.protect(text)
     skeleton = _MENTION.sub(r"@\1", skeleton)
     skeleton = _CHANNEL.sub(r"~\1", skeleton)
+    # A link's address is Coordo's, never what a person typed.
+    skeleton = skeleton.replace("](" + usertext.START, "] (" + usertext.START)
+    # ``@{{ handle }}`` names someone without calling them: only ``|mention`` notifies.
+    skeleton = skeleton.replace("@" + usertext.START, "@" + ZWSP + usertext.START)
     return usertext.restore(skeleton, spans, mattermost_user_text)
 
 
@@ -251,7 +259,8 @@ _ENTITY = re.compile(
     r"<@(?P<user>[UW][A-Z0-9]+)(?:\|[^>]*)?>"
     r"|<@(?P<other>[^|>\s]+)\|(?P<handle>[^>]+)>"
     r"|<#(?P<channel>[CGD][A-Z0-9]+)(?:\|[^>]*)?>"
-    r"|\[(?P<label>[^\]\n]+)\]\((?P<url>[^)\s]+)\)"
+    # A link's address is Coordo's, never a user text span (its placeholder's mark).
+    r"|\[(?P<label>[^\]\n]+)\]\((?P<url>[^)\s\ue000]+)\)"
 )
 # ``~bondy`` (a channel as Mattermost and the console write it); not ``~30`` nor a URL.
 # A name may be a user text span (its placeholder starts with the mark).
@@ -277,7 +286,7 @@ def slack_user_text(text: str, in_code: bool = False) -> str:
     (``<!here>``, ``<@U…>``), a link (``<https://…|label>``), a quote or formatting."""
     text = escape(text).replace("&gt;", ZWSP + "&gt;").replace("@", "@" + ZWSP)
     if in_code:
-        return text.replace("`", BACKTICK_LOOKALIKE)
+        text = text.replace("`", BACKTICK_LOOKALIKE)
     return _SLACK_FORMATTING.sub(ZWSP + r"\1" + ZWSP, text)
 
 
