@@ -19,7 +19,7 @@ from commands.dates import parse_when
 from commands.errors import UserError
 from commands.lab import undo_batch
 from commands.money import Amount, parse_amount, split_amount
-from commands.render import message, plain_message, plain_render, render
+from commands.render import message, plain_message, plain_render
 from commands.reply import File, Form, FormField, Reply
 from commands.services import audit
 from commands.services import expenses as service

@@ -131,7 +131,7 @@ def bar(fraction: float, width: int = 10) -> str:
 _NOT_IN_MENTION = re.compile(f"[<>|\\s{usertext.START}{usertext.END}]")
 # A link Coordo may make of a stored address: http(s), none of the characters that could
 # close the link, start a mention or format text around it.
-_SAFE_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#=&%+,;]+")
+SAFE_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#=&%+,;]+")
 
 
 def mention(person: Any) -> Markup:
@@ -156,7 +156,7 @@ def url(value: Any) -> Markup:
     """A stored web address as a link target or a bare link; one that is not a plain
     http(s) address is shown as typed, as user text."""
     text = str(value).strip()
-    if _SAFE_URL.fullmatch(text):
+    if SAFE_URL.fullmatch(text):
         return Markup(text)
     return Markup(usertext.mark(text))
 
@@ -165,7 +165,7 @@ def link(value: Any, label: str) -> Markup:
     """``[label](address)`` for a stored web address; one that is not a plain http(s)
     address is not made a link: ``label (address)``, the address as typed."""
     text = str(value).strip()
-    if _SAFE_URL.fullmatch(text):
+    if SAFE_URL.fullmatch(text):
         return Markup(f"[{label}]({text})")
     return Markup(f"{label} ({usertext.mark(text)})")
 

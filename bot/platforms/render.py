@@ -66,6 +66,7 @@ _MATTERMOST_ACTIVE = re.compile(r"([\\`*_~\[\]()#|!>{}&])")
 _MATTERMOST_LINE_START = re.compile(r"(^|[\n\r])([ \t]*)(?:([-+=])|(\d+)([.)]))")
 _MATTERMOST_INDENT = re.compile(r"(^|[\n\r])([ \t]+)")
 NBSP = "\u00a0"
+_LINE_BREAK = re.compile(r"(\r\n|[\n\r])")
 
 
 def mattermost_user_text(text: str, in_code: bool = False) -> str:
@@ -74,11 +75,20 @@ def mattermost_user_text(text: str, in_code: bool = False) -> str:
     formatting."""
     text = text.replace("<", "<" + ZWSP).replace("@", "@" + ZWSP)
     if in_code:
-        return text.replace("`", BACKTICK_LOOKALIKE)
+        # Inline code shows a line break as a space; a blank line would end it.
+        return _LINE_BREAK.sub(" ", text.replace("`", BACKTICK_LOOKALIKE)) or ZWSP
     text = _MATTERMOST_ACTIVE.sub(r"\\\1", text)
     text = _MATTERMOST_LINE_START.sub(_escape_line_start, text)
     # Indentation would make a code block: no-break spaces look the same and do not.
     text = _MATTERMOST_INDENT.sub(lambda m: m.group(1) + NBSP * len(m.group(2)), text)
+    # A line a person ends or begins must not let Coordo's next words start a list or a
+    # heading: the line break is kept, with an invisible character on each side.
+    text = _LINE_BREAK.sub(ZWSP + r"\1" + ZWSP, text)
+    # Spaces at either end would keep Coordo's ``**`` around the text from closing.
+    if text[:1].isspace():
+        text = ZWSP + text
+    if text[-1:].isspace():
+        text += ZWSP
     return text.replace("<", "\\<")
 
 

@@ -43,7 +43,7 @@ from bot.platforms.render import (
 )
 from commands import usertext
 from commands.messages import SUPPORTED_LOCALES, known_families, message_keys, raw_message
-from commands.render import build_environment, mention
+from commands.render import SAFE_URL, build_environment, mention
 from commands.reply import Field, Reply, Section
 from commands.typography import set_french
 
@@ -121,11 +121,15 @@ HOSTILE_PIECES = [
 _ALPHABET = st.characters(
     blacklist_categories=("Cs",), blacklist_characters=usertext.START + usertext.END
 )
-hostile_texts = st.lists(
-    st.one_of(st.sampled_from(HOSTILE_PIECES), st.text(_ALPHABET, max_size=6)),
-    min_size=1,
-    max_size=8,
-).map(" ".join)
+hostile_texts = (
+    st.lists(
+        st.one_of(st.sampled_from(HOSTILE_PIECES), st.text(_ALPHABET, max_size=6)),
+        min_size=1,
+        max_size=8,
+    )
+    .map(" ".join)
+    .filter(bool)
+)
 HARMLESS = "v"
 
 
@@ -144,7 +148,6 @@ class Hostile(Undefined):
 
     def __str__(self) -> str:
         return _Current.text
-
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -238,15 +241,18 @@ def _tolerant(filter_: Any, stand_in: Any) -> Any:
 
 
 def _known_key(key: str) -> str:
-    """A key built from a hostile value (``"core.role_" ~ r``) → a key of that family with
-    the same beginning."""
+    """A key built from a hostile value (``"core.role_" ~ r``) → the same key of that
+    family whatever the value: the first word (not a sentence naming more words the same
+    way) among those that begin as it does, up to its first ``_``."""
     family, _, name = key.partition(".")
-    if name in message_keys(family):
+    keys = message_keys(family)
+    if name in keys:
         return key
-    start = name.split(_Current.text)[0] if _Current.text else name
-    candidates = [k for k in message_keys(family) if k.startswith(start)]
-    # A word (``step_planned``), not a sentence that names more words the same way.
-    candidates.sort(key=lambda k: ("message(" in raw_message(f"{family}.{k}", "fr"), k))
+    start = name.partition("_")[0] + "_"
+    candidates = sorted(
+        (k for k in keys if k.startswith(start)),
+        key=lambda k: ("message(" in raw_message(f"{family}.{k}", "fr"), k),
+    )
     return f"{family}.{candidates[0]}"
 
 
@@ -316,8 +322,9 @@ _INVISIBLE = re.compile("[\u200b\u2060\\s]")
 
 def as_read(text: str) -> str:
     """Text compared as a reader sees it: no invisible characters nor white space, the
-    lookalike backtick read as a backtick."""
-    return _INVISIBLE.sub("", text).replace(BACKTICK_LOOKALIKE, "`")
+    lookalike backtick read as a backtick, NUL as the replacement character markdown
+    shows for it."""
+    return _INVISIBLE.sub("", text).replace(BACKTICK_LOOKALIKE, "`").replace("\x00", "\ufffd")
 
 
 def user_spans(neutral: str) -> list[str]:
@@ -368,8 +375,9 @@ _FORMATTING_TOKENS = {
 _MATTERMOST_MENTION = re.compile(r"@[\w.\-]+")
 
 
-def mattermost_reading(text: str) -> tuple[Counter[str], str]:
-    """The formatting tokens Mattermost's markdown finds, and the text it shows."""
+def mattermost_reading(text: str, address: str | None = None) -> tuple[Counter[str], str]:
+    """The formatting tokens Mattermost's markdown finds (but a link to ``address``), and
+    the text it shows."""
     formatting: Counter[str] = Counter()
     shown: list[str] = []
     for token in _MARKDOWN.parse(text):
@@ -377,6 +385,8 @@ def mattermost_reading(text: str) -> tuple[Counter[str], str]:
             kind = t.type
             if kind == "heading_open" and t.markup in ("=", "-"):
                 kind = "lheading_open"
+            if kind == "link_open" and address is not None and t.attrGet("href") == address:
+                continue
             if kind in _FORMATTING_TOKENS:
                 formatting[kind] += 1
             if t.type in ("text", "code_inline", "fence", "code_block", "html_inline"):
@@ -391,7 +401,8 @@ class _Html(HTMLParser):
         self.shown: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags[f"{tag} {sorted(attrs)}"] += 1
+        if tag != "br":  # a line a person broke is shown broken
+            self.tags[f"{tag} {sorted(attrs)}"] += 1
 
     def handle_data(self, data: str) -> None:
         self.shown.append(data)
@@ -407,9 +418,19 @@ def matrix_reading(content: dict[str, Any]) -> tuple[Counter[str], str]:
 # -- the checks -------------------------------------------------------------------------
 
 
-def check_slack(hostile: str, harmless: str) -> None:
+def _stored_address(typed: str) -> bool:
+    """A stored web address Coordo makes a link of on purpose (``|link``), under its
+    own label: the address as typed is the link's, and nothing else is."""
+    return bool(SAFE_URL.fullmatch(typed.strip()))
+
+
+def check_slack(hostile: str, harmless: str, typed: str = "") -> None:
     shown, meant = mrkdwn(hostile), mrkdwn(harmless)
-    assert Counter(_SLACK_ENTITY.findall(shown)) == Counter(_SLACK_ENTITY.findall(meant))
+    entities = Counter(_SLACK_ENTITY.findall(shown))
+    if _stored_address(typed):
+        address = typed.strip().replace("&", "&amp;")
+        entities = Counter({e: n for e, n in entities.items() if not e.startswith(f"<{address}|")})
+    assert entities == Counter(_SLACK_ENTITY.findall(meant))
     assert slack_formatting(shown) == slack_formatting(meant)
     read = as_read(slack_read(shown))
     for span in user_spans(hostile):
@@ -423,14 +444,15 @@ def check_slack(hostile: str, harmless: str) -> None:
             assert "<!" not in str(block) and "<@U999" not in str(block)
 
 
-def check_mattermost(hostile: str, harmless: str) -> None:
+def check_mattermost(hostile: str, harmless: str, typed: str = "") -> None:
     shown, meant = mattermost_markdown(hostile), mattermost_markdown(harmless)
     assert Counter(_MATTERMOST_MENTION.findall(shown)) == Counter(
         _MATTERMOST_MENTION.findall(meant)
     )
     # The server reads Slack's ``<!channel>`` in the raw text.
     assert shown.count("<!") == meant.count("<!")
-    formatting, read = mattermost_reading(shown)
+    address = _MARKDOWN.normalizeLink(typed.strip()) if _stored_address(typed) else None
+    formatting, read = mattermost_reading(shown, address)
     assert formatting == mattermost_reading(meant)[0]
     read = as_read(read)
     for span in user_spans(hostile):
@@ -447,11 +469,13 @@ def check_mattermost(hostile: str, harmless: str) -> None:
             )
 
 
-def check_matrix(hostile: str, harmless: str) -> None:
+def check_matrix(hostile: str, harmless: str, typed: str = "") -> None:
     shown, meant = matrix_content(Reply(text=hostile)), matrix_content(Reply(text=harmless))
     assert shown["m.mentions"] == meant["m.mentions"]
     assert "@room" not in shown["body"].lower()
     tags, read = matrix_reading(shown)
+    if _stored_address(typed):
+        tags.pop(f"a {[('href', typed.strip())]}", None)
     assert tags == matrix_reading(meant)[0]
     read = as_read(read)
     body = as_read(shown["body"])
@@ -460,10 +484,10 @@ def check_matrix(hostile: str, harmless: str) -> None:
         assert as_read(span) in body
 
 
-def check_everywhere(hostile: str, harmless: str) -> None:
-    check_slack(hostile, harmless)
-    check_mattermost(hostile, harmless)
-    check_matrix(hostile, harmless)
+def check_everywhere(hostile: str, harmless: str, typed: str = "") -> None:
+    check_slack(hostile, harmless, typed)
+    check_mattermost(hostile, harmless, typed)
+    check_matrix(hostile, harmless, typed)
 
 
 _SETTINGS = settings(
@@ -477,7 +501,7 @@ _SETTINGS = settings(
 @_SETTINGS
 @given(text=hostile_texts)
 def test_every_template_shows_hostile_text_as_typed(name: str, text: str) -> None:
-    check_everywhere(render_template(name, text), render_template(name, HARMLESS))
+    check_everywhere(render_template(name, text), render_template(name, HARMLESS), text)
 
 
 @pytest.mark.parametrize("family", known_families())
@@ -486,9 +510,8 @@ def test_every_template_shows_hostile_text_as_typed(name: str, text: str) -> Non
 def test_every_catalog_message_shows_hostile_text_as_typed(family: str, text: str) -> None:
     for fam, key, locale in MESSAGES:
         if fam == family:
-            check_everywhere(
-                render_message(fam, key, locale, text), render_message(fam, key, locale, HARMLESS)
-            )
+            hostile = render_message(fam, key, locale, text)
+            check_everywhere(hostile, render_message(fam, key, locale, HARMLESS), text)
 
 
 LONG = ("Point @channel <!here> *gras* [F](https://evil.example) `x` " * 200)[:10_000]
