@@ -430,6 +430,7 @@ def check_slack(hostile: str, harmless: str, typed: str = "") -> None:
     if _stored_address(typed):
         address = typed.strip().replace("&", "&amp;")
         entities = Counter({e: n for e, n in entities.items() if not e.startswith(f"<{address}|")})
+        shown = _SLACK_ENTITY.sub(lambda m: "" if m[0].startswith(f"<{address}|") else m[0], shown)
     assert entities == Counter(_SLACK_ENTITY.findall(meant))
     assert slack_formatting(shown) == slack_formatting(meant)
     read = as_read(slack_read(shown))
@@ -441,7 +442,8 @@ def check_slack(hostile: str, harmless: str, typed: str = "") -> None:
     ):
         assert "<!" not in (page.text or "")
         for block in page.blocks or []:
-            assert "<!" not in str(block) and "<@U999" not in str(block)
+            assert "<!" not in str(block)
+            assert "<@U999" not in str(block)
 
 
 def check_mattermost(hostile: str, harmless: str, typed: str = "") -> None:
