@@ -294,9 +294,11 @@ _SLACK_FORMATTING = re.compile(r"([*_~`])")
 def slack_user_text(text: str, in_code: bool = False) -> str:
     """What a person typed, for Slack's mrkdwn: shown as typed, never a mention
     (``<!here>``, ``<@U…>``), a link (``<https://…|label>``), a quote or formatting."""
-    text = escape(text).replace("&gt;", ZWSP + "&gt;").replace("@", "@" + ZWSP)
     if in_code:
-        text = text.replace("`", BACKTICK_LOOKALIKE)
+        # Nothing is formatted inside code, and what is there may be copied to be typed:
+        # only the three entities, and a backtick that would close the code.
+        return escape(text).replace("`", BACKTICK_LOOKALIKE)
+    text = escape(text).replace("&gt;", ZWSP + "&gt;").replace("@", "@" + ZWSP)
     return _SLACK_FORMATTING.sub(ZWSP + r"\1" + ZWSP, text)
 
 

@@ -313,5 +313,5 @@ def test_a_person_target_resolves_to_their_platform_id(lab: Lab) -> None:
         assert outbox.destination(session, rows["channel"]) == outbox.Destination(
             False, TEAM_CHANNEL
         )
-        assert outbox.describe_target(session, rows["dm"]) == "@karim"
-        assert outbox.describe_target(session, rows["channel"]) == "~bondy"
+        assert plain(outbox.describe_target(session, rows["dm"])) == "@karim"
+        assert plain(outbox.describe_target(session, rows["channel"])) == "~bondy"

@@ -336,11 +336,18 @@ _SLACK_ENTITY = re.compile(r"<[^<>]*>")
 
 
 def slack_formatting(text: str) -> Counter[str]:
-    active = Counter()
+    """The formatting characters Slack may act on: not kept apart by zero-width spaces,
+    and outside inline code (between two such backticks nothing is formatted)."""
+    active: Counter[str] = Counter()
+    in_code = False
     for i, char in enumerate(text):
         if char in "*_~`":
             kept_apart = text[i - 1 : i] == ZWSP and text[i + 1 : i + 2] == ZWSP
-            if not kept_apart:
+            if kept_apart:
+                continue
+            if char == "`":
+                in_code = not in_code
+            if char == "`" or not in_code:
                 active[char] += 1
     lines = re.split(r"[\n\r]", text)
     active["quote"] = sum(1 for line in lines if line.startswith("&gt;"))
