@@ -438,6 +438,7 @@ def check_slack(hostile: str, harmless: str, typed: str = "") -> None:
         address = typed.strip().replace("&", "&amp;")
         entities = Counter({e: n for e, n in entities.items() if not e.startswith(f"<{address}|")})
         shown = _SLACK_ENTITY.sub(lambda m: "" if m[0].startswith(f"<{address}|") else m[0], shown)
+        shown = shown.replace(address, "")  # shown bare (a video link)
     assert entities == Counter(_SLACK_ENTITY.findall(meant))
     assert slack_formatting(shown) == slack_formatting(meant)
     read = as_read(slack_read(shown))
