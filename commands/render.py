@@ -165,9 +165,10 @@ def link(value: Any, label: str) -> Markup:
     """``[label](address)`` for a stored web address; one that is not a plain http(s)
     address is not made a link: ``label (address)``, the address as typed."""
     text = str(value).strip()
+    shown = _finalize(label)
     if SAFE_URL.fullmatch(text):
-        return Markup(f"[{label}]({text})")
-    return Markup(f"{label} ({usertext.mark(text)})")
+        return Markup(f"[{shown}]({text})")
+    return Markup(f"{shown} ({usertext.mark(text)})")
 
 
 def _finalize(value: Any) -> Markup:
