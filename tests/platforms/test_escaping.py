@@ -437,7 +437,10 @@ def check_slack(hostile: str, harmless: str, typed: str = "") -> None:
     if _stored_address(typed):
         address = typed.strip().replace("&", "&amp;")
         entities = Counter({e: n for e, n in entities.items() if not e.startswith(f"<{address}|")})
-        shown = _SLACK_ENTITY.sub(lambda m: "" if m[0].startswith(f"<{address}|") else m[0], shown)
+        link = f"<{address}|"
+        shown = _SLACK_ENTITY.sub(
+            lambda m: m[0][len(link) : -1] if m[0].startswith(link) else m[0], shown
+        )
         shown = shown.replace(address, "")  # shown bare (a video link)
     assert entities == Counter(_SLACK_ENTITY.findall(meant))
     assert slack_formatting(shown) == slack_formatting(meant)
