@@ -64,6 +64,7 @@ from bot.platforms.render import (
     to_mattermost,
 )
 from bot.settings import Settings
+from bot.text import markdown_to_text
 from commands.core import Router, apology
 from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
 from commands.messages import normalise_locale
@@ -437,6 +438,9 @@ class MattermostApp:
         body: dict[str, Any] = {
             "response_type": "ephemeral" if ephemeral else "in_channel",
             "text": post.text,
+            # The text is Mattermost's markdown: the server must not read ``<!channel>``
+            # or ``<url|label>`` in it the Slack way.
+            "skip_slack_parsing": True,
         }
         if post.attachments:
             body["attachments"] = post.attachments
@@ -635,8 +639,9 @@ class MattermostApp:
     @staticmethod
     def dialog_errors(reply: Reply, state: DialogState) -> dict[str, Any]:
         """Errors next to their fields; the others above the dialog's buttons."""
-        by_field = {name: text for name, text in reply.errors.items() if name in state.fields}
-        general = [text for name, text in reply.errors.items() if name not in state.fields]
+        errors = {name: markdown_to_text(text) for name, text in reply.errors.items()}
+        by_field = {name: text for name, text in errors.items() if name in state.fields}
+        general = [text for name, text in errors.items() if name not in state.fields]
         body: dict[str, Any] = {}
         if by_field:
             body["errors"] = by_field
@@ -781,11 +786,13 @@ class MattermostApp:
                         file.content,
                         file.title,
                     )
-                    notice = message("chat.file_sent_privately", locale, title=file.title)
+                    notice = mattermost_markdown(
+                        message("chat.file_sent_privately", locale, title=file.title)
+                    )
                     self._respond(response_url, {"response_type": "ephemeral", "text": notice})
             except ChatError:
                 log.exception("could not upload %s to Mattermost", file.filename)
-                notice = message("chat.file_failed", locale, title=file.title)
+                notice = mattermost_markdown(message("chat.file_failed", locale, title=file.title))
                 self._respond(response_url, {"response_type": "ephemeral", "text": notice})
 
     async def _in_core(self, func: Callable[..., T], *args: Any) -> T:

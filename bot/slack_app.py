@@ -67,6 +67,7 @@ from bot.platforms.render import (
     action_name,
     home_view,
     modal_view,
+    mrkdwn,
     to_slack_pages,
 )
 from bot.platforms.slack_client import post_to_response_url
@@ -691,7 +692,7 @@ class SlackAdapter:
             text = "\n".join(
                 message("chat.file_failed", where.locale, title=f.title) for f in files
             )
-            self.post(PlatformMessage(text), Visibility.EPHEMERAL, where)
+            self.post(PlatformMessage(mrkdwn(text)), Visibility.EPHEMERAL, where)
 
     # -- buttons -------------------------------------------------------------------------
 

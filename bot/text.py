@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
+from commands import usertext
 from commands.reply import Reply
 
 _MENTION = re.compile(r"<@[^|>]+\|([^>]+)>")
@@ -12,12 +14,21 @@ _LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
-def markdown_to_text(text: str) -> str:
-    text = _MENTION.sub(r"@\1", text)
-    text = _LINK.sub(
-        lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", text
+def _as_typed(span: str, in_code: bool) -> str:
+    return span
+
+
+def markdown_to_text(text: str, user_text: Callable[[str, bool], str] = _as_typed) -> str:
+    """Neutral markdown as plain text: Coordo's own markup is dropped, what a person
+    typed is shown as typed (``user_text`` may adapt it to where it goes)."""
+    skeleton, spans = usertext.protect(text)
+    skeleton = _MENTION.sub(r"@\1", skeleton)
+    skeleton = _LINK.sub(
+        lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})",
+        skeleton,
     )
-    return _BOLD.sub(r"\1", text)
+    skeleton = _BOLD.sub(r"\1", skeleton)
+    return usertext.restore(skeleton, spans, user_text)
 
 
 def reply_to_text(reply: Reply, files_dir: Path | None = None) -> str:
@@ -29,15 +40,17 @@ def reply_to_text(reply: Reply, files_dir: Path | None = None) -> str:
         if section.text:
             parts.append(markdown_to_text(section.text))
         for field in section.fields:
-            parts.append(f"  {field.label} : {markdown_to_text(field.value)}")
+            parts.append(f"  {markdown_to_text(field.label)} : {markdown_to_text(field.value)}")
     if reply.buttons:
-        parts.append("  ".join(f"[{b.label}]" for b in reply.buttons))
+        parts.append("  ".join(f"[{usertext.strip(b.label)}]" for b in reply.buttons))
     for file in reply.files:
         if files_dir is not None:
             files_dir.mkdir(parents=True, exist_ok=True)
             path = files_dir / file.filename
             path.write_bytes(file.content)
-            parts.append(f"📎 {file.title} → {path}")
+            parts.append(f"📎 {usertext.strip(file.title)} → {path}")
         else:
-            parts.append(f"📎 {file.title} ({file.filename}, {len(file.content)} o)")
+            parts.append(
+                f"📎 {usertext.strip(file.title)} ({file.filename}, {len(file.content)} o)"
+            )
     return "\n".join(p for p in parts if p)

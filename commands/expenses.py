@@ -19,7 +19,7 @@ from commands.dates import parse_when
 from commands.errors import UserError
 from commands.lab import undo_batch
 from commands.money import Amount, parse_amount, split_amount
-from commands.render import message, render
+from commands.render import message, plain_message, plain_render
 from commands.reply import File, Form, FormField, Reply
 from commands.services import audit
 from commands.services import expenses as service
@@ -662,7 +662,7 @@ def export(ctx: Context, args: Args) -> Reply:
     period_words = ctx.render("expense/period", experiment, period=period)
     # The file follows the finance department's convention: the experiment's language.
     locale = experiment.locale
-    file_period = render("expense/period", locale, experiment.timezone, period=period)
+    file_period = plain_render("expense/period", locale, experiment.timezone, period=period)
     # openpyxl costs a tenth of a second to import: only exports pay for it.
     from commands.services import exports
 
@@ -673,7 +673,7 @@ def export(ctx: Context, args: Args) -> Reply:
         currency=experiment.currency,
         title=experiment.name,
         period=file_period,
-        heading=message(
+        heading=plain_message(
             "expenses.export_heading",
             locale,
             title=experiment.name,

@@ -21,7 +21,7 @@ from commands.core import Context, Family, Router, Subcommand, find_person, word
 from commands.dates import When, find_when, parse_when
 from commands.errors import NotFound, UserError
 from commands.lab import undo_batch
-from commands.render import message, render
+from commands.render import message, plain_message, render
 from commands.reply import Button, File, Form, FormField, Reply, Visibility
 from commands.services import audit, calendars
 from commands.services import meetings as service
@@ -372,8 +372,10 @@ def schedule(ctx: Context, args: Args) -> Reply:
 
 
 def _default_title(ctx: Context, kind: str, experiment: Experiment | None) -> str:
-    return ctx.message(
+    # Stored as the meeting's title: plain text, as if typed.
+    return plain_message(
         "meetings.default_title",
+        ctx.locale,
         kind=ctx.message(f"meetings.kind_{kind.replace('-', '_')}"),
         experiment=experiment.name if experiment else "",
     )

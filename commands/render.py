@@ -7,6 +7,7 @@ the catalogs (``commands/catalogs``). Undefined variables fail loudly (StrictUnd
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
@@ -16,9 +17,11 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency, format_decimal, format_percent
-from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
+from jinja2 import Environment, PackageLoader, StrictUndefined, Undefined, pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
+from commands import usertext
 from commands.messages import normalise_locale, raw_message
 from commands.typography import FrenchTypography, set_french
 
@@ -126,8 +129,9 @@ def _number(ctx: Context, value: float | int, digits: int = 0) -> str:
 
 
 @pass_context
-def _message(ctx: Context, key: str, **params: Any) -> str:
-    return message(key, _ctx_locale(ctx), **params)
+def _message(ctx: Context, key: str, **params: Any) -> Markup:
+    # A catalog message is Coordo's own markup; the values it prints are marked inside it.
+    return Markup(message(key, _ctx_locale(ctx), **params))
 
 
 def bar(fraction: float, width: int = 10) -> str:
@@ -136,17 +140,74 @@ def bar(fraction: float, width: int = 10) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def mention(person: Any) -> str:
-    """A person as a mention in neutral markdown (adapters translate it)."""
-    return f"<@{person.external_id}|{person.handle}>"
+_NOT_IN_MENTION = re.compile(f"[<>|\\s{usertext.START}{usertext.END}]")
+# A link Coordo may make of a stored address: http(s), none of the characters that could
+# close the link, start a mention or format text around it.
+SAFE_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#=&%+,;]+")
+
+
+def mention(person: Any) -> Markup:
+    """A person as a mention in neutral markdown (adapters translate it): a mention
+    Coordo means to make, so trusted markup, not user text."""
+    external_id = _NOT_IN_MENTION.sub("", str(person.external_id))
+    handle = _NOT_IN_MENTION.sub("", str(person.handle))
+    return Markup(f"<@{external_id}|{handle}>")
+
+
+def strong(value: Any) -> Markup:
+    """A value in bold: Coordo's markup around it, the value still user text."""
+    return Markup(f"**{_finalize(value)}**")
+
+
+def em(value: Any) -> Markup:
+    """A value in italics: Coordo's markup around it, the value still user text."""
+    return Markup(f"_{_finalize(value)}_")
+
+
+def url(value: Any) -> Markup:
+    """A stored web address as a link target or a bare link; one that is not a plain
+    http(s) address is shown as typed, as user text."""
+    text = str(value).strip()
+    if SAFE_URL.fullmatch(text):
+        return Markup(text)
+    return Markup(usertext.mark(text))
+
+
+def link(value: Any, label: str) -> Markup:
+    """``[label](address)`` for a stored web address; one that is not a plain http(s)
+    address is not made a link: ``label (address)``, the address as typed."""
+    text = str(value).strip()
+    shown = _finalize(label)
+    if SAFE_URL.fullmatch(text):
+        return Markup(f"[{shown}]({text})")
+    return Markup(f"{shown} ({usertext.mark(text)})")
+
+
+def _finalize(value: Any) -> Markup:
+    """Every value a template prints is user text unless it is trusted markup (a catalog
+    message, a macro's output, a mention): see ``commands.usertext``."""
+    if isinstance(value, Markup):
+        return value
+    if hasattr(value, "__html__"):  # usertext.Trusted: a message rendered before
+        return Markup(value.__html__())
+    return Markup(usertext.mark(str(value)))
 
 
 @cache
 def environment() -> Environment:
+    return build_environment()
+
+
+def build_environment(undefined: type[Undefined] = StrictUndefined) -> Environment:
+    """The one environment's settings; tests build one whose missing values are hostile
+    text (``tests/platforms/test_escaping.py``)."""
     env = Environment(
         loader=PackageLoader("commands", "templates"),
-        undefined=StrictUndefined,
-        autoescape=False,  # the output is chat markdown, not HTML
+        undefined=undefined,
+        # The output is chat markdown, not HTML: autoescaping only tells trusted markup
+        # (``Markup``) from values, which ``_finalize`` marks as user text.
+        autoescape=True,
+        finalize=_finalize,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
@@ -161,6 +222,10 @@ def environment() -> Environment:
         number=_number,
         bar=bar,
         mention=mention,
+        url=url,
+        link=link,
+        strong=strong,
+        em=em,
     )
     env.globals["message"] = _message
     env.globals["de"] = de
@@ -185,16 +250,28 @@ def _message_template(key: str, locale: str) -> Any:
 
 
 def message(key: str, locale: str, **params: Any) -> str:
-    """A catalog message rendered in ``locale``."""
+    """A catalog message rendered in ``locale``, for a chat message: the values it
+    prints are marked as user text (``commands.usertext``)."""
     loc = normalise_locale(locale)
-    return str(_message_template(key, loc).render(locale=loc, **params)).strip()
+    return usertext.Trusted(str(_message_template(key, loc).render(locale=loc, **params)).strip())
 
 
 def render(name: str, locale: str, tz: str = "Europe/Paris", **context: Any) -> str:
-    """Render ``<family>/<name>`` (given as ``"family/name"``) in ``locale``."""
+    """Render ``<family>/<name>`` (given as ``"family/name"``) in ``locale``, for a chat
+    message: the values it prints are marked as user text."""
     loc = normalise_locale(locale)
     template = environment().get_template(f"{name}.{loc}.md.j2")
-    return template.render(locale=loc, tz=tz, **context).strip()
+    return usertext.Trusted(str(template.render(locale=loc, tz=tz, **context)).strip())
+
+
+def plain_message(key: str, locale: str, **params: Any) -> str:
+    """A catalog message for a file (a spreadsheet, a document, a calendar): no marks."""
+    return usertext.strip(message(key, locale, **params))
+
+
+def plain_render(name: str, locale: str, tz: str = "Europe/Paris", **context: Any) -> str:
+    """A template rendered for a file or a log: no marks."""
+    return usertext.strip(render(name, locale, tz, **context))
 
 
 def utc(value: datetime) -> datetime:

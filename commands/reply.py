@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from commands import usertext
+
 
 class Visibility(StrEnum):
     EPHEMERAL = "ephemeral"  # only the person who typed the command sees it
@@ -50,6 +52,11 @@ class File:
     title: str
     mime_type: str = "application/octet-stream"
 
+    def __post_init__(self) -> None:
+        # A file's title is plain text wherever it is shown (an upload's name).
+        object.__setattr__(self, "title", usertext.strip(self.title))
+        object.__setattr__(self, "filename", usertext.strip(self.filename))
+
 
 @dataclass(frozen=True)
 class FormField:
@@ -64,6 +71,13 @@ class FormField:
     initial: str = ""
     options: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        # A form shows plain text (and gives back what it shows): no user text marks.
+        for name in ("label", "placeholder", "initial"):
+            object.__setattr__(self, name, usertext.strip(getattr(self, name)))
+        options = tuple((value, usertext.strip(label)) for value, label in self.options)
+        object.__setattr__(self, "options", options)
+
 
 @dataclass(frozen=True)
 class Form:
@@ -75,6 +89,10 @@ class Form:
     submit_label: str
     fields: tuple[FormField, ...]
     state: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "title", usertext.strip(self.title))
+        object.__setattr__(self, "submit_label", usertext.strip(self.submit_label))
 
 
 @dataclass

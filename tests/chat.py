@@ -16,11 +16,13 @@ from __future__ import annotations
 import textwrap
 
 from bot.console import Console
+from commands import usertext
 
 
 def normalise(text: str) -> str:
-    """Babel's non-breaking spaces as plain spaces, so expectations can be typed."""
-    return text.replace("\u202f", " ").replace("\u00a0", " ")
+    """Babel's non-breaking spaces as plain spaces, so expectations can be typed; a
+    reply's text read without the marks around what people typed (``commands.usertext``)."""
+    return usertext.strip(text).replace("\u202f", " ").replace("\u00a0", " ")
 
 
 def converse(console: Console, script: str) -> list[str]:

@@ -19,6 +19,7 @@ from typing import Any
 from bot.kit import choices
 from bot.platforms.port import PlatformMessage
 from bot.text import markdown_to_text
+from commands import usertext
 from commands.render import message
 from commands.reply import Button, Reply
 
@@ -32,7 +33,34 @@ _CODE = re.compile(r"`([^`]+)`")
 _LINK = re.compile(r"\[([^\]]+)\]\(((?:https?|mailto):[^)\s]+)\)")
 
 
+# After ``@`` in what a person typed: a word joiner keeps ``@room`` from notifying the
+# whole room (Matrix's push rule looks for it in the body) and shows nothing.
+WORD_JOINER = "\u2060"
+
+
+def _html_user_text(span: str, in_code: bool) -> str:
+    return html.escape(span, quote=True).replace("@", "@" + WORD_JOINER)
+
+
+def _body_user_text(span: str, in_code: bool) -> str:
+    return span.replace("@", "@" + WORD_JOINER)
+
+
 def to_html(text: str) -> str:
+    """Neutral markdown as Matrix HTML: what a person typed is escaped and never becomes
+    a tag, a link or a mention."""
+    skeleton, spans = usertext.protect(text)
+    return usertext.restore(_to_html(skeleton), spans, _html_user_text).replace("\n", "<br>")
+
+
+def body_text(text: str) -> str:
+    """Neutral markdown as a Matrix ``body``: plain text, what a person typed as typed
+    (but ``@room`` in it notifies nobody)."""
+    text = text.replace("@" + usertext.START, "@" + WORD_JOINER + usertext.START)
+    return markdown_to_text(text, _body_user_text)
+
+
+def _to_html(text: str) -> str:
     escaped = html.escape(text, quote=True)
     codes: list[str] = []
 
@@ -47,8 +75,7 @@ def to_html(text: str) -> str:
     escaped = _LINK.sub(lambda m: f'<a href="{m.group(2)}">{m.group(1)}</a>', escaped)
     escaped = _BOLD.sub(r"<strong>\1</strong>", escaped)
     escaped = _ITALIC.sub(r"<em>\1</em>", escaped)
-    escaped = re.sub(r"\x00(\d+)\x00", lambda m: codes[int(m.group(1))], escaped)
-    return escaped.replace("\n", "<br>")
+    return re.sub(r"\x00(\d+)\x00", lambda m: codes[int(m.group(1))], escaped)
 
 
 def _parts(reply: Reply, locale: str) -> list[str]:
@@ -73,13 +100,14 @@ def content(reply: Reply, locale: str = "fr") -> dict[str, Any]:
     neutral = "\n\n".join(parts)
     body: dict[str, Any] = {
         "msgtype": "m.text" if reply.text or not reply.buttons else "m.notice",
-        "body": markdown_to_text(neutral),
+        "body": body_text(neutral),
         "format": "org.matrix.custom.html",
         "formatted_body": "<br><br>".join(to_html(p) for p in parts),
-        "m.mentions": {"user_ids": sorted(set(_MENTION_IDS.findall(neutral)))},
+        # Only the mentions Coordo wrote: never one found in what a person typed.
+        "m.mentions": {"user_ids": sorted(set(_MENTION_IDS.findall(usertext.trusted(neutral))))},
     }
     if reply.buttons:
-        body[BUTTONS_KEY] = [[b.label, b.action, b.value] for b in reply.buttons]
+        body[BUTTONS_KEY] = [[usertext.strip(b.label), b.action, b.value] for b in reply.buttons]
     return body
 
 

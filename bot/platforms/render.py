@@ -34,6 +34,7 @@ from typing import Any
 from bot.platforms.port import PlatformMessage
 from bot.settings import Settings
 from bot.text import markdown_to_text
+from commands import usertext
 from commands.render import message
 from commands.reply import Button, Form, FormField, Reply, Section
 
@@ -51,12 +52,64 @@ _MENTION = re.compile(r"<@[^|>]+\|([^>]+)>")
 _CHANNEL = re.compile(r"<#[^|>]+\|([^>]+)>")
 
 
+# Zero-width space: invisible, and enough to keep ``@channel``, ``<!here>`` or a
+# delimiter from being read as one.
+ZWSP = "\u200b"
+# What a person typed inside inline code shows a backtick as this lookalike (a backtick
+# there would close the code, and nothing escapes inside code).
+BACKTICK_LOOKALIKE = "\u02cb"
+
+# Markdown's active characters, backslash-escaped anywhere in user text (``@`` and ``<``
+# are broken apart instead: the server reads mentions and ``<!channel>`` in the raw text).
+_MATTERMOST_ACTIVE = re.compile(r"([\\`*_~\[\]()#|!>{}&])")
+# What makes a list, a heading underline or a numbered item at the start of a line.
+_MATTERMOST_LINE_START = re.compile(r"(^|[\n\r])([ \t]*)(?:([-+=])|(\d+)([.)]))")
+_MATTERMOST_INDENT = re.compile(r"(^|[\n\r])([ \t]+)")
+NBSP = "\u00a0"
+_LINE_BREAK = re.compile(r"(\r\n|[\n\r])")
+
+
+def mattermost_user_text(text: str, in_code: bool = False) -> str:
+    """What a person typed, for Mattermost's markdown: shown as typed, never a mention
+    (``@channel``, ``@all``, ``@here``, ``@someone``, ``<!channel>``), a link or
+    formatting."""
+    text = text.replace("<", "<" + ZWSP).replace("@", "@" + ZWSP)
+    if in_code:
+        # Inline code shows a line break as a space; a blank line would end it.
+        return _LINE_BREAK.sub(" ", text.replace("`", BACKTICK_LOOKALIKE)) or ZWSP
+    text = _MATTERMOST_ACTIVE.sub(r"\\\1", text)
+    text = _MATTERMOST_LINE_START.sub(_escape_line_start, text)
+    # Indentation would make a code block: no-break spaces look the same and do not.
+    text = _MATTERMOST_INDENT.sub(lambda m: m.group(1) + NBSP * len(m.group(2)), text)
+    # A line a person ends or begins must not let Coordo's next words start a list or a
+    # heading: the line break is kept, with an invisible character on each side.
+    text = _LINE_BREAK.sub(ZWSP + r"\1" + ZWSP, text)
+    # Spaces at either end would keep Coordo's ``**`` around the text from closing.
+    if text[:1].isspace():
+        text = ZWSP + text
+    if text[-1:].isspace():
+        text += ZWSP
+    return text.replace("<", "\\<")
+
+
+def _escape_line_start(m: re.Match[str]) -> str:
+    if m.group(3):
+        return f"{m.group(1)}{m.group(2)}\\{m.group(3)}"
+    return f"{m.group(1)}{m.group(2)}{m.group(4)}\\{m.group(5)}"
+
+
 def mattermost_markdown(text: str) -> str:
     """Neutral Markdown → Mattermost's: mentions ``<@id|marie>`` → ``@marie``, channel
     references ``<#id|bondy>`` → ``~bondy``; the rest (bold, italics, code, links, lists)
-    is the same on both."""
-    text = _MENTION.sub(r"@\1", text)
-    return _CHANNEL.sub(r"~\1", text)
+    is the same on both. What a person typed is escaped (``mattermost_user_text``)."""
+    skeleton, spans = usertext.protect(text)
+    skeleton = _MENTION.sub(r"@\1", skeleton)
+    skeleton = _CHANNEL.sub(r"~\1", skeleton)
+    # A link's address is Coordo's, never what a person typed.
+    skeleton = skeleton.replace("](" + usertext.START, "] (" + usertext.START)
+    # ``@{{ handle }}`` names someone without calling them: only ``|mention`` notifies.
+    skeleton = skeleton.replace("@" + usertext.START, "@" + ZWSP + usertext.START)
+    return usertext.restore(skeleton, spans, mattermost_user_text)
 
 
 def _fit(text: str, limit: int) -> str:
@@ -161,9 +214,9 @@ def to_mattermost(
         if section.fields:
             attachment["fields"] = [
                 {
-                    "title": field.label,
+                    "title": mattermost_markdown(field.label),
                     "value": mattermost_markdown(field.value),
-                    "short": len(field.value) <= SHORT_FIELD,
+                    "short": len(usertext.strip(field.value)) <= SHORT_FIELD,
                 }
                 for field in section.fields
             ]
@@ -176,7 +229,7 @@ def to_mattermost(
                 # Alphanumeric ids: Mattermost looks the clicked action up by this id.
                 "id": f"coordo{number}",
                 "type": "button",
-                "name": _fit(button.label, BUTTON_LABEL_LIMIT),
+                "name": _fit(usertext.strip(button.label), BUTTON_LABEL_LIMIT),
                 "integration": {
                     "url": signer.actions_url,
                     "context": signer.button_context(
@@ -216,10 +269,12 @@ _ENTITY = re.compile(
     r"<@(?P<user>[UW][A-Z0-9]+)(?:\|[^>]*)?>"
     r"|<@(?P<other>[^|>\s]+)\|(?P<handle>[^>]+)>"
     r"|<#(?P<channel>[CGD][A-Z0-9]+)(?:\|[^>]*)?>"
-    r"|\[(?P<label>[^\]\n]+)\]\((?P<url>[^)\s]+)\)"
+    # A link's address is Coordo's, never a user text span (its placeholder's mark).
+    r"|\[(?P<label>[^\]\n]+)\]\((?P<url>[^)\s\ue000]+)\)"
 )
 # ``~bondy`` (a channel as Mattermost and the console write it); not ``~30`` nor a URL.
-_TILDE_CHANNEL = re.compile(r"(?<![\w~/])~(?=[^\W\d_])")
+# A name may be a user text span (its placeholder starts with the mark).
+_TILDE_CHANNEL = re.compile(f"(?<![\\w~/])~(?=[^\\W\\d_]|{usertext.START})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME = re.compile(r"\d{2}:\d{2}")
 _SLACK_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]+)")
@@ -228,6 +283,23 @@ _SLACK_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]+)")
 def escape(text: str) -> str:
     """Slack's three control characters, as its documentation asks."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Slack has no escape for its formatting characters. A delimiter opens or closes only at
+# a word's edge, next to a space or the line's end; with a zero-width space on each side
+# it is at neither, whether Slack counts that space as a space or as a letter.
+_SLACK_FORMATTING = re.compile(r"([*_~`])")
+
+
+def slack_user_text(text: str, in_code: bool = False) -> str:
+    """What a person typed, for Slack's mrkdwn: shown as typed, never a mention
+    (``<!here>``, ``<@U…>``), a link (``<https://…|label>``), a quote or formatting."""
+    if in_code:
+        # Nothing is formatted inside code, and what is there may be copied to be typed:
+        # only the three entities, and a backtick that would close the code.
+        return escape(text).replace("`", BACKTICK_LOOKALIKE)
+    text = escape(text).replace("&gt;", ZWSP + "&gt;").replace("@", "@" + ZWSP)
+    return _SLACK_FORMATTING.sub(ZWSP + r"\1" + ZWSP, text)
 
 
 def _inline(text: str) -> str:
@@ -240,7 +312,13 @@ def _url(url: str) -> str:
 
 
 def mrkdwn(text: str) -> str:
-    """Neutral markdown → Slack mrkdwn (see the module's docstring)."""
+    """Neutral markdown → Slack mrkdwn (see the module's docstring); what a person typed
+    is escaped (``slack_user_text``)."""
+    skeleton, spans = usertext.protect(text)
+    return usertext.restore(_mrkdwn(skeleton), spans, slack_user_text)
+
+
+def _mrkdwn(text: str) -> str:
     out: list[str] = []
     position = 0
     for m in _ENTITY.finditer(text):
@@ -307,7 +385,7 @@ def section_blocks(section: Section) -> list[dict[str, Any]]:
     fields = [
         {
             "type": "mrkdwn",
-            "text": _cut(f"*{_inline(f.label)}*\n{mrkdwn(f.value)}", MAX_FIELD_TEXT),
+            "text": _cut(f"*{mrkdwn(f.label)}*\n{mrkdwn(f.value)}", MAX_FIELD_TEXT),
         }
         for f in section.fields
     ]

@@ -33,7 +33,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from commands.render import message
+from commands.render import plain_message as message
 from models import (
     AgendaItem,
     AuditEvent,

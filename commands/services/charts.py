@@ -15,7 +15,8 @@ from typing import Any
 
 from babel.numbers import format_decimal, get_currency_symbol
 
-from commands.render import babel_locale, message, money
+from commands.render import babel_locale, money
+from commands.render import plain_message as message
 from commands.reply import File
 
 PLANNED_COLOUR = "#d9e2ec"

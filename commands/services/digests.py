@@ -31,7 +31,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from commands.messages import normalise_locale
-from commands.render import message, render
+from commands.render import plain_message, render
 from commands.reply import Reply
 from commands.services import ledger_sql, outbox
 from commands.services.budget import BudgetState, compute
@@ -554,7 +554,7 @@ def experiment_chart(digest: ExperimentDigest, locale: str, *, see_budget: bool)
         "currency": e.currency,
         "today": digest.today.isoformat(),
         "lines": [
-            [g.label or message("digest.unallocated", locale), g.planned_cents, g.spent_cents]
+            [g.label or plain_message("digest.unallocated", locale), g.planned_cents, g.spent_cents]
             for g in digest.budget.rows
         ]
         if see_budget

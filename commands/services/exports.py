@@ -34,7 +34,7 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from commands.render import message
+from commands.render import plain_message as message
 from commands.services.budget import BudgetState, Spent, total_of
 from commands.services.expenses import ExportRow
 

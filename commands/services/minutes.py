@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from commands.core import Context
 from commands.errors import UserError
-from commands.render import message
+from commands.render import plain_message as message
 from commands.services import meetings as service
 from commands.services.audit import snapshot
 from commands.services.meetings import require_organiser

@@ -49,6 +49,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select as SQLModelSelect
 
+from commands import usertext
 from commands.messages import normalise_locale
 from commands.render import render
 from commands.reply import File, Reply
@@ -556,7 +557,7 @@ def mark_dead(session: Session, row: Claimed, now: datetime, error: str, attempt
 
 
 def _excerpt(text: str, limit: int = 160) -> str:
-    flat = " ".join(str(text).split())
+    flat = " ".join(usertext.strip(str(text)).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -587,17 +588,20 @@ def coordinators(
 
 
 def describe_target(session: Session, row: Claimed) -> str:
-    """``~bondy`` or ``@marie``: the target as people know it."""
+    """``~bondy`` or ``@marie``: the target as people know it (Coordo's markup around a
+    name, which stays user text)."""
     if row.target_kind == "person":
         person = _person(session, row.target_id)
-        return f"@{person.handle}" if person else f"#{row.target_id}"
+        if person is None:
+            return usertext.Trusted("#" + usertext.mark(row.target_id))
+        return usertext.Trusted("@" + usertext.mark(person.handle))
     name = session.exec(
         select(ChannelBinding.channel_name).where(
             ChannelBinding.workspace_id == row.workspace_id,
             ChannelBinding.channel_id == row.target_id,
         )
     ).first()
-    return f"~{name or row.target_id}"
+    return usertext.Trusted("~" + usertext.mark(name or row.target_id))
 
 
 def _person(session: Session, target_id: str) -> Person | None:

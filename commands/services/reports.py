@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from commands.core import Context
-from commands.render import message, money
+from commands.render import money
+from commands.render import plain_message as message
 from commands.services import expenses as budget
 from commands.services import ledger
 from models import Experiment, Funder, pk

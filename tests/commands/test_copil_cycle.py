@@ -345,7 +345,9 @@ def prepare_sitting(console: Console) -> None:
 def test_the_minutes_as_an_editable_document(console: Console) -> None:
     prepare_sitting(console)
     reply = run(console, "/copil compte-rendu 1 docx")
-    assert "📄 Compte-rendu de **COPIL n°1 du budget participatif** (n°1), en DOCX" in reply.text
+    assert "📄 Compte-rendu de **COPIL n°1 du budget participatif** (n°1), en DOCX" in normalise(
+        reply.text
+    )
     assert reply.visibility == "channel"
     (file,) = reply.files
     assert file.filename.startswith("compte-rendu-2026-10-")

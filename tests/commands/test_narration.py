@@ -172,8 +172,8 @@ def test_a_change_is_told_with_its_names_and_units(console: Console) -> None:
     with Session(console.engine) as session:
         event = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc())).first()
         assert event is not None
-        fr = Narrator(session, "fr").sentence(event).replace("\u202f", " ").replace("\xa0", " ")
-        en = Narrator(session, "en").sentence(event).replace("\u202f", " ").replace("\xa0", " ")
+        fr = normalise(Narrator(session, "fr").sentence(event))
+        en = normalise(Narrator(session, "en").sentence(event))
     assert fr.startswith("@camille a modifié l'expérimentation « Budget participatif de Bondy »")
     assert "plafond par dépense 50 000,00 € → 10 000,00 €" in fr
     assert "les partenaires voient le budget non → oui" in fr

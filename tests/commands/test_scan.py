@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from commands.services import scan as scan_module
 from commands.services.scan import Schedule, lead_days, milestone_ping
+from commands.usertext import strip as plain
 from models import Experiment, MilestoneOwner
 from tests.lab import LONG_AGO, PARIS, Lab, build_lab, paris
 
@@ -164,16 +165,16 @@ def test_the_ping_carries_the_milestone_and_its_buttons(lab: Lab) -> None:
     assert french.not_before == paris(2026, 12, 3, 9)
     assert french.expires_at == paris(2026, 12, 4, 9)
     assert french.payload["ref"] == {"milestone": milestone, "due_on": "2026-12-04"}
-    assert french.payload["text"].startswith(
+    assert plain(french.payload["text"]).startswith(
         "⏰ **Jalon à rendre demain**\u202f: Analyse de recevabilité"
     )
-    assert "vendredi 4 décembre 2026" in french.payload["text"]
+    assert "vendredi 4 décembre 2026" in plain(french.payload["text"])
     assert french.payload["buttons"] == [
         ["✅ Fait", "milestone.done", str(milestone), "primary"],
         ["⏭️ Une semaine de plus", "milestone.postpone", str(milestone), None],
     ]
     english = rows[str(lab.people["karim"])]
-    assert english.payload["text"].startswith(
+    assert plain(english.payload["text"]).startswith(
         "⏰ **Milestone due tomorrow**: Analyse de recevabilité"
     )
     assert english.payload["buttons"][0][0] == "✅ Done"
