@@ -546,7 +546,9 @@ def remind_moment(poll: DatePoll, experiment: Experiment | None) -> datetime:
 
 
 def queue_poll_reminders(
-    session: Session, now: datetime, build: Callable[[DatePoll, Person, Tally], Reply]
+    session: Session,
+    now: datetime,
+    build: Callable[[DatePoll, Person, Tally, Experiment | None], Reply],
 ) -> int:
     """Remind once, by direct message, each person asked who has not answered an open
     poll two working days after it was made."""
@@ -574,7 +576,7 @@ def queue_poll_reminders(
                     kind="poll.remind",
                     target_kind="person",
                     target_id=str(pk(person)),
-                    reply=build(poll, person, counted),
+                    reply=build(poll, person, counted, experiment),
                     not_before=now,
                     experiment=experiment,
                     ref={"poll": pk(poll)},
