@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 
 from commands.render import message, render
 from commands.reply import Button, Reply, Visibility
-from commands.services import outbox, polls, wording
+from commands.services import minutes, outbox, polls, wording
 from commands.services.meetings import (
     CANCELLED,
     SCHEDULED,
@@ -118,6 +118,8 @@ def scan_meetings(session: Session, now: datetime) -> int:
     one scan: it is skipped before anything is rendered or looked up, so a steady tick
     costs one query for all of them. (Someone invited after a step went out gets the next
     step, and the invitation itself.)"""
+    # Items not dealt with go to the next sitting first, so its agenda call lists them.
+    minutes.carry_over_automatically(session, now)
     due: list[tuple[Occurrence, list[Step]]] = []
     for occurrence in upcoming_occurrences(session, now, HORIZON):
         steps = due_steps(occurrence, now)
