@@ -285,7 +285,7 @@ def test_attendance_is_recorded_apart_from_the_answers(console: Console) -> None
         Attendus : @camille
         présences non relevées
         > /copil presents 1 @marie @karim excuses:@sophie
-        🧾 Présences — COPIL n°1 du budget participatif (n°1)
+        🧾 Présences — COPIL n°1 du budget participatif (réf. 1)
         Présents : @karim, @marie
         Excusés : @sophie
         > /copil resume 1
@@ -345,7 +345,7 @@ def prepare_sitting(console: Console) -> None:
 def test_the_minutes_as_an_editable_document(console: Console) -> None:
     prepare_sitting(console)
     reply = run(console, "/copil compte-rendu 1 docx")
-    assert "📄 Compte-rendu de **COPIL n°1 du budget participatif** (n°1), en DOCX" in reply.text
+    assert "📄 Compte-rendu de **COPIL n°1 du budget participatif** (réf. 1), en DOCX" in reply.text
     assert reply.visibility == "channel"
     (file,) = reply.files
     assert file.filename.startswith("compte-rendu-2026-10-")
