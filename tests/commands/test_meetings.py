@@ -801,6 +801,17 @@ HELP_EXAMPLES = [
     ("/meeting attendance 1 @marie @karim excused:@sophie", "Excused: @sophie"),
     ("/meeting minutes 1 docx", "as DOCX"),
     ("/copil decisions", "Décisions"),
+    (
+        '/copil sondage "COPIL de janvier" 12/01 14h, 14/01 10h, 19/01 14h durée:2h @marie @elu.bondy',
+        "Sondage n°2 créé, demandé à 2 personnes",
+    ),
+    ("/copil sondage repondre 1 oui non si-besoin", "C'est noté pour COPIL de printemps"),
+    ("/copil sondage clore 1", "Sondage n°1 clos : date n°1 retenue"),
+    ("/copil sondage clore 1 2", "Sondage n°1 clos : date n°2 retenue"),
+    ("/copil sondage", "Sondages de date ouverts"),
+    ("/copil odj 3 traite 2", "2. Recevabilité : critères et calendrier _(camille)_ ✔️ traité"),
+    ("/copil reporter 4", "La réunion n°4 n'a pas encore eu lieu"),
+    ("/copil reporter 4 2 3", "La réunion n°4 n'a pas encore eu lieu"),
     ("/copil calendrier", "/calendar/"),
     ("/meeting next thursday 10:00 duration:90min video:https://visio.example.org/cotech", "🎥"),
     (
@@ -826,6 +837,21 @@ HELP_EXAMPLES = [
     ("/meeting action 1 Send the quote friday @karim", "Action from"),
     ("/meeting summary 1", "Summary"),
     ("/meeting decisions", "Decisions"),
+    (
+        '/meeting poll "January steering" Jan 12 2pm, Jan 14 10am, Jan 19 2pm duration:2h'
+        " @marie @elu.bondy",
+        "Poll #2 created, asked of 2 people",
+    ),
+    ("/meeting poll answer 1 yes no if-need-be", "Noted for COPIL de printemps"),
+    ("/meeting poll close 1", "Poll #1 closed: date 1 chosen"),
+    ("/meeting poll close 1 2", "Poll #1 closed: date 2 chosen"),
+    ("/meeting poll", "Open date polls"),
+    (
+        "/meeting agenda 3 done 2",
+        "2. Recevabilité : critères et calendrier _(camille)_ ✔️ dealt with",
+    ),
+    ("/meeting carry 4", "Meeting #4 has not taken place yet"),
+    ("/meeting carry 4 2 3", "Meeting #4 has not taken place yet"),
     ("/meeting calendar", "/calendar/"),
 ]
 

@@ -32,11 +32,16 @@ CREATE = (
 )
 
 
-def poll_row(engine: Engine, poll_id: int = 1) -> DatePoll:
+def poll_row(engine: Engine, poll_id: int = 2) -> DatePoll:
     with Session(engine) as session:
         poll = session.get(DatePoll, poll_id)
         assert poll is not None
         return poll
+
+
+def reminders(engine: Engine) -> list[OutboxMessage]:
+    """The reminders of the poll the test made (n°2; the demo has n°1)."""
+    return [n for n in notices(engine, "poll.remind") if n.key.startswith("poll:2:")]
 
 
 def count(engine: Engine, model: type) -> int:
@@ -48,8 +53,8 @@ def test_a_poll_flags_holidays_and_overlaps_and_asks_each_invitee(console: Conso
     reply = run(console, CREATE)
     on_both_platforms(
         reply,
-        "Sondage n°1 créé, demandé à 3 personnes",
-        "· sondage de date n°1 · Budget participatif de Bondy",
+        "Sondage n°2 créé, demandé à 3 personnes",
+        "· sondage de date n°2 · Budget participatif de Bondy",
         "1. mardi 8 décembre 2026 à 14:00–16:00",
         "⚠️ chevauche « COPIL n°2 du budget participatif » (réf. 3)",
         "2. vendredi 1 janvier 2027 à 10:00–12:00",
@@ -63,7 +68,7 @@ def test_a_poll_flags_holidays_and_overlaps_and_asks_each_invitee(console: Conso
     assert message.target_kind == "channel"
     assert message.target_id == "bondy"
     buttons = [b[2] for b in message.payload["buttons"]]
-    assert buttons[:3] == ["1:1:yes", "1:1:maybe", "1:1:no"]
+    assert buttons[:3] == ["2:1:yes", "2:1:maybe", "2:1:no"]
     assert len(buttons) == 9
     asked = notices(console.engine, "poll.ask")
     assert len(asked) == 3
@@ -76,24 +81,24 @@ def test_answers_by_command_and_by_button_update_the_message_in_place(
     run(console, CREATE)
     sent = send_notices(console.engine, tmp_path)
     assert any(
-        line.startswith("📣 Coordo → ~bondy") and "sondage de date n°1" in line for line in sent
+        line.startswith("📣 Coordo → ~bondy") and "sondage de date n°2" in line for line in sent
     )
     converse(
         console,
         """
         :user marie
-        > /copil sondage repondre 1 oui non si-besoin
-        C'est noté pour COPIL de janvier (sondage n°1)
+        > /copil sondage repondre 2 oui non si-besoin
+        C'est noté pour COPIL de janvier (sondage n°2)
         - 1. mardi 8 décembre 2026 à 14:00 : oui
         - 2. vendredi 1 janvier 2027 à 10:00 : non
         - 3. jeudi 14 janvier 2027 à 10:00 : si besoin
-        > /copil sondage repondre 1 2:oui
+        > /copil sondage repondre 2 2:oui
         - 2. vendredi 1 janvier 2027 à 10:00 : oui
         """,
     )
     # The partner answers with the buttons.
     console.handle(":user elu.bondy")
-    clicked = click(console, "poll.answer", "1:3:yes")
+    clicked = click(console, "poll.answer", "2:3:yes")
     on_both_platforms(clicked, "3. jeudi 14 janvier 2027 à 10:00 : oui", "reste 2 dates")
     # One edit waits, the newest; the older ones were superseded.
     edits = notices(console.engine, "poll.edit")
@@ -115,16 +120,16 @@ def test_english_and_the_list_of_open_polls(console: Console) -> None:
         console,
         """
         > /meeting poll "January steering" Jan 12 2pm, Jan 14 10am duration:90min @marie
-        Poll #1 created, asked of 1 person
+        Poll #2 created, asked of 1 person
         1. Tuesday 12 January 2027 at 14:00–15:30
         2. Thursday 14 January 2027 at 10:00–11:30
         :user marie
         > /meeting polls
-        #1 January steering: 2 dates, 0 of 1 answered — ⏳ your answer is awaited
-        > /meeting poll answer 1 if-need-be no
+        #2 January steering: 2 dates, 0 of 1 answered — ⏳ your answer is awaited
+        > /meeting poll answer 2 if-need-be no
         - 1. Tuesday 12 January 2027 at 14:00: if need be
         - 2. Thursday 14 January 2027 at 10:00: no
-        > /copil sondage voir 1
+        > /copil sondage voir 2
         1. mardi 12 janvier 2027 à 14:00–15:30 — ✅ 0 oui · 🤷 1 si besoin · ❌ 0 non
         si besoin : marie
         """,
@@ -137,19 +142,19 @@ def test_closing_makes_the_meeting_with_its_invitations_and_undo_reopens(
     run(console, CREATE)
     for user, answers in (("marie", "non oui si-besoin"), ("karim", "non si-besoin oui")):
         console.handle(f":user {user}")
-        run(console, f"/copil sondage repondre 1 {answers}")
+        run(console, f"/copil sondage repondre 2 {answers}")
     console.handle(":user elu.bondy")
-    run(console, "/copil sondage repondre 1 non non oui")
+    run(console, "/copil sondage repondre 2 non non oui")
     # A partner answers but does not close.
-    refused = normalise(console.handle("/copil sondage clore 1"))
+    refused = normalise(console.handle("/copil sondage clore 2"))
     assert "Action réservée aux membres de l'équipe" in refused
     assert poll_row(console.engine).status == "open"
     console.handle(":user camille")
-    closed = run(console, "/copil sondage clore 1")
+    closed = run(console, "/copil sondage clore 2")
     # Date 3 has 2 yes (date 2: 1 yes): the best by default.
     on_both_platforms(
         closed,
-        "Sondage n°1 clos : date n°3 retenue, jeudi 14 janvier 2027 à 10:00 (2 oui, 1 si besoin, 0 non)",
+        "Sondage n°2 clos : date n°3 retenue, jeudi 14 janvier 2027 à 10:00 (2 oui, 1 si besoin, 0 non)",
         "COPIL de janvier",
         "Invitation envoyée à",
     )
@@ -171,11 +176,11 @@ def test_closing_makes_the_meeting_with_its_invitations_and_undo_reopens(
     assert len(invites) == 3
     # Answering a closed poll is refused, in words.
     console.handle(":user marie")
-    assert "est clos" in normalise(console.handle("/copil sondage repondre 1 oui oui oui"))
+    assert "est clos" in normalise(console.handle("/copil sondage repondre 2 oui oui oui"))
     console.handle(":user camille")
     undone = normalise(console.handle("/copil annuler"))
     assert "avait clos le sondage de date « COPIL de janvier »" in undone
-    assert "Le sondage n°1 est rouvert et sa réunion retirée." in undone
+    assert "Le sondage n°2 est rouvert et sa réunion retirée." in undone
     poll = poll_row(console.engine)
     assert (poll.status, poll.meeting_id) == ("open", None)
     with Session(console.engine) as session:
@@ -194,7 +199,7 @@ def test_closing_makes_the_meeting_with_its_invitations_and_undo_reopens(
     assert last_edit.dropped_at is None
     assert "Répondre" in normalise(last_edit.payload["text"])
     # Closed again on the organiser's choice.
-    closed = run(console, "/copil sondage clore 1 2")
+    closed = run(console, "/copil sondage clore 2 2")
     assert "date n°2 retenue, vendredi 1 janvier 2027 à 10:00" in normalise(closed.text)
 
 
@@ -203,7 +208,7 @@ def test_reminders_go_after_two_working_days_to_those_who_have_not_answered(
 ) -> None:
     run(console, CREATE)
     console.handle(":user marie")
-    run(console, "/copil sondage repondre 1 oui oui oui")
+    run(console, "/copil sondage repondre 2 oui oui oui")
 
     def scan_at(moment: datetime) -> list[str]:
         with time_machine.travel(moment, tick=False):
@@ -211,7 +216,7 @@ def test_reminders_go_after_two_working_days_to_those_who_have_not_answered(
             with Session(console.engine) as session:
                 scan_meetings(session, now)
                 session.commit()
-            return [n.target_id for n in notices(console.engine, "poll.remind")]
+            return [n.target_id for n in reminders(console.engine)]
 
     # Made on Tuesday 10:00: Wednesday is one working day, Thursday 10:00 the second.
     assert scan_at(paris(2026, 11, 25, 16)) == []
@@ -223,7 +228,7 @@ def test_reminders_go_after_two_working_days_to_those_who_have_not_answered(
         )
     assert handles == ["elu.bondy", "karim"]  # marie answered
     assert len(scan_at(paris(2026, 11, 27, 10))) == 2  # once each
-    (remind, _) = notices(console.engine, "poll.remind")
+    (remind, _) = reminders(console.engine)
     text = normalise(remind.payload["text"])
     assert "Rappel : vous n'avez pas encore répondu" in text
     assert len(remind.payload["buttons"]) == 9
@@ -232,7 +237,9 @@ def test_reminders_go_after_two_working_days_to_those_who_have_not_answered(
         chat = ConsoleChat(tmp_path / "sent")
         Sender(console.engine, {"console": chat}, concurrency=1, pacing={}).run_once(wait=False)
         sent = chat.drain()
-    assert sum("Rappel" in normalise(line) for line in sent) == 2
+    assert (
+        sum("Rappel" in line and "COPIL de janvier" in line for line in map(normalise, sent)) == 2
+    )
 
 
 def test_holidays_do_not_count_as_working_days(console: Console, tmp_path: Path) -> None:
@@ -245,15 +252,16 @@ def test_holidays_do_not_count_as_working_days(console: Console, tmp_path: Path)
         with Session(console.engine) as session:
             scan_meetings(session, moment.astimezone(UTC))
             session.commit()
-        assert len(notices(console.engine, "poll.remind")) == expected
+        assert len(reminders(console.engine)) == expected
     # Closed meanwhile: the queued reminder is dropped, not sent.
-    run(console, "/copil sondage clore 1")
+    run(console, "/copil sondage clore 2")
     send_notices(console.engine, tmp_path, paris(2026, 12, 29, 11).astimezone(UTC))
-    (remind,) = notices(console.engine, "poll.remind")
+    (remind,) = reminders(console.engine)
     assert (remind.sent_at, remind.last_error) == (None, "poll closed")
 
 
 def test_bad_input_is_asked_back_and_nothing_is_written(console: Console) -> None:
+    polls, answers = count(console.engine, DatePoll), count(console.engine, PollAnswer)
     converse(
         console,
         """
@@ -271,39 +279,40 @@ def test_bad_input_is_asked_back_and_nothing_is_written(console: Console) -> Non
         Pas de sondage de date n°9 ici
         """,
     )
-    assert count(console.engine, DatePoll) == 0
+    assert count(console.engine, DatePoll) == polls
     run(console, CREATE)
     converse(
         console,
         """
-        > /copil sondage repondre 1 oui peut
+        > /copil sondage repondre 2 oui peut
         « peut » n'est pas une réponse
-        > /copil sondage repondre 1 4:oui
-        Le sondage n°1 n'a pas de date n°4 (3 dates)
-        > /copil sondage repondre 1 oui oui oui oui
-        Le sondage n°1 n'a pas de date n°4 (3 dates)
-        > /copil sondage repondre 1
+        > /copil sondage repondre 2 4:oui
+        Le sondage n°2 n'a pas de date n°4 (3 dates)
+        > /copil sondage repondre 2 oui oui oui oui
+        Le sondage n°2 n'a pas de date n°4 (3 dates)
+        > /copil sondage repondre 2
         Donnez une réponse par date, dans l'ordre
-        > /copil sondage clore 1 deux
+        > /copil sondage clore 2 deux
         Pour clore
-        > /copil sondage clore 1 7
-        Le sondage n°1 n'a pas de date n°7
+        > /copil sondage clore 2 7
+        Le sondage n°2 n'a pas de date n°7
         """,
     )
-    assert count(console.engine, PollAnswer) == 0
-    click_reply = click(console, "poll.answer", "1:9:yes")
+    assert count(console.engine, PollAnswer) == answers
+    click_reply = click(console, "poll.answer", "2:9:yes")
     assert "n'a pas de date n°9" in normalise(click_reply.text)
-    assert count(console.engine, PollAnswer) == 0
+    assert count(console.engine, PollAnswer) == answers
 
 
 def test_someone_outside_the_experiment_does_not_see_the_poll(console: Console) -> None:
+    answers = count(console.engine, PollAnswer)
     run(console, '/copil sondage "COPIL" 12/01 14h, 14/01 10h @marie')
     console.handle(":user agent.montreuil")
     console.handle(":channel montreuil")
-    assert "Pas de sondage de date n°1" in normalise(
-        console.handle("/copil sondage repondre 1 oui oui")
+    assert "Pas de sondage de date n°2" in normalise(
+        console.handle("/copil sondage repondre 2 oui oui")
     )
-    assert count(console.engine, PollAnswer) == 0
+    assert count(console.engine, PollAnswer) == answers
 
 
 def test_undo_of_the_poll_itself_withdraws_its_messages(console: Console) -> None:
@@ -313,8 +322,8 @@ def test_undo_of_the_poll_itself_withdraws_its_messages(console: Console) -> Non
     assert poll_row(console.engine).deleted_at is not None
     with Session(console.engine) as session:
         rows = session.exec(
-            select(OutboxMessage).where(col(OutboxMessage.key).startswith("poll:1:"))
+            select(OutboxMessage).where(col(OutboxMessage.key).startswith("poll:2:"))
         ).all()
         assert rows
         assert all(r.dropped_at is not None for r in rows)
-    assert "Pas de sondage de date n°1" in normalise(console.handle("/copil sondage voir 1"))
+    assert "Pas de sondage de date n°2" in normalise(console.handle("/copil sondage voir 2"))
