@@ -7,7 +7,8 @@ poll may answer: the experiment's team, partners included, and the people asked.
 
 The poll's message goes to the channel through the outbox (``poll:<id>:message``), so
 Coordo knows its id on the platform; each answer queues an edit of that message
-(``poll:<id>:edit:<version>``, the newest one only), and the sender edits it in place.
+(``poll:<id>:edit:<version>:<command's batch>``, the newest one only: an undo puts
+the version back, the batch keeps the key new), and the sender edits it in place.
 Those who have not answered after two working days are reminded once
 (``poll:<id>:remind:@<person>``, by ``queue_poll_reminders`` from the meetings' scan).
 
@@ -459,7 +460,7 @@ def post_message(ctx: Context, poll: DatePoll, reply: Reply) -> None:
     )
 
 
-def edit_message(ctx: Context, poll: DatePoll, reply: Reply, *, suffix: str = "") -> None:
+def edit_message(ctx: Context, poll: DatePoll, reply: Reply) -> None:
     """Queue an edit of the poll's message, in place; an older edit not sent yet is
     dropped (the newest says it all)."""
     if not poll.channel_id:
@@ -468,7 +469,7 @@ def edit_message(ctx: Context, poll: DatePoll, reply: Reply, *, suffix: str = ""
     outbox.cancel_pending(ctx.session, prefix, ctx.now, "superseded")
     payload_reply = Reply(text=reply.text, visibility=reply.visibility, buttons=reply.buttons)
     row = outbox.notification(
-        key=f"{prefix}{poll.version}{suffix}",
+        key=f"{prefix}{poll.version}:{ctx.batch}",
         workspace_id=ctx.workspace_id,
         kind="poll.edit",
         target_kind="channel",
@@ -482,12 +483,12 @@ def edit_message(ctx: Context, poll: DatePoll, reply: Reply, *, suffix: str = ""
     outbox.enqueue_many(ctx.session, [row])
 
 
-def refresh(ctx: Context, poll: DatePoll, *, suffix: str = "") -> None:
+def refresh(ctx: Context, poll: DatePoll) -> None:
     """Queue the edit of the poll's message in its channel, as the poll now stands."""
     experiment = experiment_of(ctx.session, poll)
     locale = experiment.locale if experiment else ctx.workspace.locale
     counted = tally(ctx.session, poll, locale)
-    edit_message(ctx, poll, poll_reply(poll, counted, locale, experiment=experiment), suffix=suffix)
+    edit_message(ctx, poll, poll_reply(poll, counted, locale, experiment=experiment))
 
 
 def after_undo(ctx: Context, events: Sequence[AuditEvent]) -> list[DatePoll]:
@@ -513,7 +514,7 @@ def after_undo(ctx: Context, events: Sequence[AuditEvent]) -> list[DatePoll]:
             continue
         if event.action == "close":
             reopened.append(poll)
-        refresh(ctx, poll, suffix=f":undo:{ctx.batch[:12]}")
+        refresh(ctx, poll)
     return reopened
 
 

@@ -327,3 +327,28 @@ def test_undo_of_the_poll_itself_withdraws_its_messages(console: Console) -> Non
         assert rows
         assert all(r.dropped_at is not None for r in rows)
     assert "Pas de sondage de date n°2" in normalise(console.handle("/copil sondage voir 2"))
+
+
+def test_undoing_an_answer_takes_it_back_and_the_message_follows(console: Console) -> None:
+    run(console, CREATE)
+    console.handle(":user marie")
+    run(console, "/copil sondage repondre 2 oui oui non")
+    undone = normalise(console.handle("/copil annuler"))
+    assert "répondu « oui » pour le mardi 8 décembre 2026 à 14:00" in undone
+    with Session(console.engine) as session:
+        marie = session.exec(select(Person).where(Person.handle == "marie")).one()
+        rows = session.exec(select(PollAnswer).where(PollAnswer.person_id == marie.id)).all()
+        mine = [r for r in rows if r.slot_id > 3]  # the demo poll's slots are 1 to 3
+        assert len(mine) == 3
+        assert all(r.deleted_at is not None for r in mine)  # withdrawn, kept in the log
+    edits = [e for e in notices(console.engine, "poll.edit") if e.dropped_at is None]
+    assert "✅ 0 oui" in normalise(edits[-1].payload["text"])
+    assert "Sans réponse : <@elu.bondy|elu.bondy>, <@karim|karim>, <@marie|marie>" in normalise(
+        edits[-1].payload["text"]
+    )
+    run(console, "/copil sondage repondre 2 non oui non")  # the same version again: a new edit
+    edits = [e for e in notices(console.engine, "poll.edit") if e.dropped_at is None]
+    assert len(edits) == 1
+    assert "2. vendredi 1 janvier 2027 à 10:00–12:00 — ✅ 1 oui" in normalise(
+        edits[0].payload["text"]
+    )
