@@ -527,12 +527,13 @@ def withdraw(session: Session, prefix: str, now: datetime, reason: str) -> int:
 
 
 def working_days_after(start: date, count: int, workdays: set[int]) -> date:
-    """The day ``count`` working days after ``start`` (French public holidays off)."""
+    """The day ``count`` working days after ``start`` (``workdays``: ISO weekday numbers,
+    1 = Monday; French public holidays off)."""
     day = start
     left = count
     while left > 0:
         day += timedelta(days=1)
-        if day.weekday() in workdays and meetings.holiday_name(day, "fr") is None:
+        if day.isoweekday() in workdays and meetings.holiday_name(day, "fr") is None:
             left -= 1
     return day
 
@@ -541,8 +542,8 @@ def remind_moment(poll: DatePoll, experiment: Experiment | None) -> datetime:
     """Two working days after the poll was made, at the same time of day."""
     tz = ZoneInfo(poll.timezone)
     made = poll.created_at.astimezone(tz)
-    workdays = outbox.working_days(experiment) if experiment is not None else {0, 1, 2, 3, 4}
-    day = working_days_after(made.date(), REMIND_AFTER_WORKING_DAYS, workdays or {0, 1, 2, 3, 4})
+    workdays = outbox.working_days(experiment) if experiment is not None else {1, 2, 3, 4, 5}
+    day = working_days_after(made.date(), REMIND_AFTER_WORKING_DAYS, workdays)
     return datetime.combine(day, made.timetz().replace(tzinfo=None), tz).astimezone(UTC)
 
 

@@ -352,3 +352,18 @@ def test_undoing_an_answer_takes_it_back_and_the_message_follows(console: Consol
     assert "2. vendredi 1 janvier 2027 à 10:00–12:00 — ✅ 1 oui" in normalise(
         edits[0].payload["text"]
     )
+
+
+def test_a_weekend_does_not_count_either(console: Console) -> None:
+    console.fixed_now = paris(2026, 11, 26, 10)  # a Thursday
+    run(console, '/copil sondage "Bilan" 12/01 14h, 14/01 10h @karim')
+    for moment, expected in (
+        (paris(2026, 11, 27, 10), 0),  # Friday: one working day
+        (paris(2026, 11, 28, 10), 0),  # Saturday does not count
+        (paris(2026, 11, 30, 9, 59), 0),
+        (paris(2026, 11, 30, 10), 1),  # Monday: two
+    ):
+        with Session(console.engine) as session:
+            scan_meetings(session, moment.astimezone(UTC))
+            session.commit()
+        assert len(reminders(console.engine)) == expected, moment

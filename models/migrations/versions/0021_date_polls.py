@@ -117,10 +117,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_poll_answer_person_id"), ["person_id"], unique=False)
     with op.batch_alter_table("agenda_item", schema=None) as batch_op:
         batch_op.add_column(_time("dealt_at", True))
+        # What the carry-over looks up: whether an item has a copy already.
+        batch_op.create_index(
+            batch_op.f("ix_agenda_item_carried_from_id"), ["carried_from_id"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("agenda_item", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_agenda_item_carried_from_id"))
         batch_op.drop_column("dealt_at")
     op.drop_table("poll_answer")
     op.drop_table("poll_invitee")
