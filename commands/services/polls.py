@@ -538,13 +538,19 @@ def working_days_after(start: date, count: int, workdays: set[int]) -> date:
     return day
 
 
-def remind_moment(poll: DatePoll, experiment: Experiment | None) -> datetime:
-    """Two working days after the poll was made, at the same time of day."""
-    tz = ZoneInfo(poll.timezone)
-    made = poll.created_at.astimezone(tz)
-    workdays = outbox.working_days(experiment) if experiment is not None else {1, 2, 3, 4, 5}
-    day = working_days_after(made.date(), REMIND_AFTER_WORKING_DAYS, workdays)
+def remind_moment(created_at: datetime, timezone: str, working_days: str | None) -> datetime:
+    """Two working days after the poll was made, at the same time of day
+    (``working_days``: the experiment's setting, ISO numbers; Monday to Friday without)."""
+    tz = ZoneInfo(timezone)
+    made = created_at.astimezone(tz)
+    workdays = {int(d) for d in (working_days or "1,2,3,4,5").split(",") if d.strip()}
+    day = working_days_after(made.date(), REMIND_AFTER_WORKING_DAYS, workdays or {1, 2, 3, 4, 5})
     return datetime.combine(day, made.timetz().replace(tzinfo=None), tz).astimezone(UTC)
+
+
+# Past this age a poll is not looked at for reminders any more: each goes once, two
+# working days after the poll was made (a long weekend and holidays around it included).
+REMIND_WINDOW = timedelta(days=10)
 
 
 def queue_poll_reminders(
@@ -553,35 +559,78 @@ def queue_poll_reminders(
     build: Callable[[DatePoll, Person, Tally, Experiment | None], Reply],
 ) -> int:
     """Remind once, by direct message, each person asked who has not answered an open
-    poll two working days after it was made."""
-    polls = session.exec(
-        select(DatePoll).where(
+    poll two working days after it was made.
+
+    Cheap when nothing is new (nearly every tick): who is waiting comes from one query,
+    the keys already queued from another, and a poll is counted and rendered only for
+    the reminders not queued yet."""
+    # Columns only: nearly every tick finds nothing new, and rows cost more than tuples.
+    rows = session.exec(
+        select(
+            DatePoll.id,
+            DatePoll.created_at,
+            DatePoll.timezone,
+            Experiment.working_days,
+        )
+        .outerjoin(Experiment, col(Experiment.id) == DatePoll.experiment_id)
+        .where(
             DatePoll.status == OPEN,
             col(DatePoll.deleted_at).is_(None),
-            col(DatePoll.created_at) <= now - timedelta(days=2),
+            col(Experiment.archived_at).is_(None),
+            col(DatePoll.created_at) <= now - timedelta(days=REMIND_AFTER_WORKING_DAYS),
+            col(DatePoll.created_at) > now - REMIND_WINDOW,
         )
     ).all()
+    due = [
+        poll_id
+        for poll_id, created_at, timezone, working_days in rows
+        if poll_id is not None and remind_moment(created_at, timezone, working_days) <= now
+    ]
+    if not due:
+        return 0
+    answered = set(
+        session.exec(
+            select(PollSlot.poll_id, PollAnswer.person_id)
+            .join(PollAnswer, col(PollAnswer.slot_id) == PollSlot.id)
+            .where(col(PollSlot.poll_id).in_(due), col(PollAnswer.deleted_at).is_(None))
+        ).all()
+    )
+    asked = session.exec(
+        select(PollInvitee.poll_id, PollInvitee.person_id).where(
+            col(PollInvitee.poll_id).in_(due), col(PollInvitee.deleted_at).is_(None)
+        )
+    ).all()
+    waiting = [
+        (poll_id, person_id) for poll_id, person_id in asked if (poll_id, person_id) not in answered
+    ]
+    keys = {
+        f"poll:{poll_id}:remind:@{person_id}": (poll_id, person_id)
+        for poll_id, person_id in waiting
+    }
+    done = outbox.queued_keys(session, list(keys))
+    fresh = [v for k, v in keys.items() if k not in done]
     queued = 0
-    for poll in polls:
+    counted: dict[int, Tally] = {}
+    for poll_id, person_id in fresh:
+        poll = session.get(DatePoll, poll_id)
+        person = session.get(Person, person_id)
+        if poll is None or person is None:
+            continue
         experiment = experiment_of(session, poll)
-        if experiment is not None and experiment.archived_at is not None:
-            continue
-        if remind_moment(poll, experiment) > now:
-            continue
-        counted = tally(session, poll, experiment.locale if experiment else "fr")
-        for person in counted.waiting:
-            queued += int(
-                outbox.enqueue(
-                    session,
-                    key=f"poll:{pk(poll)}:remind:@{pk(person)}",
-                    workspace_id=poll.workspace_id,
-                    kind="poll.remind",
-                    target_kind="person",
-                    target_id=str(pk(person)),
-                    reply=build(poll, person, counted, experiment),
-                    not_before=now,
-                    experiment=experiment,
-                    ref={"poll": pk(poll)},
-                )
+        if poll_id not in counted:
+            counted[poll_id] = tally(session, poll, experiment.locale if experiment else "fr")
+        queued += int(
+            outbox.enqueue(
+                session,
+                key=f"poll:{poll_id}:remind:@{person_id}",
+                workspace_id=poll.workspace_id,
+                kind="poll.remind",
+                target_kind="person",
+                target_id=str(person_id),
+                reply=build(poll, person, counted[poll_id], experiment),
+                not_before=now,
+                experiment=experiment,
+                ref={"poll": poll_id},
             )
+        )
     return queued
