@@ -544,14 +544,16 @@ def _seed_meetings(
     )
     for handle in ["camille", "sophie", "karim"]:
         session.add(Invitation(meeting_id=pk(lab), person_id=pk(people[handle])))
-    # Date poll n°1 (the help's examples answer and close it): marie has answered.
+    # Date poll n°1 (the help's examples answer and close it), made eleven days ago (its
+    # reminders went): marie has answered.
+    made = now - timedelta(days=11)
     poll = DatePoll(
         workspace_id=pk(workspace),
         experiment_id=pk(experiments["bondy-bp"]),
         title="COPIL de printemps",
         organizer_id=pk(people["camille"]),
         channel_id="bondy",
-        created_at=now,
+        created_at=made,
     )
     session.add(poll)
     session.flush()
@@ -567,11 +569,11 @@ def _seed_meetings(
         slots.append(slot)
     session.flush()
     for handle in ["marie", "karim", "elu.bondy"]:
-        session.add(PollInvitee(poll_id=pk(poll), person_id=pk(people[handle]), created_at=now))
+        session.add(PollInvitee(poll_id=pk(poll), person_id=pk(people[handle]), created_at=made))
     for slot, answer in zip(slots, ["yes", "no", "maybe"], strict=True):
         session.add(
             PollAnswer(
-                slot_id=pk(slot), person_id=pk(people["marie"]), answer=answer, answered_at=now
+                slot_id=pk(slot), person_id=pk(people["marie"]), answer=answer, answered_at=made
             )
         )
 
