@@ -66,6 +66,9 @@ class ConsoleChat:
     def direct_message(self, user_id: str, message: PlatformMessage) -> str:
         return self._say(f"📨 Coordo → @{user_id}\n{message.text}")
 
+    def edit(self, channel_id: str, message_id: str, message: PlatformMessage) -> None:
+        self._say(f"✏️ Coordo → ~{channel_id} ({message_id})\n{message.text}")
+
     def open_direct_channel(self, user_id: str) -> str:
         return f"@{user_id}"
 

@@ -63,6 +63,7 @@ from sqlmodel import Session
 
 from bot.platforms.port import (
     ChatPort,
+    MessageEditor,
     PermanentError,
     PlatformMessage,
     RateLimited,
@@ -84,6 +85,8 @@ Renderer = Callable[[Reply, str], PlatformMessage]
 Target = tuple[int, str, str]
 
 DEFAULT_PACING = {"slack": 1.05}
+# How long an edit waits for the message it changes to be sent.
+EDIT_WAIT = timedelta(seconds=30)
 # A row rate-limited this many times in one pass waits for the next pass.
 RATE_LIMITS_PER_PASS = 5
 # Platforms whose rate limit is one for the whole token, not per channel.
@@ -404,6 +407,9 @@ class Sender:
             return Outcome("held")
         if destination is None:
             return self._dead(row, "unknown person", self.max_attempts)
+        if row.payload.get("edit_of"):
+            assert reply is not None
+            return self._edit(row, reply, port, name, workspace, destination, now)
         asked = False  # whether the platform was asked to keep the message, in this attempt
         try:
             message_id = row.platform_message_id
@@ -438,6 +444,50 @@ class Sender:
             return self._dead(row, str(error), row.attempts + 1)
         with self._session() as session:
             outbox.mark_sent(session, row.id, self.clock(), message_id, note)
+            session.commit()
+        return Outcome("sent")
+
+    def _edit(
+        self,
+        row: Claimed,
+        reply: Reply,
+        port: ChatPort,
+        name: str,
+        workspace: str,
+        destination: Destination,
+        now: datetime,
+    ) -> Outcome:
+        """Change a message sent earlier (``payload.edit_of`` is its key) in place. Until
+        that message is sent, the edit waits; a port that cannot edit drops it."""
+        with self._session() as session:
+            message_id = outbox.message_id_of(session, str(row.payload["edit_of"]))
+        if not isinstance(port, MessageEditor):
+            with self._session() as session:
+                outbox.mark_dropped(session, row.id, now, "cannot edit")
+                session.commit()
+            return Outcome("dropped")
+        if message_id is None:
+            with self._session() as session:
+                outbox.mark_retry(
+                    session,
+                    row.id,
+                    at=now + EDIT_WAIT,
+                    error="message to edit not sent yet",
+                    count_attempt=False,
+                )
+                session.commit()
+            return Outcome("held")
+        message = replace(self.renderers[name](reply, workspace), key=row.key)
+        try:
+            port.edit(destination.platform_id, message_id, message)
+        except RateLimited as error:
+            return Outcome("rate_limited", error.retry_after)
+        except TransientError as error:
+            return self._failed(row, str(error))
+        except PermanentError as error:
+            return self._dead(row, str(error), row.attempts + 1)
+        with self._session() as session:
+            outbox.mark_sent(session, row.id, self.clock(), message_id)
             session.commit()
         return Outcome("sent")
 

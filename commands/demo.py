@@ -15,6 +15,7 @@ from models import (
     AgendaItem,
     BudgetLine,
     ChannelBinding,
+    DatePoll,
     Decision,
     Expense,
     Experiment,
@@ -25,6 +26,9 @@ from models import (
     MilestoneOwner,
     Person,
     Platform,
+    PollAnswer,
+    PollInvitee,
+    PollSlot,
     Role,
     Workspace,
     pk,
@@ -540,6 +544,38 @@ def _seed_meetings(
     )
     for handle in ["camille", "sophie", "karim"]:
         session.add(Invitation(meeting_id=pk(lab), person_id=pk(people[handle])))
+    # Date poll n°1 (the help's examples answer and close it), made eleven days ago (its
+    # reminders went): marie has answered.
+    made = now - timedelta(days=11)
+    poll = DatePoll(
+        workspace_id=pk(workspace),
+        experiment_id=pk(experiments["bondy-bp"]),
+        title="COPIL de printemps",
+        organizer_id=pk(people["camille"]),
+        channel_id="bondy",
+        created_at=made,
+    )
+    session.add(poll)
+    session.flush()
+    slots = []
+    for position, start in enumerate([at(49, 14), at(51, 10), at(56, 14)]):
+        slot = PollSlot(
+            poll_id=pk(poll),
+            position=position,
+            starts_at=start,
+            ends_at=start + timedelta(hours=2),
+        )
+        session.add(slot)
+        slots.append(slot)
+    session.flush()
+    for handle in ["marie", "karim", "elu.bondy"]:
+        session.add(PollInvitee(poll_id=pk(poll), person_id=pk(people[handle]), created_at=made))
+    for slot, answer in zip(slots, ["yes", "no", "maybe"], strict=True):
+        session.add(
+            PollAnswer(
+                slot_id=pk(slot), person_id=pk(people["marie"]), answer=answer, answered_at=made
+            )
+        )
 
 
 def _first_of_month(today: date, months: int) -> date:

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from commands.core import Context
 from commands.render import render
 from commands.reply import File, Reply, Visibility
-from commands.services import calendars
+from commands.services import calendars, polls
 from commands.services import meetings as service
 from models import AuditEvent, Experiment, Meeting, OutboxMessage, Person, pk
 
@@ -26,7 +26,10 @@ UNDONE_NOTICES = ("cancelled", "moved")
 
 
 def after_undo(ctx: Context, events: list[AuditEvent], reply: Reply) -> None:
-    """Withdraw and correct the notices of the meetings ``events`` put back."""
+    """Withdraw and correct the notices of the meetings ``events`` put back (and of the
+    date polls: ``commands.services.polls.after_undo``)."""
+    for poll in polls.after_undo(ctx, events):
+        reply.text += "\n" + ctx.message("polls.reopened", id=pk(poll))
     seen: set[int] = set()
     told = 0
     for event in events:

@@ -87,6 +87,10 @@ AGENDA_VERBS = {
     "supprimer": "remove",
     "remove": "remove",
     "delete": "remove",
+    "traite": "dealt",
+    "traité": "dealt",
+    "dealt": "dealt",
+    "done": "dealt",
 }
 TEAM_WORDS = {"equipe", "team"}
 PAST_WORDS = {"passees", "passes", "past"}
@@ -730,7 +734,14 @@ def agenda(ctx: Context, args: Args) -> Reply:
         row = occurrence.meeting
         items = [] if occurrence.virtual else service.agenda(ctx.session, row)
         return _agenda_reply(ctx, row, occurrence.start, items, changed=False)
-    occurrence = _occurrence(ctx, args, row, "next")
+    # Marking an item dealt with is about the sitting held (the next one, if none yet).
+    purpose: Literal["next", "last"] = "next"
+    if verb == "dealt" and not args.option("occurrence") and row.rrule:
+        begun = service.series_occurrences(
+            ctx.session, row, ctx.now - service.SERIES_HORIZON, ctx.now
+        )
+        purpose = "last" if begun else "next"
+    occurrence = _occurrence(ctx, args, row, purpose)
     if verb == "add":
         title = " ".join(rest[1:]).strip()
         if not title:
@@ -752,6 +763,8 @@ def agenda(ctx: Context, args: Args) -> Reply:
         number = as_id(int(rest[1]), rest[1])
         if verb == "remove":
             service.remove_agenda_item(ctx, row, number)
+        elif verb == "dealt":
+            minutes_service.mark_dealt(ctx, row, number)
         else:
             service.shift_agenda_item(ctx, row, number, -1 if verb == "up" else 1)
     return _agenda_reply(ctx, row, occurrence.start, service.agenda(ctx.session, row), changed=True)

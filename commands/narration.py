@@ -21,6 +21,7 @@ from commands.services.audit import ENTITIES, SOFT_DELETE, person_name
 from models import (
     AuditEvent,
     BudgetLine,
+    DatePoll,
     Expense,
     Experiment,
     Invitation,
@@ -28,6 +29,8 @@ from models import (
     Membership,
     Milestone,
     Person,
+    PollAnswer,
+    PollSlot,
 )
 
 # Columns never told: keys, links told through the thing's name, bookkeeping.
@@ -57,6 +60,13 @@ UNTOLD = frozenset(
         "recurrence_start",
         "original_due_on",
         "handle",
+        "version",
+        "chosen_slot_id",
+        "closed_at",
+        "answered_at",
+        "slot_id",
+        "poll_id",
+        "carried_from_id",
         "display_name",
         "lab_role",
         "is_guest",
@@ -68,6 +78,7 @@ PHRASED = {
     "calendar_token": "narration.calendar_renewed",
     "minutes": "narration.minutes_added",
     "acknowledged_at": "narration.acknowledged",
+    "dealt_at": "narration.dealt",
 }
 ROLE_WORDS = {"coordinator", "member", "partner"}
 
@@ -150,6 +161,8 @@ class Narrator:
             return self.m(f"status_{value}")
         if field == "response":
             return self.m(f"response_{value}")
+        if field == "answer":
+            return self.m(f"answer_{value}")
         if field == "kind":
             return message(f"meetings.kind_{str(value).replace('-', '_')}", self.locale)
         if field == "progress":
@@ -289,7 +302,26 @@ class Narrator:
                 "experiment": self.experiment_name(get("experiment_id")),
                 "meeting": self.meeting(meeting, "de") if meeting is not None else "",
             }
+        if entity in ("date_poll", "poll_slot", "poll_invitee", "poll_answer"):
+            return self.poll_params(entity, data)
         raise LookupError(f"no narration for {entity!r}")
+
+    def poll_params(self, entity: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        get = data.get
+        slot = self.row(PollSlot, get("slot_id")) if entity == "poll_answer" else None
+        poll_id = get("id") if entity == "date_poll" else get("poll_id")
+        if slot is not None:
+            poll_id = slot.poll_id
+        poll = self.row(DatePoll, poll_id)
+        tz = poll.timezone if poll is not None else self.tz
+        starts = get("starts_at") if entity == "poll_slot" else (slot.starts_at if slot else None)
+        day = date_words(_value(PollSlot, "starts_at", starts), self.locale, tz) if starts else ""
+        return {
+            "name": (poll.title if poll is not None else get("title")) or "?",
+            "handle": self.handle(get("person_id")),
+            "day": day,
+            "answer": self.value(PollAnswer, "answer", get("answer")) if get("answer") else "",
+        }
 
     def what(self, event: AuditEvent) -> tuple[str, str]:
         """The participle phrase of an event and the changes it made, told."""

@@ -3,7 +3,7 @@
 from models.audit import AuditEvent
 from models.base import Platform, Role, pk
 from models.budget import BudgetLine, Expense
-from models.copil import Attendance, CalendarFeed
+from models.copil import Attendance, CalendarFeed, DatePoll, PollAnswer, PollInvitee, PollSlot
 from models.lab import ChannelBinding, Experiment, Membership, Person, Workspace
 from models.ledger import (
     Allocation,
@@ -25,6 +25,7 @@ __all__ = [
     "BudgetLine",
     "CalendarFeed",
     "ChannelBinding",
+    "DatePoll",
     "Decision",
     "Expense",
     "Experiment",
@@ -41,6 +42,9 @@ __all__ = [
     "OutboxMessage",
     "Person",
     "Platform",
+    "PollAnswer",
+    "PollInvitee",
+    "PollSlot",
     "RequestReceipt",
     "Role",
     "Supplier",

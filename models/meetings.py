@@ -52,7 +52,9 @@ class AgendaItem(SQLModel, table=True):
     created_at: datetime = created_at_field()
     deleted_at: datetime | None = optional_time_field()
     # The item of an earlier sitting this one carries over (not dealt with there).
-    carried_from_id: int | None = Field(default=None, foreign_key="agenda_item.id")
+    carried_from_id: int | None = Field(default=None, foreign_key="agenda_item.id", index=True)
+    # Marked dealt with at its sitting (``/copil odj traite 2``): not carried over.
+    dealt_at: datetime | None = optional_time_field()
 
 
 class Invitation(SQLModel, table=True):

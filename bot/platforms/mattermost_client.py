@@ -119,6 +119,13 @@ class MattermostChat(ChatPort):
         post = self._call("POST", "/posts", json=body)
         return str(post["id"])
 
+    def edit(self, channel_id: str, message_id: str, message: PlatformMessage) -> None:
+        """Patch a post Coordo made: its text and its attachments (buttons), in full."""
+        props: dict[str, Any] = {"attachments": message.attachments or []}
+        self._call(
+            "PUT", f"/posts/{message_id}/patch", json={"message": message.text, "props": props}
+        )
+
     def find_sent(
         self, destination_id: str, key: str, since: datetime, *, direct: bool
     ) -> str | None:

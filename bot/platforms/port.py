@@ -179,6 +179,15 @@ class ChatPort(Protocol):
 
 
 @runtime_checkable
+class MessageEditor(Protocol):
+    """A port that can change a message it posted, in place (a date poll's counts)."""
+
+    def edit(self, channel_id: str, message_id: str, message: PlatformMessage) -> None:
+        """Replace the text (and buttons) of message ``message_id`` in ``channel_id``."""
+        ...
+
+
+@runtime_checkable
 class SentLookup(Protocol):
     """A port that can tell whether a message tagged with an outbox key is on the platform:
     what the sender asks after an attempt whose outcome it does not know (a timeout, a

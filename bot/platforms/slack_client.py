@@ -115,6 +115,13 @@ class SlackChat(ChatPort):
             )
         return str(response["ts"])
 
+    def edit(self, channel_id: str, message_id: str, message: PlatformMessage) -> None:
+        """``chat.update`` of a message Coordo posted (its ``ts``)."""
+        with self._errors("chat.update"):
+            self.client.chat_update(
+                channel=channel_id, ts=message_id, text=message.text, blocks=message.blocks
+            )
+
     def find_sent(
         self, destination_id: str, key: str, since: datetime, *, direct: bool
     ) -> str | None:

@@ -26,6 +26,7 @@ from models import (
     BudgetLine,
     CalendarFeed,
     ChannelBinding,
+    DatePoll,
     Decision,
     Expense,
     Experiment,
@@ -40,6 +41,9 @@ from models import (
     MilestoneOwner,
     NotificationPreference,
     Person,
+    PollAnswer,
+    PollInvitee,
+    PollSlot,
     Supplier,
 )
 
@@ -71,6 +75,11 @@ ENTITIES: dict[str, type[SQLModel]] = {
         LineNature,
         CalendarFeed,
         Attendance,
+        # Date polls (commands.services.polls).
+        DatePoll,
+        PollSlot,
+        PollInvitee,
+        PollAnswer,
     )
 }
 SOFT_DELETE = ("deleted_at", "removed_at", "archived_at")

@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 
 from commands.render import message, render
 from commands.reply import Button, Reply, Visibility
-from commands.services import outbox, wording
+from commands.services import minutes, outbox, polls, wording
 from commands.services.meetings import (
     CANCELLED,
     SCHEDULED,
@@ -44,6 +44,7 @@ from commands.services.meetings import (
 )
 from models import (
     ChannelBinding,
+    DatePoll,
     Experiment,
     Meeting,
     NotificationPreference,
@@ -118,6 +119,8 @@ def scan_meetings(session: Session, now: datetime) -> int:
     one scan: it is skipped before anything is rendered or looked up, so a steady tick
     costs one query for all of them. (Someone invited after a step went out gets the next
     step, and the invitation itself.)"""
+    # Items not dealt with go to the next sitting first, so its agenda call lists them.
+    minutes.carry_over_automatically(session, now)
     due: list[tuple[Occurrence, list[Step]]] = []
     for occurrence in upcoming_occurrences(session, now, HORIZON):
         steps = due_steps(occurrence, now)
@@ -131,7 +134,22 @@ def scan_meetings(session: Session, now: datetime) -> int:
         fresh = [step for step in steps if f"{_key(occurrence)}:{step.name}" not in done]
         if fresh:
             queued += _queue(session, occurrence, fresh, now)
+    queued += polls.queue_poll_reminders(session, now, _poll_reminder)
     return queued
+
+
+def _poll_reminder(
+    poll: DatePoll, person: Person, counted: polls.Tally, experiment: Experiment | None
+) -> Reply:
+    """The poll as it stands, in the person's language, with its buttons."""
+    locale = person.locale or (experiment.locale if experiment else "fr")
+    return polls.poll_reply(
+        poll,
+        counted,
+        locale,
+        experiment=experiment,
+        header=message("polls.reminder", locale),
+    )
 
 
 def _key(occurrence: Occurrence) -> str:

@@ -367,9 +367,16 @@ def materialise(ctx: Context, occurrence: Occurrence) -> Meeting:
     """The row of an occurrence, created if it has none yet."""
     if not occurrence.virtual:
         return occurrence.meeting
+    row = occurrence_row(occurrence, ctx.now)
+    ctx.record("create", row, experiment_id=row.experiment_id)
+    return row
+
+
+def occurrence_row(occurrence: Occurrence, now: datetime) -> Meeting:
+    """A new row for a virtual occurrence of a series (not recorded yet)."""
     series = occurrence.meeting
     stamp = occurrence.start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    row = Meeting(
+    return Meeting(
         workspace_id=series.workspace_id,
         experiment_id=series.experiment_id,
         kind=series.kind,
@@ -386,10 +393,8 @@ def materialise(ctx: Context, occurrence: Occurrence) -> Meeting:
         sequence=series.sequence,
         organizer_id=series.organizer_id,
         channel_id=series.channel_id,
-        created_at=ctx.now,
+        created_at=now,
     )
-    ctx.record("create", row, experiment_id=series.experiment_id)
-    return row
 
 
 def invitations(session: Session, meeting: Meeting) -> list[tuple[Invitation, Person]]:

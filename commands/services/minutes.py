@@ -10,24 +10,28 @@ whoever said yes, shown as expected, not as present.
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import exists
 from sqlmodel import Session, col, select
 
 from commands.core import Context
 from commands.errors import UserError
 from commands.render import plain_message as message
+from commands.services import audit
 from commands.services import meetings as service
 from commands.services.audit import snapshot
 from commands.services.meetings import require_organiser
 from models import AgendaItem, Attendance, Experiment, Meeting, Person, Workspace, pk
 
+AGENDA = AgendaItem.__table__.alias("copy")  # type: ignore[attr-defined]
 PRESENT = "present"
 EXCUSED = "excused"
 ABSENT = "absent"
@@ -375,3 +379,113 @@ def carry_over(
         ctx.record("create", copy, experiment_id=next_sitting.experiment_id)
         added.append(copy)
     return added
+
+
+def mark_dealt(ctx: Context, meeting: Meeting, number: int) -> AgendaItem:
+    """Item ``number`` was dealt with at its sitting: it is not carried over (a copy
+    already carried to a sitting not held yet is withdrawn)."""
+    require_organiser(ctx, meeting)
+    item = service.agenda_item(ctx, meeting, number)
+    if item.dealt_at is not None:
+        raise UserError("copil.dealt_already", number=number, id=pk(meeting))
+    before = snapshot(item)
+    item.dealt_at = ctx.now
+    ctx.record("update", item, before, experiment_id=meeting.experiment_id)
+    copies = ctx.session.exec(
+        select(AgendaItem, Meeting)
+        .join(Meeting, col(Meeting.id) == AgendaItem.meeting_id)
+        .where(
+            AgendaItem.carried_from_id == item.id,
+            col(AgendaItem.deleted_at).is_(None),
+            Meeting.starts_at > ctx.now,
+        )
+    ).all()
+    for copy, sitting in copies:
+        copy_before = snapshot(copy)
+        copy.deleted_at = ctx.now
+        ctx.record("delete", copy, copy_before, experiment_id=sitting.experiment_id)
+    return item
+
+
+# How far back the scan looks for sittings held whose items were not carried.
+CARRY_WINDOW = timedelta(days=30)
+
+
+def carry_over_automatically(session: Session, now: datetime) -> int:
+    """Items of a sitting of a series, once it has ended, not dealt with, go to the next
+    sitting: once each (an item with any copy, even one withdrawn since, stays). An item
+    marked dealt with later takes its copy back (``mark_dealt``).
+    Recorded in the audit log as the sitting's organiser's, one batch per sitting, so
+    undo takes them back. Returns how many items were carried."""
+    rows = session.exec(
+        select(AgendaItem, Meeting)
+        .join(Meeting, col(Meeting.id) == AgendaItem.meeting_id)
+        .where(
+            col(Meeting.series_id).is_not(None),
+            col(Meeting.deleted_at).is_(None),
+            Meeting.status == service.SCHEDULED,
+            Meeting.ends_at <= now,
+            Meeting.ends_at > now - CARRY_WINDOW,
+            col(AgendaItem.deleted_at).is_(None),
+            col(AgendaItem.dealt_at).is_(None),
+            ~exists().where(AGENDA.c.carried_from_id == AgendaItem.id),
+        )
+        .order_by(col(Meeting.id), col(AgendaItem.position), col(AgendaItem.id))
+    ).all()
+    by_sitting: dict[int, tuple[Meeting, list[AgendaItem]]] = {}
+    for item, sitting in rows:
+        by_sitting.setdefault(pk(sitting), (sitting, []))[1].append(item)
+    carried = 0
+    for sitting, items in by_sitting.values():
+        carried += _carry_sitting(session, sitting, items, now)
+    return carried
+
+
+def _carry_sitting(
+    session: Session, sitting: Meeting, items: list[AgendaItem], now: datetime
+) -> int:
+    series = session.get(Meeting, sitting.series_id)
+    if series is None or series.deleted_at is not None or series.status != service.SCHEDULED:
+        return 0
+    upcoming = [
+        o
+        for o in service.series_occurrences(session, series, now, now + service.SERIES_HORIZON)
+        if not o.cancelled and o.start > sitting.starts_at
+    ]
+    if not upcoming:
+        return 0
+    batch = uuid.uuid4().hex
+    actor = sitting.organizer_id
+
+    def record(row: Any, before: dict[str, Any] | None = None) -> None:
+        audit.record(
+            session,
+            workspace_id=sitting.workspace_id,
+            actor_id=actor,
+            action="create",
+            row=row,
+            before=before,
+            now=now,
+            batch=batch,
+            experiment_id=sitting.experiment_id,
+            command="(carry-over)",
+        )
+
+    following = upcoming[0].meeting
+    if upcoming[0].virtual:
+        following = service.occurrence_row(upcoming[0], now)
+        record(following)
+    existing = service.agenda(session, following)
+    position = (existing[-1].position + 1) if existing else 0
+    for offset, item in enumerate(items):
+        record(
+            AgendaItem(
+                meeting_id=pk(following),
+                position=position + offset,
+                title=item.title,
+                author_id=item.author_id,
+                created_at=now,
+                carried_from_id=pk(item),
+            )
+        )
+    return len(items)

@@ -55,6 +55,7 @@ from commands.render import render
 from commands.reply import File, Reply
 from models import (
     ChannelBinding,
+    DatePoll,
     Experiment,
     Meeting,
     Membership,
@@ -619,6 +620,17 @@ class Destination:
     platform_id: str
 
 
+def message_id_of(session: Session, key: str) -> str | None:
+    """The platform's id of the message sent under ``key`` (None while it is not sent):
+    what an edit of that message needs."""
+    found = session.exec(
+        select(TABLE.c.platform_message_id).where(
+            TABLE.c.key == key, TABLE.c.platform_message_id.is_not(None)
+        )
+    ).first()
+    return str(found) if found else None
+
+
 def destination(session: Session, row: Claimed) -> Destination | None:
     """The platform id to send ``row`` to; None when the person is unknown."""
     if row.target_kind == "channel":
@@ -659,6 +671,12 @@ def skip_reason(session: Session, row: Claimed, now: datetime) -> str | None:
             and datetime.fromisoformat(starts_at) != meeting.starts_at
         ):
             return "meeting moved"
+    if "poll" in ref:
+        poll = session.get(DatePoll, ref["poll"])
+        if poll is None or poll.deleted_at is not None:
+            return "poll deleted"
+        if poll.status != "open":
+            return "poll closed"
     if "invoice" in ref:
         # Imported here: the payment clock queues through this module.
         from commands.services import payment_clock

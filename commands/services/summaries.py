@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,19 @@ from commands.messages import normalise_locale
 from commands.render import message, render
 from commands.reply import Button, Reply
 from commands.services import outbox
-from models import Experiment, Milestone, Person
+from commands.services.meetings import SCHEDULED, Occurrence, occurrences_between
+from models import (
+    DatePoll,
+    Experiment,
+    Invitation,
+    Meeting,
+    Milestone,
+    Person,
+    PollAnswer,
+    PollInvitee,
+    PollSlot,
+    pk,
+)
 
 URGENT_LABEL = ":due-0d:"
 TITLE_IN_BUTTON = 28
@@ -115,7 +127,10 @@ def summary_row(
     items = [Item(milestones[i], experiments[milestones[i].experiment_id], today) for i in ids]
     # Late first (the latest first), then by deadline.
     items.sort(key=lambda i: (i.days >= 0, i.days if i.days >= 0 else -abs(i.days)))
-    reply = summary_reply(locale, tz, today, items)
+    day_start = datetime.combine(today, time.min, ZoneInfo(tz))
+    meetings = meetings_of_the_day(session, person, day_start, day_start + timedelta(days=1))
+    polls = polls_awaiting(session, person)
+    reply = summary_reply(locale, tz, today, items, meetings=meetings, polls=polls)
     digest = hashlib.sha1("|".join(sorted(r["key"] for r in rows)).encode()).hexdigest()[:12]
     row = outbox.notification(
         key=f"summary:p{person.id}:{moment.isoformat()}:{digest}",
@@ -133,9 +148,69 @@ def summary_row(
     return row
 
 
-def summary_reply(locale: str, tz: str, today: date, items: list[Item]) -> Reply:
-    """The summary, with each milestone's two buttons (done, one more week)."""
-    text = render("reminders/summary", locale, tz, today=today, items=items)
+def meetings_of_the_day(
+    session: Session, person: Person, start: datetime, end: datetime
+) -> list[Occurrence]:
+    """The sittings in ``[start, end)`` the person is invited to and has not declined."""
+    rows = session.exec(
+        select(Meeting)
+        .join(Invitation, col(Invitation.meeting_id) == Meeting.id)
+        .where(
+            Invitation.person_id == person.id,
+            col(Invitation.deleted_at).is_(None),
+            Invitation.response != "no",
+            col(Meeting.deleted_at).is_(None),
+            Meeting.status == SCHEDULED,
+            (col(Meeting.rrule).is_not(None)) | (col(Meeting.starts_at) < end),
+        )
+    ).all()
+    found = occurrences_between(session, list({pk(m): m for m in rows}.values()), start, end)
+    return [o for o in found if not o.cancelled]
+
+
+def polls_awaiting(session: Session, person: Person) -> list[DatePoll]:
+    """Open date polls the person was asked to answer and has not answered at all."""
+    answered = (
+        select(PollSlot.poll_id)
+        .join(PollAnswer, col(PollAnswer.slot_id) == PollSlot.id)
+        .where(PollAnswer.person_id == person.id, col(PollAnswer.deleted_at).is_(None))
+    )
+    return list(
+        session.exec(
+            select(DatePoll)
+            .join(PollInvitee, col(PollInvitee.poll_id) == DatePoll.id)
+            .where(
+                PollInvitee.person_id == person.id,
+                col(PollInvitee.deleted_at).is_(None),
+                DatePoll.status == "open",
+                col(DatePoll.deleted_at).is_(None),
+                col(DatePoll.id).not_in(answered),
+            )
+            .order_by(col(DatePoll.id))
+        )
+    )
+
+
+def summary_reply(
+    locale: str,
+    tz: str,
+    today: date,
+    items: list[Item],
+    *,
+    meetings: list[Occurrence] | None = None,
+    polls: list[DatePoll] | None = None,
+) -> Reply:
+    """The summary, with each milestone's two buttons (done, one more week), the day's
+    meetings and the date polls awaiting the person's answer."""
+    text = render(
+        "reminders/summary",
+        locale,
+        tz,
+        today=today,
+        items=items,
+        meetings=meetings or [],
+        polls=polls or [],
+    )
     buttons = []
     for item in items:
         short = (

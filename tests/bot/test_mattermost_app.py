@@ -20,6 +20,8 @@ from sqlmodel import Session, SQLModel, col, select
 
 from bot.mattermost_app import click_request_key, fit_bytes
 from bot.platforms.render import ButtonClick
+from bot.scheduler import ports_from_settings
+from bot.sender import Sender
 from bot.settings import Settings
 from bot.web import create_app
 from commands import lab
@@ -30,6 +32,7 @@ from commands.registry import build_router
 from commands.reply import File, Form, FormField, Reply, Visibility
 from models import (
     AuditEvent,
+    DatePoll,
     Experiment,
     Invitation,
     Membership,
@@ -1097,3 +1100,56 @@ def test_an_export_is_uploaded_by_the_bot(mattermost_lab: Lab) -> None:
     [(filename, content)] = upload.body["files"]
     assert filename.endswith(".csv")
     assert "café" in content.decode("utf-8-sig")
+
+
+def wait_for_poll(engine: Engine) -> None:
+    """Until the command that makes the poll has committed (it may answer "on it" first)."""
+    for _ in range(200):
+        with Session(engine) as session:
+            if session.exec(select(DatePoll)).first() is not None:
+                return
+        threading.Event().wait(0.05)
+    raise AssertionError("the poll was not made")
+
+
+def test_a_date_poll_answered_with_its_buttons_is_edited_in_place(mattermost_lab: Lab) -> None:
+    """The poll's message goes to the channel through the outbox with its buttons; a
+    partner's click is answered to them alone, and the post is patched with the counts."""
+    lab_ = mattermost_lab
+    start_lab(lab_)
+    made = lab_.command(
+        lab_.camille,
+        'sondage "COPIL de janvier" 12/01/2027 14h, 14/01/2027 10h @elu.bondy',
+        command="copil",
+        mentions={"elu.bondy": lab_.elu.id},
+    )
+    assert made.status_code == 200, made.text
+    # Its answer (or, on a loaded machine, "on it" and the answer later) is private.
+    assert made.json()["response_type"] == "ephemeral"
+    wait_for_poll(lab_.engine)
+    settings = Settings(
+        database_url="sqlite://",
+        public_url=PUBLIC_URL,
+        mattermost_url=lab_.mm.url,
+        mattermost_bot_token=lab_.mm.token,
+        scheduler=False,
+    )
+    ports, renderers = ports_from_settings(settings)
+    sender = Sender(lab_.engine, ports, renderers=renderers, concurrency=1, pacing={})
+    sender.run_until_idle()
+    [post] = [
+        p for p in lab_.mm.posts if p["channel_id"] == lab_.channel.id and "sondage" in p["message"]
+    ]
+    [actions] = [a["actions"] for a in post["props"]["attachments"] if "actions" in a]
+    assert [a["name"] for a in actions][:3] == ["1 · Oui", "1 · Si besoin", "1 · Non"]
+    answer = lab_.click(lab_.elu, actions[0], post_id=post["id"])
+    assert answer.status_code == 200
+    body = answer.json()
+    assert "update" not in body  # the channel's post is not replaced by one person's answer
+    assert "C'est noté" in body["ephemeral_text"]
+    sender.run_until_idle()
+    assert post["edit_at"] > 0
+    assert "✅ 1 oui" in post["message"].replace("\u202f", " ")
+    assert "oui : elu.bondy" in post["message"].replace("\u202f", " ")
+    [actions] = [a["actions"] for a in post["props"]["attachments"] if "actions" in a]
+    assert len(actions) == 6  # the buttons stay

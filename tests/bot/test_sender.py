@@ -20,12 +20,14 @@ from bot.platforms.slack_client import SlackChat
 from bot.sender import Sender
 from bot.settings import Settings
 from commands.reply import Button, Reply
+from commands.services import outbox
 from models import OutboxMessage, Person, Workspace
 from models.db import make_engine
 from tests.fakes._server import ManualClock
 from tests.fakes.mattermost_api import CREATE_POST, FakeMattermost
 from tests.fakes.slack_api import FakeSlack
 from tests.lab import (
+    LONG_AGO,
     PARTNER_CHANNEL,
     TEAM_CHANNEL,
     Lab,
@@ -707,3 +709,69 @@ def _no_leftover_threads() -> Iterator[None]:
     before = threading.active_count()
     yield
     assert threading.active_count() <= before + 2
+
+
+# -- edits in place (a date poll's message) ------------------------------------------------
+
+
+def queue_edit(lab: Lab, key: str, of: str, text: str, target: str = TEAM_CHANNEL) -> None:
+    with lab.session() as session:
+        row = outbox.notification(
+            key=key,
+            workspace_id=lab.workspace_id,
+            kind="poll.edit",
+            target_kind="channel",
+            target_id=target,
+            reply=Reply(text=text, buttons=[Button("1 · Oui", "poll.answer", "1:1:yes")]),
+            not_before=LONG_AGO,
+            quiet_hours=False,
+        )
+        row["payload"]["edit_of"] = of
+        outbox.enqueue_many(session, [row])
+        session.commit()
+
+
+def test_an_edit_waits_for_its_message_then_changes_it_in_place_on_slack(
+    lab: Lab, fake_slack: FakeSlack, clock: Clock
+) -> None:
+    queue_edit(lab, "poll:1:edit:1", "poll:1:message", "✅ 1 oui")
+    sender = slack_sender(lab, fake_slack, clock)
+    assert sender.run_once(wait=False).sent == 0  # its message is not sent yet: it waits
+    assert row(lab, "poll:1:edit:1").attempts == 0
+    lab.queue("poll:1:message", text="✅ 0 oui")
+    assert sender.run_once(wait=False).sent == 1
+    clock.advance(31)
+    assert sender.run_once(wait=False).sent == 1
+    [message] = fake_slack.messages_in(TEAM_CHANNEL)
+    assert (message.text, message.edited) == ("✅ 1 oui", True)
+    assert message.blocks is not None
+    assert [
+        e["value"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]
+    ] == ["1:1:yes"]
+    assert row(lab, "poll:1:edit:1").platform_message_id == message.ts
+
+
+def test_an_edit_patches_the_mattermost_post(
+    mattermost_lab: Lab, fake_mattermost: FakeMattermost, clock: Clock
+) -> None:
+    lab = mattermost_lab
+    channel = "channelaaaaaaaaaaaaaaaaaaaa"
+    lab.queue("poll:1:message", target=channel, text="✅ 0 oui")
+    queue_edit(lab, "poll:1:edit:1", "poll:1:message", "✅ 1 oui", target=channel)
+    signer = MattermostSigner("https://coordo.example.org", b"k" * 32)
+    sender = Sender(
+        lab.engine,
+        {"mattermost": MattermostChat(fake_mattermost.url, fake_mattermost.token)},
+        renderers={"mattermost": lambda reply, team: to_mattermost(reply, signer, team_id=team)},
+        clock=clock,
+        concurrency=1,
+    )
+    sender.run_until_idle()
+    clock.advance(31)
+    sender.run_until_idle()
+    [post] = fake_mattermost.posts
+    assert post["message"] == "✅ 1 oui"
+    assert post["edit_at"] > 0
+    [actions] = [a["actions"] for a in post["props"]["attachments"] if "actions" in a]
+    assert [a["integration"]["context"]["value"] for a in actions] == ["1:1:yes"]
+    assert row(lab, "poll:1:edit:1").sent_at is not None

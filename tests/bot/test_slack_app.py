@@ -26,6 +26,8 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from bot.scheduler import ports_from_settings
+from bot.sender import Sender
 from bot.settings import Settings
 from bot.slack_app import Handoff, SlackApp, build_slack_app, from_slack
 from bot.web import create_app
@@ -56,6 +58,7 @@ from tests.bot.slack_wire import (
     sign,
     view_submission,
 )
+from tests.bot.test_mattermost_app import wait_for_poll
 from tests.chat import normalise
 from tests.fakes.slack_api import FakeSlack
 from tests.processes import free_port, process_env
@@ -1022,3 +1025,53 @@ def test_serve_starts_when_slack_is_unreachable_says_so_once_and_answers_ssl_che
     said = [line for line in output.splitlines() if "Slack" in line and "auth.test" in line]
     assert len(said) == 1, output
     assert "retry" in said[0]
+
+
+def test_a_date_poll_answered_with_its_buttons_is_updated_in_place(lab: Lab) -> None:
+    """The poll's message goes to the channel through the outbox with its buttons; the
+    partner's click is answered to them alone (never replacing the channel's message),
+    and the message is updated in place with the counts (``chat.update``)."""
+    setup_bondy(lab)
+    made = lab.slack.command(
+        '/copil sondage "COPIL de janvier" 12/01/2027 14h, 14/01/2027 10h <@U0ELU|elu.bondy>'
+    )
+    assert made.status_code == 200
+    if made.text:  # answered in the ack; on a loaded machine, later through response_url
+        assert made.json()["response_type"] == "ephemeral"
+        assert "Sondage n°1 créé" in normalise(lab.text(made.json()))
+    wait_for_poll(lab.engine)
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token=lab.fake.token,
+        slack_api_url=lab.fake.api_url,
+        scheduler=False,
+    )
+    ports, renderers = ports_from_settings(settings)
+    sender = Sender(lab.engine, ports, renderers=renderers, concurrency=1, pacing={})
+    sender.run_until_idle()
+    [message] = [m for m in lab.fake.messages_in("C0BONDY") if "sondage" in (m.text or "")]
+    assert message.blocks is not None
+    buttons = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [b["text"]["text"] for b in buttons][:3] == ["1 · Oui", "1 · Si besoin", "1 · Non"]
+    url = lab.fake.new_response_url()
+    answer = lab.slack.interaction(
+        click(
+            buttons[0]["action_id"],
+            buttons[0]["value"],
+            user="U0ELU",
+            message_ts=message.ts,
+            response_url=url,
+        )
+    )
+    assert answer.status_code == 200
+    lab.fake.calls.wait_for("response_url", 1)
+    (said,) = lab.fake.responses_to(url)
+    assert said["response_type"] == "ephemeral"
+    assert said["replace_original"] is False
+    assert "C'est noté" in normalise(said["text"])
+    sender.run_until_idle()
+    assert message.edited
+    assert "✅ 1 oui" in normalise(message.text or "")
+    assert (
+        len([e for b in message.blocks or [] if b["type"] == "actions" for e in b["elements"]]) == 6
+    )

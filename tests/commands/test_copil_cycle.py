@@ -285,7 +285,7 @@ def test_attendance_is_recorded_apart_from_the_answers(console: Console) -> None
         Attendus : @camille
         présences non relevées
         > /copil presents 1 @marie @karim excuses:@sophie
-        🧾 Présences — COPIL n°1 du budget participatif (n°1)
+        🧾 Présences — COPIL n°1 du budget participatif (réf. 1)
         Présents : @karim, @marie
         Excusés : @sophie
         > /copil resume 1
@@ -345,7 +345,7 @@ def prepare_sitting(console: Console) -> None:
 def test_the_minutes_as_an_editable_document(console: Console) -> None:
     prepare_sitting(console)
     reply = run(console, "/copil compte-rendu 1 docx")
-    assert "📄 Compte-rendu de **COPIL n°1 du budget participatif** (n°1), en DOCX" in normalise(
+    assert "📄 Compte-rendu de **COPIL n°1 du budget participatif** (réf. 1), en DOCX" in normalise(
         reply.text
     )
     assert reply.visibility == "channel"
@@ -455,3 +455,64 @@ def test_items_not_dealt_with_go_to_the_next_sitting_and_its_call_says_so(
         "↪️ Reportés de la séance précédente : Calendrier du vote · Budget de la communication"
         in text
     )
+
+
+def test_items_not_dealt_with_go_over_by_themselves_when_the_sitting_ends(
+    console: Console,
+) -> None:
+    converse(
+        console,
+        """
+        > /copil planifier tous les premiers mardis du mois à 11h
+        réunion n°5
+        > /copil odj 5 ajouter "Budget de la communication"
+        > /copil odj 5 ajouter "Calendrier du vote"
+        > /copil odj 5 ajouter "Questions diverses"
+        3. Questions diverses
+        """,
+    )
+    console.fixed_now = paris(2026, 12, 1, 14)  # the sitting of 1 December is over
+    converse(
+        console,
+        """
+        > /copil odj 5 traite 1
+        1. Budget de la communication _(camille)_ ✔️ traité
+        > /copil odj 5 traite 1
+        est déjà marqué traité
+        > /meeting agenda 5 done 9
+        No item 9 on the agenda of meeting #6 (3 items)
+        """,
+    )
+
+    def scan(moment: datetime) -> None:
+        with Session(console.engine) as session:
+            scan_meetings(session, moment.astimezone(UTC))
+            session.commit()
+
+    scan(paris(2026, 12, 1, 14))
+    converse(
+        console,
+        """
+        > /copil odj 5
+        mardi 5 janvier 2027 à 11:00
+        1. Calendrier du vote _(camille)_ ↪️
+        2. Questions diverses _(camille)_ ↪️
+        > /copil odj 5 seance:01/12 traite 3
+        3. Questions diverses _(camille)_ ✔️ traité
+        """,
+    )
+    scan(paris(2026, 12, 2, 9))  # nothing more: each item goes over once
+    on_both_platforms(run(console, "/copil odj 5"), "1. Calendrier du vote", "↪️")
+    assert "Questions diverses" not in run(console, "/copil odj 5").text
+    scan(paris(2026, 12, 29, 12))  # a week before the next sitting: its agenda call
+    with Session(console.engine) as session:
+        (call,) = session.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.kind == "meeting.agenda-call",
+                OutboxMessage.target_id == "bondy",
+                col(OutboxMessage.key).contains("2027-01-05"),
+            )
+        ).all()
+    text = normalise(call.payload["text"])
+    assert "1. Calendrier du vote" in text
+    assert "Reporté de la séance précédente : Calendrier du vote" in text

@@ -86,7 +86,7 @@ def test_schedule_a_copil_in_french_as_the_help_shows(console: Console) -> None:
     assert "📍 Mairie de Bondy" in text
     assert "Invitation envoyée à <@karim|karim>" in text
     # The demo's COPIL n°2 is at the same time: a warning, not a refusal.
-    assert "⚠️ Chevauche « COPIL n°2 du budget participatif » (n°3)" in text
+    assert "⚠️ Chevauche « COPIL n°2 du budget participatif » (réf. 3)" in text
     assert reply.visibility == "channel"
     assert [b.action for b in reply.buttons] == ["meeting.rsvp"] * 3 + ["undo"]
     assert reply.buttons[0].value == "5:yes"
@@ -248,7 +248,7 @@ def test_a_recurring_lab_committee_with_one_sitting_moved_and_one_cancelled(
     )
     # The demo's own lab committee sits at the same time every month: one warning.
     assert (
-        "⚠️ Chevauche « COPIL du labo » (n°4), mardi 1er décembre 2026 à 10:00, et 11 autres séances."
+        "⚠️ Chevauche « COPIL du labo » (réf. 4), mardi 1er décembre 2026 à 10:00, et 11 autres séances."
         in text
     )
     series = meeting(console.engine, 5)
@@ -260,10 +260,10 @@ def test_a_recurring_lab_committee_with_one_sitting_moved_and_one_cancelled(
         console,
         """
         > /copil deplacer 5 seance:05/01 mercredi 6 janvier 2027 14h
-        🔄 COPIL du labo (n°6) est déplacé
+        🔄 COPIL du labo (réf. 6) est déplacé
         🗓️ mercredi 6 janvier 2027 à 14:00–16:00 (au lieu du mardi 5 janvier 2027 à 10:00)
         > /copil decommander 5 seance:02/02/2027
-        COPIL du labo (n°7) du mardi 2 février 2027 à 10:00 est décommandé.
+        COPIL du labo (réf. 7) du mardi 2 février 2027 à 10:00 est décommandé.
         > /copil voir 5
         🔁 Le premier mardi de chaque mois, 10:00–12:00
         - mardi 1er décembre 2026 à 10:00–12:00
@@ -299,7 +299,7 @@ def test_a_whole_series_changes_rhythm_and_is_cancelled(console: Console) -> Non
         console,
         """
         > /copil odj 4 ajouter "Bilan des expérimentations"
-        📋 Ordre du jour — COPIL du labo (n°5), mardi 1er décembre 2026 à 10:00 · séance de la réunion récurrente n°4
+        📋 Ordre du jour — COPIL du labo (réf. 5), mardi 1er décembre 2026 à 10:00 · séance de la réunion récurrente n°4
         1. Bilan des expérimentations
         > /copil deplacer 4 tous les premiers jeudis du mois à 14h
         🔁 Le premier jeudi de chaque mois, 14:00–16:00, à partir du jeudi 3 décembre 2026
@@ -307,7 +307,7 @@ def test_a_whole_series_changes_rhythm_and_is_cancelled(console: Console) -> Non
         - jeudi 3 décembre 2026 à 14:00–16:00
         - jeudi 7 janvier 2027 à 14:00–16:00
         > /copil decommander 4
-        La réunion récurrente COPIL du labo (n°4, le premier jeudi de chaque mois) est décommandée : plus aucune séance.
+        La réunion récurrente COPIL du labo (réf. 4, le premier jeudi de chaque mois) est décommandée : plus aucune séance.
         :channel labo
         > /copil liste
         - `5` mardi 1er décembre 2026 à 10:00 · COPIL du labo · Locaux du labo, Pantin · labo
@@ -395,7 +395,7 @@ def test_a_partner_reads_their_experiment_only_and_adds_agenda_items(console: Co
         > /copil odj 3 retirer 4
         Ordre du jour
         > /copil reponse 3 oui
-        👍 C'est noté : vous venez à COPIL n°2 du budget participatif (n°3)
+        👍 C'est noté : vous venez à COPIL n°2 du budget participatif (réf. 3)
         """,
     )
     with Session(console.engine) as s:
@@ -473,7 +473,7 @@ def test_invitations_answers_and_who_comes(console: Console) -> None:
     reply = run(console, "/copil inviter 3 @marie @elu.bondy")
     text = normalise(reply.text)
     assert (
-        "Invitation envoyée à <@elu.bondy|elu.bondy> pour **COPIL n°2 du budget participatif** (n°3)"
+        "Invitation envoyée à <@elu.bondy|elu.bondy> pour **COPIL n°2 du budget participatif** (réf. 3)"
         in text
     )
     # Already invited: left as she was, and said so.
@@ -549,14 +549,14 @@ def test_minutes_decisions_actions_and_the_summary(console: Console) -> None:
         console,
         """
         > /copil compte-rendu 1 Les critères de recevabilité sont adoptés.
-        📝 Relevé — COPIL n°1 du budget participatif (n°1), lundi 12 octobre 2026 à 14:00
+        📝 Relevé — COPIL n°1 du budget participatif (réf. 1), lundi 12 octobre 2026 à 14:00
         Attendus : @camille, @elu.bondy, @karim, @marie
         Lancement validé ; 45 000 € d'enveloppe ; vote au printemps.
         Les critères de recevabilité sont adoptés.
         > /copil decision 1 Le vote aura lieu en ligne et dans trois urnes
-        ⚖️ Décision de COPIL n°1 du budget participatif (n°1, lundi 12 octobre 2026) : Le vote aura lieu en ligne et dans trois urnes
+        ⚖️ Décision de COPIL n°1 du budget participatif (réf. 1, lundi 12 octobre 2026) : Le vote aura lieu en ligne et dans trois urnes
         > /copil action 1 Envoyer le devis vendredi @karim
-        ☑️ Action de COPIL n°1 du budget participatif (n°1) : Envoyer le devis pour le vendredi 27 novembre 2026, @karim
+        ☑️ Action de COPIL n°1 du budget participatif (réf. 1) : Envoyer le devis pour le vendredi 27 novembre 2026, @karim
         > /copil action 1 Réserver les urnes 15/01 14h
         Réserver les urnes pour le vendredi 15 janvier 2027 à 14:00, @camille
         > /copil resume 1
@@ -612,7 +612,7 @@ def test_minutes_keep_mentions_and_default_to_the_last_meeting_held(console: Con
         console,
         """
         > /copil decision @karim présentera le budget au conseil
-        Décision de COPIL n°1 du budget participatif (n°1
+        Décision de COPIL n°1 du budget participatif (réf. 1
         @karim présentera le budget au conseil
         > /copil compte-rendu
         📝 Relevé — COPIL n°1 du budget participatif
@@ -628,7 +628,7 @@ def test_an_action_from_the_lab_committee_names_its_experiment(console: Console)
         > /copil action 4 Relancer la mairie vendredi @karim
         Le COPIL du labo ne dépend d'aucune expérimentation
         > /copil action 4 Relancer la mairie vendredi @karim expe:bondy-bp
-        ☑️ Action de COPIL du labo (n°
+        ☑️ Action de COPIL du labo (réf. 5)
         Relancer la mairie pour le vendredi 4 décembre 2026, @karim · jalon n°11 de Budget participatif de Bondy
         """,
     )
@@ -695,7 +695,7 @@ def test_move_bumps_the_sequence_tells_the_invitees_and_drops_queued_reminders(
 def test_cancel_sends_a_cancellation_and_undo_brings_it_back(console: Console) -> None:
     reply = run(console, "/copil decommander 3")
     assert (
-        "**COPIL n°2 du budget participatif** (n°3, Budget participatif de Bondy) du mardi 8 décembre 2026 à 14:00 est décommandé."
+        "**COPIL n°2 du budget participatif** (réf. 3, Budget participatif de Bondy) du mardi 8 décembre 2026 à 14:00 est décommandé."
         in normalise(reply.text)
     )
     cal = calendar_of(reply)
@@ -803,6 +803,17 @@ HELP_EXAMPLES = [
     ("/meeting attendance 1 @marie @karim excused:@sophie", "Excused: @sophie"),
     ("/meeting minutes 1 docx", "as DOCX"),
     ("/copil decisions", "Décisions"),
+    (
+        '/copil sondage "COPIL de janvier" 12/01 14h, 14/01 10h, 19/01 14h durée:2h @marie @elu.bondy',
+        "Sondage n°2 créé, demandé à 2 personnes",
+    ),
+    ("/copil sondage repondre 1 oui non si-besoin", "C'est noté pour COPIL de printemps"),
+    ("/copil sondage clore 1", "Sondage n°1 clos : date n°1 retenue"),
+    ("/copil sondage clore 1 2", "Sondage n°1 clos : date n°2 retenue"),
+    ("/copil sondage", "Sondages de date ouverts"),
+    ("/copil odj 3 traite 2", "2. Recevabilité : critères et calendrier _(camille)_ ✔️ traité"),
+    ("/copil reporter 4", "La réunion n°4 n'a pas encore eu lieu"),
+    ("/copil reporter 4 2 3", "La réunion n°4 n'a pas encore eu lieu"),
     ("/copil calendrier", "/calendar/"),
     ("/meeting next thursday 10:00 duration:90min video:https://visio.example.org/cotech", "🎥"),
     (
@@ -828,6 +839,21 @@ HELP_EXAMPLES = [
     ("/meeting action 1 Send the quote friday @karim", "Action from"),
     ("/meeting summary 1", "Summary"),
     ("/meeting decisions", "Decisions"),
+    (
+        '/meeting poll "January steering" Jan 12 2pm, Jan 14 10am, Jan 19 2pm duration:2h'
+        " @marie @elu.bondy",
+        "Poll #2 created, asked of 2 people",
+    ),
+    ("/meeting poll answer 1 yes no if-need-be", "Noted for COPIL de printemps"),
+    ("/meeting poll close 1", "Poll #1 closed: date 1 chosen"),
+    ("/meeting poll close 1 2", "Poll #1 closed: date 2 chosen"),
+    ("/meeting poll", "Open date polls"),
+    (
+        "/meeting agenda 3 done 2",
+        "2. Recevabilité : critères et calendrier _(camille)_ ✔️ dealt with",
+    ),
+    ("/meeting carry 4", "Meeting #4 has not taken place yet"),
+    ("/meeting carry 4 2 3", "Meeting #4 has not taken place yet"),
     ("/meeting calendar", "/calendar/"),
 ]
 

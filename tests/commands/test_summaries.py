@@ -80,3 +80,24 @@ def test_a_lone_routine_ping_goes_as_it_is(demo_engine: Engine, tmp_path: Path) 
     to_karim = messages_to(output, "karim")
     assert to_karim
     assert not any("Vos jalons à suivre" in m for m in to_karim)
+
+
+def test_the_summary_tells_the_day_s_meetings_and_the_polls_awaiting_an_answer(
+    demo_engine: Engine, tmp_path: Path
+) -> None:
+    console = console_with_scheduler(demo_engine, tmp_path)
+    for line in (
+        "/jalon Réserver la salle mercredi @karim",
+        "/jalon Envoyer les convocations vendredi @karim",
+        '/copil jeudi 26 novembre 14h-15h30 titre:"Point d\'étape" lieu:"Salle B" @karim',
+        '/copil vendredi 27 novembre 14h titre:"Le lendemain" @karim',
+    ):
+        console.handle(line)
+    output = console.handle(":now 2026-11-26T09:00") + console.handle("/labo aide")
+    (summary,) = [m for m in messages_to(output, "karim") if "Vos jalons à suivre" in m]
+    assert "Vos réunions du jour" in summary
+    assert "14:00–15:30 Point d'étape, Salle B" in summary
+    assert "Le lendemain" not in summary
+    # Demo poll n°1 asked karim, who has not answered; marie has.
+    assert "Sondages de date qui attendent votre réponse" in summary
+    assert "COPIL de printemps · `/copil sondage voir 1`" in summary

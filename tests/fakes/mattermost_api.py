@@ -748,6 +748,28 @@ _ROUTES = {
     UPLOAD_FILE: FakeMattermost._upload_file,
     OPEN_DIALOG: FakeMattermost._open_dialog,
 }
+PATCH_POST = "PUT /api/v4/posts/{id}/patch"
+
+
+def _patch_post(self: FakeMattermost, body: Any, params: dict[str, str]) -> Response:
+    """Change a post's message and props, as the server does (``edit_at`` set)."""
+    found = [p for p in self.posts if p["id"] == params["id"] and not p["delete_at"]]
+    if not found or not isinstance(body, dict):
+        raise MattermostError(404, "app.post.get.app_error", "Unable to get the post.")
+    post = found[0]
+    if post["user_id"] != self.bot.id:
+        raise MattermostError(403, "api.context.permissions.app_error", "No permission.")
+    now = int(time.time() * 1000)
+    if "message" in body:
+        post["message"] = body["message"]
+    if "props" in body:
+        post["props"] = body["props"]
+    post["edit_at"] = post["update_at"] = now
+    return Response.json(post, 200)
+
+
+_PATTERNS.append((PATCH_POST, "PUT", re.compile(r"^/api/v4/posts/(?P<id>[^/]+)/patch$")))
+_ROUTES[PATCH_POST] = _patch_post
 _PATTERNS.append((GET_CHANNEL_POSTS, "GET", re.compile(r"^/api/v4/channels/(?P<id>[^/]+)/posts$")))
 _ROUTES[CREATE_POST] = _create_post_once
 _ROUTES[GET_CHANNEL_POSTS] = _get_channel_posts
