@@ -21,6 +21,15 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+# A next-due moment that is due at once, whatever the clock (``models.due``).
+RECOMPUTE = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def next_due_field() -> Any:
+    """``next_due_at``: indexed; new rows are due at once (``models.due``)."""
+    return Field(default=RECOMPUTE, sa_type=UTCDateTime, nullable=True, index=True)
+
+
 def utcnow() -> datetime:
     """Only for column defaults; code that decides anything takes ``now`` as a parameter."""
     return datetime.now(UTC)

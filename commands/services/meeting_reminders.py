@@ -25,9 +25,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from commands.render import message, render
@@ -87,41 +88,89 @@ def due_steps(occurrence: Occurrence, now: datetime) -> list[Step]:
     ]
 
 
-def upcoming_occurrences(session: Session, now: datetime, horizon: timedelta) -> list[Occurrence]:
-    """Occurrences of every workspace starting in ``(now, now + horizon]``: meetings found
-    through the index on ``starts_at``, and series (few) expanded."""
-    end = now + horizon
-    meetings = session.exec(
-        select(Meeting)
-        .outerjoin(Experiment, col(Experiment.id) == Meeting.experiment_id)
-        .where(
-            col(Meeting.deleted_at).is_(None),
-            Meeting.status == SCHEDULED,
-            col(Experiment.archived_at).is_(None),
-            or_(
-                (col(Meeting.starts_at) > now) & (col(Meeting.starts_at) <= end),
-                col(Meeting.rrule).is_not(None) & (col(Meeting.starts_at) <= end),
-            ),
-        )
-    ).all()
-    found = occurrences_between(
-        session, list(meetings), now + timedelta(microseconds=1), end + timedelta(microseconds=1)
-    )
-    return [o for o in found if o.meeting.status != CANCELLED]
+# How far ahead a series is expanded to find its next moment; past that, it is looked at
+# again after ``LOOK_AGAIN`` (every step of a later sitting comes after that).
+LOOK_AHEAD = timedelta(days=15)
+LOOK_AGAIN = LOOK_AHEAD - max(s.lead for s in STEPS)
+
+
+def due_meetings(session: Session, now: datetime) -> list[Meeting]:
+    """The meetings and series whose next-due moment has come (``models.due``), by the
+    index on ``next_due_at``; locked on PostgreSQL (those a command or another worker
+    holds are left to the next tick)."""
+    query = select(Meeting).where(col(Meeting.next_due_at) <= now)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.exec(query).all())
+
+
+def next_moment(meeting: Meeting, occurrences: list[Occurrence], now: datetime) -> datetime | None:
+    """The first moment after ``now`` at which a step of one of ``meeting``'s sittings
+    comes due (``occurrences``: its sittings in ``(now, now + LOOK_AHEAD]``); None once
+    none will."""
+    later = [
+        o.start - s.lead
+        for o in occurrences
+        for s in STEPS
+        if o.start - s.lead > now and (s.name != "agenda-call" or meeting.kind in AGENDA_CALL_KINDS)
+    ]
+    if later:
+        return min(later)
+    if meeting.rrule:
+        return now + LOOK_AGAIN
+    if meeting.starts_at > now + LOOK_AHEAD:
+        return meeting.starts_at - max(s.lead for s in STEPS)
+    return None
 
 
 def scan_meetings(session: Session, now: datetime) -> int:
     """Queue the meeting messages due at ``now``; returns how many were queued.
 
-    A step whose channel message is queued already was queued whole, for every target, in
-    one scan: it is skipped before anything is rendered or looked up, so a steady tick
-    costs one query for all of them. (Someone invited after a step went out gets the next
-    step, and the invitation itself.)"""
+    Only the meetings whose next-due moment has come are read; each gets its next moment
+    back. A step whose channel message is queued already was queued whole, for every
+    target, in one scan: it is skipped before anything is rendered or looked up.
+    (Someone invited after a step went out gets the next step, and the invitation
+    itself.)"""
+    meetings = due_meetings(session, now)
+    if not meetings:
+        return 0
+    archived = {
+        pk(e)
+        for e in session.exec(
+            select(Experiment).where(
+                col(Experiment.id).in_({m.experiment_id for m in meetings if m.experiment_id}),
+                col(Experiment.archived_at).is_not(None),
+            )
+        )
+    }
+    live = [
+        m
+        for m in meetings
+        if m.deleted_at is None and m.status == SCHEDULED and m.experiment_id not in archived
+    ]
+    found = occurrences_between(
+        session, live, now + timedelta(microseconds=1), now + LOOK_AHEAD + timedelta(microseconds=1)
+    )
+    by_meeting: dict[int, list[Occurrence]] = {}
     due: list[tuple[Occurrence, list[Step]]] = []
-    for occurrence in upcoming_occurrences(session, now, HORIZON):
-        steps = due_steps(occurrence, now)
-        if steps:
-            due.append((occurrence, steps))
+    for occurrence in found:
+        if occurrence.meeting.status == CANCELLED:
+            continue
+        by_meeting.setdefault(pk(occurrence.meeting), []).append(occurrence)
+        if occurrence.start <= now + HORIZON:
+            steps = due_steps(occurrence, now)
+            if steps:
+                due.append((occurrence, steps))
+    moments = {pk(m): None for m in meetings} | {
+        pk(m): next_moment(m, by_meeting.get(pk(m), []), now) for m in live
+    }
+    table: Any = Meeting.__table__  # type: ignore[attr-defined]
+    session.connection().execute(
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(next_due_at=bindparam("moment")),
+        [{"row_id": i, "moment": moment} for i, moment in moments.items()],
+    )
     done = outbox.queued_keys(
         session, [f"{_key(occurrence)}:{step.name}" for occurrence, steps in due for step in steps]
     )

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -169,6 +169,25 @@ class Schedule:
             return None
         return Ping(f"due-{lead}d", moment, expires, (due_on - self.today).days)
 
+    def next_moment(self, due_on: date) -> datetime:
+        """The first moment after now at which a ping of a deadline ``due_on`` may become
+        current: a lead time's moment, or the opening of a working day after the
+        deadline (the late pings). A lower bound: the scan looks again then."""
+        later = [
+            moment
+            for lead in self.leads
+            if (moment := self._opening_on_or_before(due_on - timedelta(days=lead))) > self.now
+        ]
+        day = max(due_on + timedelta(days=1), self.today)
+        for _ in range(8):
+            if day.isoweekday() in self.days:
+                opening = self._at(day, self.experiment.working_hours_start)
+                if opening > self.now:
+                    later.append(opening)
+                    break
+            day += timedelta(days=1)
+        return min(later)
+
     def _current_lead(self, due_on: date) -> tuple[int, datetime, datetime] | None:
         moments = [
             (lead, self._opening_on_or_before(due_on - timedelta(days=lead))) for lead in self.leads
@@ -206,84 +225,85 @@ _OWNER: Any = MilestoneOwner.__table__  # type: ignore[attr-defined]
 _EXPERIMENT: Any = Experiment.__table__  # type: ignore[attr-defined]
 
 
-def queue_milestone_pings(
-    session: Session, now: datetime, experiments: dict[int | None, Experiment] | None = None
-) -> int:
-    """Queue the current ping of every open milestone to each of its owners.
+def queue_milestone_pings(session: Session, now: datetime) -> int:
+    """Queue the current ping of every milestone whose next-due moment has come, to each
+    of its owners, and write each one's next moment (``models.due``).
 
-    Read with plain rows (no ORM objects) and checked against the keys already queued at
-    the pings' moments, so that a tick with nothing new costs two queries and no
-    rendering; what is new is rendered and inserted in one statement. Without
-    ``experiments`` the longest lead time comes from the distinct settings in use and
-    only the experiments of the rows found are loaded."""
-    if experiments is None:
-        settings = session.exec(
-            select(Experiment.reminder_lead_days)
-            .where(col(Experiment.archived_at).is_(None))
-            .distinct()
-        ).all()
-        longest = max((max(parse_leads(text), default=0) for text in settings), default=0)
-        if not settings:
-            return 0
-    else:
-        if not experiments:
-            return 0
-        longest = max((max(lead_days(e), default=0) for e in experiments.values()), default=0)
-    horizon = now.date() + timedelta(days=longest + 2)
-    m, o = _MILESTONE.c, _OWNER.c
-    rows = session.connection().execute(
-        sa_select(
-            m.id,
-            m.experiment_id,
-            m.title,
-            m.due_on,
-            m.progress,
-            func.coalesce(m.updated_at, m.created_at).label("since"),
-            o.person_id,
-        )
-        .join_from(_MILESTONE, _OWNER, o.milestone_id == m.id)
-        .join(_EXPERIMENT, _EXPERIMENT.c.id == m.experiment_id)
-        .where(
-            m.status == "open",
-            m.deleted_at.is_(None),
-            m.acknowledged_at.is_(None),
-            o.removed_at.is_(None),
-            m.due_on <= horizon,
-            _EXPERIMENT.c.archived_at.is_(None),
-        )
-    )
-    found = rows.all()
-    if experiments is None:
-        experiments = due.active_experiments(session, {row.experiment_id for row in found})
+    Only the rows due now are read (by the index on ``next_due_at``), with plain rows (no
+    ORM objects), and checked against the keys already queued at the pings' moments; what
+    is new is rendered and inserted in one statement. On PostgreSQL the rows read are
+    locked (others are skipped: a second worker or a command holds them, and the next
+    tick takes them), so that a command's change is never overwritten by a moment worked
+    out from the values before it."""
+    m = _MILESTONE.c
+    query = sa_select(
+        m.id,
+        m.experiment_id,
+        m.title,
+        m.due_on,
+        m.progress,
+        m.status,
+        m.deleted_at,
+        m.acknowledged_at,
+        func.coalesce(m.updated_at, m.created_at).label("since"),
+    ).where(m.next_due_at <= now)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    found = session.connection().execute(query).all()
+    if not found:
+        return 0
+    owners: dict[int, list[int]] = {}
+    ids = [row.id for row in found]
+    for i in range(0, len(ids), due.CHUNK):
+        for milestone_id, person_id in session.connection().execute(
+            sa_select(_OWNER.c.milestone_id, _OWNER.c.person_id).where(
+                _OWNER.c.milestone_id.in_(ids[i : i + due.CHUNK]), _OWNER.c.removed_at.is_(None)
+            )
+        ):
+            owners.setdefault(milestone_id, []).append(person_id)
+    experiments = due.active_experiments(session, {row.experiment_id for row in found})
     schedules: dict[int, Schedule] = {}
     candidates = []
+    moments: list[dict[str, Any]] = []
     for row in found:
+        experiment = experiments.get(row.experiment_id)
+        if (
+            experiment is None
+            or row.status != "open"
+            or row.deleted_at is not None
+            or row.acknowledged_at is not None
+        ):
+            moments.append({"row_id": row.id, "moment": None})
+            continue
         schedule = schedules.get(row.experiment_id)
         if schedule is None:
-            experiment = experiments.get(row.experiment_id)
-            if experiment is None:
-                continue
             schedule = schedules[row.experiment_id] = Schedule(experiment, now)
+        moments.append({"row_id": row.id, "moment": schedule.next_moment(row.due_on)})
         ping = schedule.ping(row.due_on, row.since)
         if ping is None:
             continue
-        key = f"milestone:{row.id}:{row.due_on.isoformat()}:{ping.label}:p{row.person_id}"
-        candidates.append((key, row, schedule.experiment, ping))
+        for person_id in owners.get(row.id, []):
+            key = f"milestone:{row.id}:{row.due_on.isoformat()}:{ping.label}:p{person_id}"
+            candidates.append((key, row, person_id, schedule.experiment, ping))
+    session.connection().execute(
+        update(_MILESTONE)
+        .where(_MILESTONE.c.id == bindparam("row_id"))
+        .values(next_due_at=bindparam("moment")),
+        moments,
+    )
     if not candidates:
         return 0
-    known = outbox.keys_at(session, {c[3].moment for c in candidates})
+    known = outbox.keys_at(session, {c[4].moment for c in candidates})
     fresh = [c for c in candidates if c[0] not in known]
     if not fresh:
         return 0
     people = {
         p.id: p
-        for p in session.exec(
-            select(Person).where(col(Person.id).in_({c[1].person_id for c in fresh}))
-        )
+        for p in session.exec(select(Person).where(col(Person.id).in_({c[2] for c in fresh})))
     }
     notifications = []
-    for key, row, experiment, ping in fresh:
-        person = people.get(row.person_id)
+    for key, row, person_id, experiment, ping in fresh:
+        person = people.get(person_id)
         if person is None:
             continue
         locale = normalise_locale(person.locale or experiment.locale)

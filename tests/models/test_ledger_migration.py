@@ -76,6 +76,7 @@ def test_upgrade_from_0005_carries_the_expenses_and_lines(database_url: str) -> 
         ]
         natures = {n.budget_line_id: n.account for n in session.exec(select(LineNature))}
         assert natures == {1: "61", 2: "62"}
+    migrate(engine, "head")
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
     downgrade(engine, "0005")
