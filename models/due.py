@@ -56,11 +56,13 @@ def _collect(session: Session, flush_context: UOWTransaction, instances: Any) ->
             row in session.new or (session.is_modified(row) and not _only_next_due(row))
         )
         if isinstance(row, Milestone) and written:
-            row.next_due_at = RECOMPUTE
+            open_ = row.status == "open" and row.deleted_at is None and row.acknowledged_at is None
+            row.next_due_at = RECOMPUTE if open_ else None
         elif isinstance(row, MilestoneOwner) and row.milestone_id is not None:
             milestones.add(row.milestone_id)
         elif isinstance(row, Meeting) and written:
-            row.next_due_at = RECOMPUTE
+            live = row.status == "scheduled" and row.deleted_at is None
+            row.next_due_at = RECOMPUTE if live else None
             if row.series_id is not None:
                 meetings.add(row.series_id)
         elif (

@@ -40,7 +40,7 @@ class Meeting(SQLModel, table=True):
     updated_at: datetime | None = optional_time_field()
     deleted_at: datetime | None = optional_time_field()
     # When the scan looks at it next (``models.due``); None: never.
-    next_due_at: datetime | None = next_due_field()
+    next_due_at: datetime | None = next_due_field({"status": "scheduled", "deleted_at": None})
 
 
 class AgendaItem(SQLModel, table=True):

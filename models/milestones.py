@@ -32,7 +32,9 @@ class Milestone(SQLModel, table=True):
     updated_at: datetime | None = optional_time_field()
     deleted_at: datetime | None = optional_time_field()
     # When the scan looks at it next (``models.due``); None: never.
-    next_due_at: datetime | None = next_due_field()
+    next_due_at: datetime | None = next_due_field(
+        {"status": "open", "deleted_at": None, "acknowledged_at": None}
+    )
 
 
 class MilestoneOwner(SQLModel, table=True):

@@ -173,20 +173,19 @@ class Schedule:
         """The first moment after now at which a ping of a deadline ``due_on`` may become
         current: a lead time's moment, or the opening of a working day after the
         deadline (the late pings). A lower bound: the scan looks again then."""
-        later = [
-            moment
-            for lead in self.leads
-            if (moment := self._opening_on_or_before(due_on - timedelta(days=lead))) > self.now
-        ]
+        # Lead times largest first: their moments come in order.
+        for lead in self.leads:
+            moment = self._opening_on_or_before(due_on - timedelta(days=lead))
+            if moment > self.now:
+                return moment
         day = max(due_on + timedelta(days=1), self.today)
         for _ in range(8):
             if day.isoweekday() in self.days:
                 opening = self._at(day, self.experiment.working_hours_start)
                 if opening > self.now:
-                    later.append(opening)
-                    break
+                    return opening
             day += timedelta(days=1)
-        return min(later)
+        return self.now + timedelta(days=1)
 
     def _current_lead(self, due_on: date) -> tuple[int, datetime, datetime] | None:
         moments = [
