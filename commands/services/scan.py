@@ -21,6 +21,7 @@ The scan only reads and inserts: the caller owns the transaction and commits.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from collections.abc import Callable
@@ -209,7 +210,18 @@ class Schedule:
         return self._at(day, self.experiment.working_hours_start)
 
     def _at(self, day: date, clock: time) -> datetime:
-        return datetime.combine(day, clock, self.tz).astimezone(UTC)
+        return _utc_at(self.experiment.timezone, day, clock)
+
+    def may_ping(self, due_on: date) -> bool:
+        """Whether a ping of a deadline ``due_on`` can be current now: not when even its
+        longest lead time's moment (at most six days before, on a working day) is ahead."""
+        return due_on <= self.today + timedelta(days=(self.leads[0] if self.leads else 0) + 7)
+
+
+@functools.lru_cache(maxsize=65536)
+def _utc_at(zone: str, day: date, clock: time) -> datetime:
+    """``clock`` on ``day`` in ``zone``, in UTC; kept, as experiments share their settings."""
+    return datetime.combine(day, clock, ZoneInfo(zone)).astimezone(UTC)
 
 
 def milestone_ping(
@@ -278,6 +290,8 @@ def queue_milestone_pings(session: Session, now: datetime) -> int:
         if schedule is None:
             schedule = schedules[row.experiment_id] = Schedule(experiment, now)
         moments.append({"row_id": row.id, "moment": schedule.next_moment(row.due_on)})
+        if not schedule.may_ping(row.due_on):
+            continue
         ping = schedule.ping(row.due_on, row.since)
         if ping is None:
             continue
