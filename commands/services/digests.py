@@ -592,6 +592,8 @@ def lab_chart(digest: LabDigest, locale: str) -> dict[str, Any]:
     return {
         "locale": normalise_locale(locale),
         "title": digest.workspace.name,
+        # Its bars are experiments, not budget lines.
+        "by": "experiment",
         "currency": "EUR",
         "today": digest.today.isoformat(),
         "lines": [
