@@ -401,7 +401,8 @@ def paint(chart: Layout) -> bytes:
             fill=t.colour,
             anchor=t.anchor,
         )
-    small = image.reduce(s)
+    # The fastest compression: as small a file within a few per cent, in half the time.
+    # (A palette would be smaller still, but greys the anti-aliased text.)
     buffer = io.BytesIO()
-    small.save(buffer, format="PNG", compress_level=6)
+    image.reduce(s).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
