@@ -29,6 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from commands.render import message, render
@@ -92,27 +93,41 @@ def due_steps(occurrence: Occurrence, now: datetime) -> list[Step]:
 # again after ``LOOK_AGAIN`` (every step of a later sitting comes after that).
 LOOK_AHEAD = timedelta(days=15)
 LOOK_AGAIN = LOOK_AHEAD - max(s.lead for s in STEPS)
+CHUNK = 500
+_TABLE: Any = Meeting.__table__  # type: ignore[attr-defined]
 
 
-def due_meetings(session: Session, now: datetime) -> list[Meeting]:
+def due_meetings(session: Session, now: datetime) -> list[Any]:
     """The meetings and series whose next-due moment has come (``models.due``), by the
-    index on ``next_due_at``; locked on PostgreSQL (those a command or another worker
-    holds are left to the next tick)."""
-    query = select(Meeting).where(col(Meeting.next_due_at) <= now)
+    index on ``next_due_at``, as plain rows; locked on PostgreSQL (those a command or
+    another worker holds are left to the next tick)."""
+    m = _TABLE.c
+    query = sa_select(
+        m.id,
+        m.experiment_id,
+        m.kind,
+        m.starts_at,
+        m.rrule,
+        ((m.status == SCHEDULED) & m.deleted_at.is_(None)).label("live"),
+    ).where(m.next_due_at <= now)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    return list(session.exec(query).all())
+    return list(session.connection().execute(query).all())
 
 
-def next_moment(meeting: Meeting, occurrences: list[Occurrence], now: datetime) -> datetime | None:
+def _steps_of(kind: str) -> list[Step]:
+    return [s for s in STEPS if s.name != "agenda-call" or kind in AGENDA_CALL_KINDS]
+
+
+def next_moment(meeting: Any, occurrences: list[Occurrence], now: datetime) -> datetime | None:
     """The first moment after ``now`` at which a step of one of ``meeting``'s sittings
     comes due (``occurrences``: its sittings in ``(now, now + LOOK_AHEAD]``); None once
     none will."""
     later = [
         o.start - s.lead
         for o in occurrences
-        for s in STEPS
-        if o.start - s.lead > now and (s.name != "agenda-call" or meeting.kind in AGENDA_CALL_KINDS)
+        for s in _steps_of(meeting.kind)
+        if o.start - s.lead > now
     ]
     if later:
         return min(later)
@@ -126,28 +141,40 @@ def next_moment(meeting: Meeting, occurrences: list[Occurrence], now: datetime) 
 def scan_meetings(session: Session, now: datetime) -> int:
     """Queue the meeting messages due at ``now``; returns how many were queued.
 
-    Only the meetings whose next-due moment has come are read; each gets its next moment
-    back. A step whose channel message is queued already was queued whole, for every
-    target, in one scan: it is skipped before anything is rendered or looked up.
-    (Someone invited after a step went out gets the next step, and the invitation
-    itself.)"""
-    meetings = due_meetings(session, now)
-    if not meetings:
+    Only the meetings whose next-due moment has come are read, as plain rows; a single
+    meeting's next moment is worked out from its row, and only series and the meetings
+    with a step due now are loaded whole. A step whose channel message is queued already
+    was queued whole, for every target, in one scan: it is skipped before anything is
+    rendered or looked up. (Someone invited after a step went out gets the next step, and
+    the invitation itself.)"""
+    rows = due_meetings(session, now)
+    if not rows:
         return 0
-    archived = {
-        pk(e)
-        for e in session.exec(
-            select(Experiment).where(
-                col(Experiment.id).in_({m.experiment_id for m in meetings if m.experiment_id}),
+    archived = set(
+        session.exec(
+            select(Experiment.id).where(
+                col(Experiment.id).in_({r.experiment_id for r in rows if r.experiment_id}),
                 col(Experiment.archived_at).is_not(None),
             )
         )
-    }
-    live = [
-        m
-        for m in meetings
-        if m.deleted_at is None and m.status == SCHEDULED and m.experiment_id not in archived
-    ]
+    )
+    moments: dict[int, datetime | None] = {}
+    whole: list[int] = []
+    for row in rows:
+        if not row.live or row.experiment_id in archived:
+            moments[row.id] = None
+        elif row.rrule:
+            whole.append(row.id)
+        else:
+            left = row.starts_at - now
+            steps = _steps_of(row.kind)
+            if any(s.until < left <= s.lead for s in steps):
+                whole.append(row.id)
+            ahead = [row.starts_at - s.lead for s in steps if row.starts_at - s.lead > now]
+            moments[row.id] = min(ahead, default=None)
+    live: list[Meeting] = []
+    for i in range(0, len(whole), CHUNK):
+        live += session.exec(select(Meeting).where(col(Meeting.id).in_(whole[i : i + CHUNK])))
     found = occurrences_between(
         session, live, now + timedelta(microseconds=1), now + LOOK_AHEAD + timedelta(microseconds=1)
     )
@@ -161,13 +188,11 @@ def scan_meetings(session: Session, now: datetime) -> int:
             steps = due_steps(occurrence, now)
             if steps:
                 due.append((occurrence, steps))
-    moments = {pk(m): None for m in meetings} | {
-        pk(m): next_moment(m, by_meeting.get(pk(m), []), now) for m in live
-    }
-    table: Any = Meeting.__table__  # type: ignore[attr-defined]
+    for meeting in live:
+        moments[pk(meeting)] = next_moment(meeting, by_meeting.get(pk(meeting), []), now)
     session.connection().execute(
-        update(table)
-        .where(table.c.id == bindparam("row_id"))
+        update(_TABLE)
+        .where(_TABLE.c.id == bindparam("row_id"))
         .values(next_due_at=bindparam("moment")),
         [{"row_id": i, "moment": moment} for i, moment in moments.items()],
     )

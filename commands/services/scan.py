@@ -253,9 +253,8 @@ def queue_milestone_pings(session: Session, now: datetime) -> int:
         m.title,
         m.due_on,
         m.progress,
-        m.status,
-        m.deleted_at,
-        m.acknowledged_at,
+        # Whether it can be pinged at all, as one plain value (no timestamps to convert).
+        ((m.status == "open") & m.deleted_at.is_(None) & m.acknowledged_at.is_(None)).label("live"),
         func.coalesce(m.updated_at, m.created_at).label("since"),
     ).where(m.next_due_at <= now)
     if session.get_bind().dialect.name == "postgresql":
@@ -278,12 +277,7 @@ def queue_milestone_pings(session: Session, now: datetime) -> int:
     moments: list[dict[str, Any]] = []
     for row in found:
         experiment = experiments.get(row.experiment_id)
-        if (
-            experiment is None
-            or row.status != "open"
-            or row.deleted_at is not None
-            or row.acknowledged_at is not None
-        ):
+        if experiment is None or not row.live:
             moments.append({"row_id": row.id, "moment": None})
             continue
         schedule = schedules.get(row.experiment_id)
