@@ -46,6 +46,7 @@ from models import (
     Meeting,
     Milestone,
     MilestoneOwner,
+    OutboxMessage,
     Person,
     Role,
     Workspace,
@@ -660,7 +661,28 @@ def digest_candidates(session: Session, now: datetime) -> list[Experiment]:
         )
     if not ranges:
         return []
-    return list(session.exec(select(Experiment).where(active, or_(*ranges))))
+    # Those whose digest went to every channel already are not loaded again all day (one
+    # with no channel is, as before: ``queue_digests`` decides).
+    queued = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.experiment_id == Experiment.id,
+            OutboxMessage.kind == "digest",
+            col(OutboxMessage.not_before) > now - VALID_FOR,
+        )
+        .correlate(Experiment)
+        .scalar_subquery()
+    )
+    bound = (
+        select(func.count())
+        .select_from(ChannelBinding)
+        .where(ChannelBinding.experiment_id == Experiment.id)
+        .correlate(Experiment)
+        .scalar_subquery()
+    )
+    waiting = or_(queued == 0, queued < bound)
+    return list(session.exec(select(Experiment).where(active, or_(*ranges), waiting)))
 
 
 def _weekday_is(weekday: int) -> Any:
@@ -678,7 +700,8 @@ def queue_digests(
 ) -> tuple[int, int]:
     """Queue the digests whose moment has come (and is less than ``VALID_FOR`` ago);
     returns (experiment digests, lab digests) queued. Without ``experiments`` only those
-    whose moment can have come are loaded (``digest_candidates``)."""
+    whose moment can have come, and whose digest is not queued to every channel yet, are
+    loaded (``digest_candidates``)."""
     pool = digest_candidates(session, now) if experiments is None else experiments.values()
     due = {
         e.id: (e, moment)

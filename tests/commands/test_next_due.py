@@ -163,3 +163,18 @@ def test_new_lead_times_bring_a_ping_earlier(console: Console) -> None:
     scan(engine, paris(2026, 11, 27, 9))
     assert keys(engine, "milestone:3:2026-12-01:due-3d:")
     assert milestone_due(engine, 3) == paris(2026, 11, 30, 9)
+
+
+def test_an_experiment_whose_digest_is_queued_is_not_read_again_that_day(console: Console) -> None:
+    from commands.services import digests
+
+    engine = console.engine
+    monday = paris(2026, 11, 30, 9, 1)
+    with Session(engine) as session:
+        before = {e.id for e in digests.digest_candidates(session, monday)}
+    assert before
+    scan(engine, monday)
+    assert keys(engine, "digest:1:2026-11-30:")
+    with Session(engine) as session:
+        after = {e.id for e in digests.digest_candidates(session, monday.replace(minute=2))}
+    assert not before & after
