@@ -764,9 +764,14 @@ def queue_lab_digests(
     to be queued."""
     by_workspace: dict[int, list[Experiment]] = defaultdict(list)
     if experiments is None:
-        ids = session.exec(
-            select(Experiment.workspace_id).where(col(Experiment.archived_at).is_(None)).distinct()
-        ).all()
+        # By workspace, through the index on the experiments' workspace: not every one.
+        active = (
+            select(Experiment.id)
+            .where(Experiment.workspace_id == Workspace.id, col(Experiment.archived_at).is_(None))
+            .correlate(Workspace)
+            .exists()
+        )
+        ids = session.exec(select(Workspace.id).where(active)).all()
     else:
         for e in experiments.values():
             by_workspace[e.workspace_id].append(e)

@@ -1,7 +1,8 @@
 """Next-due moments: ``next_due_at`` on milestones and meetings, indexed, so the scan
-reads only what can be due now (``models.due``). Backfill: every open milestone and
-every scheduled meeting is due at once (the first scan works out its real moment);
-the rest, never.
+reads only what can be due now (``models.due``); and an index on the experiments' digest
+settings, so that finding the digests due does not read every experiment. Backfill:
+every open milestone and every scheduled meeting is due at once (the first scan works
+out its real moment); the rest, never.
 
 Revision ID: 0022
 Revises: 0020
@@ -30,6 +31,9 @@ def upgrade() -> None:
                 sa.Column("next_due_at", models.types.UTCDateTime(timezone=True), nullable=True)
             )
             batch_op.create_index(batch_op.f(f"ix_{table}_next_due_at"), ["next_due_at"])
+    op.create_index(
+        "ix_experiment_digest", "experiment", ["timezone", "digest_weekday", "digest_time"]
+    )
     milestone = sa.table(
         "milestone",
         sa.column("next_due_at", models.types.UTCDateTime(timezone=True)),
@@ -55,6 +59,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_experiment_digest", table_name="experiment")
     # Not in batch mode: on SQLite that would copy tables other tables' rows refer to;
     # SQLite drops a column itself (3.35 and later) once its index is gone.
     for table in ("meeting", "milestone"):
