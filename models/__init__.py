@@ -4,6 +4,7 @@ from models.audit import AuditEvent
 from models.base import Platform, Role, pk
 from models.budget import BudgetLine, Expense
 from models.copil import Attendance, CalendarFeed, DatePoll, PollAnswer, PollInvitee, PollSlot
+from models.due import RECOMPUTE
 from models.lab import ChannelBinding, Experiment, Membership, Person, Workspace
 from models.ledger import (
     Allocation,
@@ -18,6 +19,7 @@ from models.milestones import Milestone, MilestoneOwner
 from models.outbox import NotificationPreference, OutboxMessage, RequestReceipt
 
 __all__ = [
+    "RECOMPUTE",
     "AgendaItem",
     "Allocation",
     "Attendance",

@@ -21,6 +21,29 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+# A next-due moment that is due at once, whatever the clock (``models.due``).
+RECOMPUTE = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def next_due_field(live: dict[str, Any]) -> Any:
+    """``next_due_at``, indexed (``models.due``). A row inserted without it is due at once
+    when its columns hold ``live`` (e.g. ``status`` open and ``deleted_at`` None), never
+    otherwise; the ORM's rows get theirs on flush."""
+
+    def initial(context: Any) -> datetime | None:
+        values = context.get_current_parameters()
+        alive = all(values.get(name, value) == value for name, value in live.items())
+        return RECOMPUTE if alive else None
+
+    return Field(
+        default=None,
+        sa_type=UTCDateTime,
+        nullable=True,
+        index=True,
+        sa_column_kwargs={"default": initial},
+    )
+
+
 def utcnow() -> datetime:
     """Only for column defaults; code that decides anything takes ``now`` as a parameter."""
     return datetime.now(UTC)

@@ -50,7 +50,11 @@ class Person(SQLModel, table=True):
 class Experiment(SQLModel, table=True):
     """One experiment of the lab, with its own budget, plan, meetings and settings."""
 
-    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "slug"),
+        # The scan's digest candidates: per zone, the digest day and time come.
+        sa.Index("ix_experiment_digest", "timezone", "digest_weekday", "digest_time"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)

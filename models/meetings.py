@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import created_at_field, optional_time_field
+from models.base import created_at_field, next_due_field, optional_time_field
 from models.types import UTCDateTime
 
 
@@ -39,6 +39,8 @@ class Meeting(SQLModel, table=True):
     created_at: datetime = created_at_field()
     updated_at: datetime | None = optional_time_field()
     deleted_at: datetime | None = optional_time_field()
+    # When the scan looks at it next (``models.due``); None: never.
+    next_due_at: datetime | None = next_due_field({"status": "scheduled", "deleted_at": None})
 
 
 class AgendaItem(SQLModel, table=True):

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import created_at_field, optional_time_field
+from models.base import created_at_field, next_due_field, optional_time_field
 
 
 class Milestone(SQLModel, table=True):
@@ -31,6 +31,10 @@ class Milestone(SQLModel, table=True):
     created_at: datetime = created_at_field()
     updated_at: datetime | None = optional_time_field()
     deleted_at: datetime | None = optional_time_field()
+    # When the scan looks at it next (``models.due``); None: never.
+    next_due_at: datetime | None = next_due_field(
+        {"status": "open", "deleted_at": None, "acknowledged_at": None}
+    )
 
 
 class MilestoneOwner(SQLModel, table=True):

@@ -93,10 +93,17 @@ def wrote(session: Session) -> bool:
     return bool(session.info.get(_WROTE))
 
 
+# The scan's bookkeeping (``models.due``), not the thing's: neither recorded nor restored
+# (an undo sets it back to due at once, as any write does).
+NOT_RECORDED = frozenset({"next_due_at"})
+
+
 def snapshot(row: SQLModel) -> dict[str, Any]:
     """The row's columns as JSON-able values."""
     data: dict[str, Any] = {}
     for column in inspect(type(row)).columns:
+        if column.key in NOT_RECORDED:
+            continue
         value = getattr(row, column.key)
         if isinstance(value, datetime) and value.tzinfo is not None:
             value = value.astimezone(UTC)

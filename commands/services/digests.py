@@ -44,6 +44,7 @@ from models import (
     Meeting,
     Milestone,
     MilestoneOwner,
+    OutboxMessage,
     Person,
     Role,
     Workspace,
@@ -576,6 +577,8 @@ def lab_chart(digest: LabDigest, locale: str) -> dict[str, Any]:
     return {
         "locale": normalise_locale(locale),
         "title": digest.workspace.name,
+        # Its bars are experiments, not budget lines.
+        "by": "experiment",
         "currency": "EUR",
         "today": digest.today.isoformat(),
         "lines": [
@@ -642,7 +645,28 @@ def digest_candidates(session: Session, now: datetime) -> list[Experiment]:
         )
     if not ranges:
         return []
-    return list(session.exec(select(Experiment).where(active, or_(*ranges))))
+    # Those whose digest went to every channel already are not loaded again all day (one
+    # with no channel is, as before: ``queue_digests`` decides).
+    queued = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.experiment_id == Experiment.id,
+            OutboxMessage.kind == "digest",
+            col(OutboxMessage.not_before) > now - VALID_FOR,
+        )
+        .correlate(Experiment)
+        .scalar_subquery()
+    )
+    bound = (
+        select(func.count())
+        .select_from(ChannelBinding)
+        .where(ChannelBinding.experiment_id == Experiment.id)
+        .correlate(Experiment)
+        .scalar_subquery()
+    )
+    waiting = or_(queued == 0, queued < bound)
+    return list(session.exec(select(Experiment).where(active, or_(*ranges), waiting)))
 
 
 def _weekday_is(weekday: int) -> Any:
@@ -660,7 +684,8 @@ def queue_digests(
 ) -> tuple[int, int]:
     """Queue the digests whose moment has come (and is less than ``VALID_FOR`` ago);
     returns (experiment digests, lab digests) queued. Without ``experiments`` only those
-    whose moment can have come are loaded (``digest_candidates``)."""
+    whose moment can have come, and whose digest is not queued to every channel yet, are
+    loaded (``digest_candidates``)."""
     pool = digest_candidates(session, now) if experiments is None else experiments.values()
     due = {
         e.id: (e, moment)
@@ -723,9 +748,14 @@ def queue_lab_digests(
     to be queued."""
     by_workspace: dict[int, list[Experiment]] = defaultdict(list)
     if experiments is None:
-        ids = session.exec(
-            select(Experiment.workspace_id).where(col(Experiment.archived_at).is_(None)).distinct()
-        ).all()
+        # By workspace, through the index on the experiments' workspace: not every one.
+        active = (
+            select(Experiment.id)
+            .where(Experiment.workspace_id == Workspace.id, col(Experiment.archived_at).is_(None))
+            .correlate(Workspace)
+            .exists()
+        )
+        ids = session.exec(select(Workspace.id).where(active)).all()
     else:
         for e in experiments.values():
             by_workspace[e.workspace_id].append(e)

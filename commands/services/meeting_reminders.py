@@ -25,9 +25,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from commands.render import message, render
@@ -89,43 +91,122 @@ def due_steps(occurrence: Occurrence, now: datetime) -> list[Step]:
     ]
 
 
-def upcoming_occurrences(session: Session, now: datetime, horizon: timedelta) -> list[Occurrence]:
-    """Occurrences of every workspace starting in ``(now, now + horizon]``: meetings found
-    through the index on ``starts_at``, and series (few) expanded."""
-    end = now + horizon
-    meetings = session.exec(
-        select(Meeting)
-        .outerjoin(Experiment, col(Experiment.id) == Meeting.experiment_id)
-        .where(
-            col(Meeting.deleted_at).is_(None),
-            Meeting.status == SCHEDULED,
-            col(Experiment.archived_at).is_(None),
-            or_(
-                (col(Meeting.starts_at) > now) & (col(Meeting.starts_at) <= end),
-                col(Meeting.rrule).is_not(None) & (col(Meeting.starts_at) <= end),
-            ),
-        )
-    ).all()
-    found = occurrences_between(
-        session, list(meetings), now + timedelta(microseconds=1), end + timedelta(microseconds=1)
-    )
-    return [o for o in found if o.meeting.status != CANCELLED]
+# How far ahead a series is expanded to find its next moment; past that, it is looked at
+# again after ``LOOK_AGAIN`` (every step of a later sitting comes after that).
+LOOK_AHEAD = timedelta(days=15)
+LOOK_AGAIN = LOOK_AHEAD - max(s.lead for s in STEPS)
+CHUNK = 500
+_TABLE: Any = Meeting.__table__  # type: ignore[attr-defined]
+
+
+def due_meetings(session: Session, now: datetime) -> list[Any]:
+    """The meetings and series whose next-due moment has come (``models.due``), by the
+    index on ``next_due_at``, as plain rows; locked on PostgreSQL (those a command or
+    another worker holds are left to the next tick)."""
+    m = _TABLE.c
+    query = sa_select(
+        m.id,
+        m.experiment_id,
+        m.kind,
+        m.starts_at,
+        m.rrule,
+        ((m.status == SCHEDULED) & m.deleted_at.is_(None)).label("live"),
+    ).where(m.next_due_at <= now)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.connection().execute(query).all())
+
+
+def _steps_of(kind: str) -> list[Step]:
+    return [s for s in STEPS if s.name != "agenda-call" or kind in AGENDA_CALL_KINDS]
+
+
+def next_moment(meeting: Any, occurrences: list[Occurrence], now: datetime) -> datetime | None:
+    """The first moment after ``now`` at which a step of one of ``meeting``'s sittings
+    comes due (``occurrences``: its sittings in ``(now, now + LOOK_AHEAD]``); None once
+    none will."""
+    later = [
+        o.start - s.lead
+        for o in occurrences
+        for s in _steps_of(meeting.kind)
+        if o.start - s.lead > now
+    ]
+    if later:
+        return min(later)
+    if meeting.rrule:
+        return now + LOOK_AGAIN
+    if meeting.starts_at > now + LOOK_AHEAD:
+        return meeting.starts_at - max(s.lead for s in STEPS)
+    return None
 
 
 def scan_meetings(session: Session, now: datetime) -> int:
     """Queue the meeting messages due at ``now``; returns how many were queued.
 
-    A step whose channel message is queued already was queued whole, for every target, in
-    one scan: it is skipped before anything is rendered or looked up, so a steady tick
-    costs one query for all of them. (Someone invited after a step went out gets the next
-    step, and the invitation itself.)"""
+    Only the meetings whose next-due moment has come are read, as plain rows; a single
+    meeting's next moment is worked out from its row, and only series and the meetings
+    with a step due now are loaded whole. A step whose channel message is queued already
+    was queued whole, for every target, in one scan: it is skipped before anything is
+    rendered or looked up. (Someone invited after a step went out gets the next step, and
+    the invitation itself.)"""
     # Items not dealt with go to the next sitting first, so its agenda call lists them.
     minutes.carry_over_automatically(session, now)
+    queued = _scan_steps(session, now)
+    # Date polls: a reminder to who has not answered after two working days.
+    return queued + polls.queue_poll_reminders(session, now, _poll_reminder)
+
+
+def _scan_steps(session: Session, now: datetime) -> int:
+    """The meetings' own steps (agenda call, reminders) due at ``now``."""
+    rows = due_meetings(session, now)
+    if not rows:
+        return 0
+    archived = set(
+        session.exec(
+            select(Experiment.id).where(
+                col(Experiment.id).in_({r.experiment_id for r in rows if r.experiment_id}),
+                col(Experiment.archived_at).is_not(None),
+            )
+        )
+    )
+    moments: dict[int, datetime | None] = {}
+    whole: list[int] = []
+    for row in rows:
+        if not row.live or row.experiment_id in archived:
+            moments[row.id] = None
+        elif row.rrule:
+            whole.append(row.id)
+        else:
+            left = row.starts_at - now
+            steps = _steps_of(row.kind)
+            if any(s.until < left <= s.lead for s in steps):
+                whole.append(row.id)
+            ahead = [row.starts_at - s.lead for s in steps if row.starts_at - s.lead > now]
+            moments[row.id] = min(ahead, default=None)
+    live: list[Meeting] = []
+    for i in range(0, len(whole), CHUNK):
+        live += session.exec(select(Meeting).where(col(Meeting.id).in_(whole[i : i + CHUNK])))
+    found = occurrences_between(
+        session, live, now + timedelta(microseconds=1), now + LOOK_AHEAD + timedelta(microseconds=1)
+    )
+    by_meeting: dict[int, list[Occurrence]] = {}
     due: list[tuple[Occurrence, list[Step]]] = []
-    for occurrence in upcoming_occurrences(session, now, HORIZON):
-        steps = due_steps(occurrence, now)
-        if steps:
-            due.append((occurrence, steps))
+    for occurrence in found:
+        if occurrence.meeting.status == CANCELLED:
+            continue
+        by_meeting.setdefault(pk(occurrence.meeting), []).append(occurrence)
+        if occurrence.start <= now + HORIZON:
+            steps = due_steps(occurrence, now)
+            if steps:
+                due.append((occurrence, steps))
+    for meeting in live:
+        moments[pk(meeting)] = next_moment(meeting, by_meeting.get(pk(meeting), []), now)
+    session.connection().execute(
+        update(_TABLE)
+        .where(_TABLE.c.id == bindparam("row_id"))
+        .values(next_due_at=bindparam("moment")),
+        [{"row_id": i, "moment": moment} for i, moment in moments.items()],
+    )
     done = outbox.queued_keys(
         session, [f"{_key(occurrence)}:{step.name}" for occurrence, steps in due for step in steps]
     )
@@ -134,7 +215,6 @@ def scan_meetings(session: Session, now: datetime) -> int:
         fresh = [step for step in steps if f"{_key(occurrence)}:{step.name}" not in done]
         if fresh:
             queued += _queue(session, occurrence, fresh, now)
-    queued += polls.queue_poll_reminders(session, now, _poll_reminder)
     return queued
 
 

@@ -21,6 +21,7 @@ The scan only reads and inserts: the caller owns the transaction and commits.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -169,6 +170,24 @@ class Schedule:
             return None
         return Ping(f"due-{lead}d", moment, expires, (due_on - self.today).days)
 
+    def next_moment(self, due_on: date) -> datetime:
+        """The first moment after now at which a ping of a deadline ``due_on`` may become
+        current: a lead time's moment, or the opening of a working day after the
+        deadline (the late pings). A lower bound: the scan looks again then."""
+        # Lead times largest first: their moments come in order.
+        for lead in self.leads:
+            moment = self._opening_on_or_before(due_on - timedelta(days=lead))
+            if moment > self.now:
+                return moment
+        day = max(due_on + timedelta(days=1), self.today)
+        for _ in range(8):
+            if day.isoweekday() in self.days:
+                opening = self._at(day, self.experiment.working_hours_start)
+                if opening > self.now:
+                    return opening
+            day += timedelta(days=1)
+        return self.now + timedelta(days=1)
+
     def _current_lead(self, due_on: date) -> tuple[int, datetime, datetime] | None:
         moments = [
             (lead, self._opening_on_or_before(due_on - timedelta(days=lead))) for lead in self.leads
@@ -191,7 +210,18 @@ class Schedule:
         return self._at(day, self.experiment.working_hours_start)
 
     def _at(self, day: date, clock: time) -> datetime:
-        return datetime.combine(day, clock, self.tz).astimezone(UTC)
+        return _utc_at(self.experiment.timezone, day, clock)
+
+    def may_ping(self, due_on: date) -> bool:
+        """Whether a ping of a deadline ``due_on`` can be current now: not when even its
+        longest lead time's moment (at most six days before, on a working day) is ahead."""
+        return due_on <= self.today + timedelta(days=(self.leads[0] if self.leads else 0) + 7)
+
+
+@functools.lru_cache(maxsize=65536)
+def _utc_at(zone: str, day: date, clock: time) -> datetime:
+    """``clock`` on ``day`` in ``zone``, in UTC; kept, as experiments share their settings."""
+    return datetime.combine(day, clock, ZoneInfo(zone)).astimezone(UTC)
 
 
 def milestone_ping(
@@ -206,84 +236,81 @@ _OWNER: Any = MilestoneOwner.__table__  # type: ignore[attr-defined]
 _EXPERIMENT: Any = Experiment.__table__  # type: ignore[attr-defined]
 
 
-def queue_milestone_pings(
-    session: Session, now: datetime, experiments: dict[int | None, Experiment] | None = None
-) -> int:
-    """Queue the current ping of every open milestone to each of its owners.
+def queue_milestone_pings(session: Session, now: datetime) -> int:
+    """Queue the current ping of every milestone whose next-due moment has come, to each
+    of its owners, and write each one's next moment (``models.due``).
 
-    Read with plain rows (no ORM objects) and checked against the keys already queued at
-    the pings' moments, so that a tick with nothing new costs two queries and no
-    rendering; what is new is rendered and inserted in one statement. Without
-    ``experiments`` the longest lead time comes from the distinct settings in use and
-    only the experiments of the rows found are loaded."""
-    if experiments is None:
-        settings = session.exec(
-            select(Experiment.reminder_lead_days)
-            .where(col(Experiment.archived_at).is_(None))
-            .distinct()
-        ).all()
-        longest = max((max(parse_leads(text), default=0) for text in settings), default=0)
-        if not settings:
-            return 0
-    else:
-        if not experiments:
-            return 0
-        longest = max((max(lead_days(e), default=0) for e in experiments.values()), default=0)
-    horizon = now.date() + timedelta(days=longest + 2)
-    m, o = _MILESTONE.c, _OWNER.c
-    rows = session.connection().execute(
-        sa_select(
-            m.id,
-            m.experiment_id,
-            m.title,
-            m.due_on,
-            m.progress,
-            func.coalesce(m.updated_at, m.created_at).label("since"),
-            o.person_id,
-        )
-        .join_from(_MILESTONE, _OWNER, o.milestone_id == m.id)
-        .join(_EXPERIMENT, _EXPERIMENT.c.id == m.experiment_id)
-        .where(
-            m.status == "open",
-            m.deleted_at.is_(None),
-            m.acknowledged_at.is_(None),
-            o.removed_at.is_(None),
-            m.due_on <= horizon,
-            _EXPERIMENT.c.archived_at.is_(None),
-        )
-    )
-    found = rows.all()
-    if experiments is None:
-        experiments = due.active_experiments(session, {row.experiment_id for row in found})
+    Only the rows due now are read (by the index on ``next_due_at``), with plain rows (no
+    ORM objects), and checked against the keys already queued at the pings' moments; what
+    is new is rendered and inserted in one statement. On PostgreSQL the rows read are
+    locked (others are skipped: a second worker or a command holds them, and the next
+    tick takes them), so that a command's change is never overwritten by a moment worked
+    out from the values before it."""
+    m = _MILESTONE.c
+    query = sa_select(
+        m.id,
+        m.experiment_id,
+        m.title,
+        m.due_on,
+        m.progress,
+        # Whether it can be pinged at all, as one plain value (no timestamps to convert).
+        ((m.status == "open") & m.deleted_at.is_(None) & m.acknowledged_at.is_(None)).label("live"),
+        func.coalesce(m.updated_at, m.created_at).label("since"),
+    ).where(m.next_due_at <= now)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    found = session.connection().execute(query).all()
+    if not found:
+        return 0
+    owners: dict[int, list[int]] = {}
+    ids = [row.id for row in found]
+    for i in range(0, len(ids), due.CHUNK):
+        for milestone_id, person_id in session.connection().execute(
+            sa_select(_OWNER.c.milestone_id, _OWNER.c.person_id).where(
+                _OWNER.c.milestone_id.in_(ids[i : i + due.CHUNK]), _OWNER.c.removed_at.is_(None)
+            )
+        ):
+            owners.setdefault(milestone_id, []).append(person_id)
+    experiments = due.active_experiments(session, {row.experiment_id for row in found})
     schedules: dict[int, Schedule] = {}
     candidates = []
+    moments: list[dict[str, Any]] = []
     for row in found:
+        experiment = experiments.get(row.experiment_id)
+        if experiment is None or not row.live:
+            moments.append({"row_id": row.id, "moment": None})
+            continue
         schedule = schedules.get(row.experiment_id)
         if schedule is None:
-            experiment = experiments.get(row.experiment_id)
-            if experiment is None:
-                continue
             schedule = schedules[row.experiment_id] = Schedule(experiment, now)
+        moments.append({"row_id": row.id, "moment": schedule.next_moment(row.due_on)})
+        if not schedule.may_ping(row.due_on):
+            continue
         ping = schedule.ping(row.due_on, row.since)
         if ping is None:
             continue
-        key = f"milestone:{row.id}:{row.due_on.isoformat()}:{ping.label}:p{row.person_id}"
-        candidates.append((key, row, schedule.experiment, ping))
+        for person_id in owners.get(row.id, []):
+            key = f"milestone:{row.id}:{row.due_on.isoformat()}:{ping.label}:p{person_id}"
+            candidates.append((key, row, person_id, schedule.experiment, ping))
+    session.connection().execute(
+        update(_MILESTONE)
+        .where(_MILESTONE.c.id == bindparam("row_id"))
+        .values(next_due_at=bindparam("moment")),
+        moments,
+    )
     if not candidates:
         return 0
-    known = outbox.keys_at(session, {c[3].moment for c in candidates})
+    known = outbox.keys_at(session, {c[4].moment for c in candidates})
     fresh = [c for c in candidates if c[0] not in known]
     if not fresh:
         return 0
     people = {
         p.id: p
-        for p in session.exec(
-            select(Person).where(col(Person.id).in_({c[1].person_id for c in fresh}))
-        )
+        for p in session.exec(select(Person).where(col(Person.id).in_({c[2] for c in fresh})))
     }
     notifications = []
-    for key, row, experiment, ping in fresh:
-        person = people.get(row.person_id)
+    for key, row, person_id, experiment, ping in fresh:
+        person = people.get(person_id)
         if person is None:
             continue
         locale = normalise_locale(person.locale or experiment.locale)

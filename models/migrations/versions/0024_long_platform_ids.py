@@ -1,7 +1,7 @@
 """Platform ids as long as Matrix allows: user, room and event ids up to 255 characters
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0022
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0024"
-down_revision: str | None = "0021"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
