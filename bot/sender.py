@@ -38,7 +38,10 @@ up in its channel's history (``SentLookup.find_sent``): found, it is marked sent
 found, it goes. See "Exactly once" in ``docs/design.md``.
 
 Files (``Reply.files``, and the digest chart drawn at send time) go after the message;
-the message's platform id is written first, so a retry sends the files only.
+the message's platform id is written first, so a retry sends the files only. Each file is
+reconciled as a message is: "file i sending since" is written before its share and its
+id after (``outbox.mark_file``, in the payload); a retry skips the files done and looks
+the one in doubt up (``FileLookup.find_file``) before sharing it again.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ from sqlmodel import Session
 
 from bot.platforms.port import (
     ChatPort,
+    FileLookup,
     MessageEditor,
     PermanentError,
     PlatformMessage,
@@ -385,6 +389,7 @@ class Sender:
         port = self.ports[name]
         now = self.clock()
         with self._session() as session:
+            row = outbox.refresh(session, row)
             reason = outbox.skip_reason(session, row, now)
             hold = outbox.hold_until(session, row, now) if reason is None else None
             destination = outbox.destination(session, row)
@@ -534,12 +539,60 @@ class Sender:
                 return "files left out: no direct channel"
             channel = str(opener(destination.platform_id))
         try:
-            for file in files:
-                port.upload_file(channel, file.filename, file.content, file.title)
+            for index, file in enumerate(files):
+                self._send_file(row, port, channel, message_id, index, file)
         except PermanentError as error:
             log.warning("outbox row %s: files refused: %s", row.id, error)
             return f"files refused: {error}"
         return ""
+
+    def _send_file(
+        self, row: Claimed, port: ChatPort, channel: str, message_id: str, index: int, file: File
+    ) -> None:
+        """Share file ``index`` of the row once: skipped when done; when a share of it
+        began before and its outcome is unknown, looked up on the platform first (a port
+        that cannot look sends it again: at least once)."""
+        entry = outbox.files_sent(row).get(str(index)) or {}
+        if "id" in entry:
+            return
+        lookup = port if isinstance(port, FileLookup) else None
+        key = f"{row.key}#file{index}"
+        if "since" in entry and lookup is not None:
+            known = frozenset(str(e["id"]) for e in outbox.files_sent(row).values() if e.get("id"))
+            found = lookup.find_file(
+                channel,
+                key,
+                file.filename,
+                file.title,
+                datetime.fromisoformat(str(entry["since"])),
+                after=message_id,
+                known=known,
+            )
+            if found is not None:
+                log.info("outbox row %s: file %s was on the platform already", row.id, index)
+                self._mark_file(row, index, {**entry, "id": found})
+                return
+        entry = {"since": entry.get("since") or self.clock().isoformat()}
+        self._mark_file(row, index, entry)
+        try:
+            if lookup is not None:
+                shared = lookup.upload_tagged_file(
+                    channel, file.filename, file.content, file.title, key=key
+                )
+            else:
+                port.upload_file(channel, file.filename, file.content, file.title)
+                shared = ""
+        except (RateLimited, PermanentError):
+            # An answer: the platform did not keep the file, no doubt to look up.
+            self._mark_file(row, index, None)
+            raise
+        self._mark_file(row, index, {**entry, "id": shared})
+
+    def _mark_file(self, row: Claimed, index: int, entry: dict[str, Any] | None) -> None:
+        with self._session() as session:
+            payload = outbox.mark_file(session, row, index, entry)
+            session.commit()
+        row.payload[outbox.FILES_SENT] = payload[outbox.FILES_SENT]
 
     def _failed(self, row: Claimed, error: str) -> Outcome:
         attempts = row.attempts + 1

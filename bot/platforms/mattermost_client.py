@@ -172,6 +172,59 @@ class MattermostChat(ChatPort):
             json={"channel_id": channel_id, "message": comment or title, "file_ids": file_ids},
         )
 
+    def upload_tagged_file(
+        self, channel_id: str, filename: str, content: bytes, title: str, *, key: str
+    ) -> str:
+        """Upload the file and post it, the post tagged as the outbox tags its messages
+        (``key`` in its props, a ``pending_post_id`` made from it); return the post's id."""
+        uploaded = self._call(
+            "POST",
+            "/files",
+            data={"channel_id": channel_id},
+            files={"files": (filename, content)},
+        )
+        file_ids = [str(info["id"]) for info in uploaded["file_infos"]]
+        post = self._call(
+            "POST",
+            "/posts",
+            json={
+                "channel_id": channel_id,
+                "message": title,
+                "file_ids": file_ids,
+                "props": {OUTBOX_PROP: key},
+                "pending_post_id": pending_post_id(key),
+            },
+        )
+        return str(post["id"])
+
+    def find_file(
+        self,
+        channel_id: str,
+        key: str,
+        filename: str,
+        title: str,
+        since: datetime,
+        *,
+        after: str,
+        known: frozenset[str] = frozenset(),
+    ) -> str | None:
+        """The id of the bot's post tagged ``key`` that carries a file, in the channel
+        since ``since`` (less ``HISTORY_MARGIN``); None when there is none."""
+        after_ms = int((since - HISTORY_MARGIN).timestamp() * 1000)
+        posts = self._call("GET", f"/channels/{channel_id}/posts", params={"since": after_ms})
+        found = [
+            post
+            for post in (posts.get("posts") or {}).values()
+            if (post.get("props") or {}).get(OUTBOX_PROP) == key
+            and post.get("file_ids")
+            and not post.get("delete_at")
+            and post.get("user_id") == self.bot_user_id()
+            and str(post.get("id")) not in known
+        ]
+        if not found:
+            return None
+        return str(min(found, key=lambda p: int(p.get("create_at") or 0))["id"])
+
     # -- more than the port ---------------------------------------------------------------
 
     def bot_user_id(self) -> str:

@@ -202,6 +202,37 @@ class SentLookup(Protocol):
         ...
 
 
+@runtime_checkable
+class FileLookup(Protocol):
+    """A port that can tell whether a file share the outbox began is on the platform, as
+    ``SentLookup`` does for messages: each share is tagged with ``key`` (the row's outbox
+    key and the file's place) where the platform keeps tags, and found by it, or else by
+    its name and title among the bot's shares after the row's message."""
+
+    def upload_tagged_file(
+        self, channel_id: str, filename: str, content: bytes, title: str, *, key: str
+    ) -> str:
+        """Share a file in a channel, tagged ``key``; return the platform's id of the share."""
+        ...
+
+    def find_file(
+        self,
+        channel_id: str,
+        key: str,
+        filename: str,
+        title: str,
+        since: datetime,
+        *,
+        after: str,
+        known: frozenset[str] = frozenset(),
+    ) -> str | None:
+        """The id of the share tagged ``key`` (or of file ``filename`` titled ``title``)
+        in ``channel_id`` since about ``since`` and after message ``after``, leaving out
+        the shares in ``known``; None when there is none. Raises ``ChatError`` when it
+        cannot tell."""
+        ...
+
+
 @dataclass(slots=True)
 class SentMessage:
     """One message a ``RecordingChat`` accepted."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -99,6 +99,7 @@ class SlackChat(ChatPort):
         self._clock = clock
         self._dm_channels: dict[str, str] = {}
         self._team_id: str | None = None
+        self._bot_user_id: str | None = None
         self._lock = threading.Lock()
 
     # -- ChatPort ------------------------------------------------------------------------
@@ -180,7 +181,73 @@ class SlackChat(ChatPort):
                 initial_comment=comment,
             )
 
+    def upload_tagged_file(
+        self, channel_id: str, filename: str, content: bytes, title: str, *, key: str
+    ) -> str:
+        """Share a file; return its id. A Slack file share carries no metadata, so ``key``
+        is not sent: ``find_file`` knows the share by its name and title."""
+        with self._errors("files_upload_v2"):
+            response = self.client.files_upload_v2(
+                channel=channel_id, filename=filename, content=content, title=title
+            )
+        shared = response.get("files") or []
+        return str(shared[0]["id"]) if shared else ""
+
+    def find_file(
+        self,
+        channel_id: str,
+        key: str,
+        filename: str,
+        title: str,
+        since: datetime,
+        *,
+        after: str,
+        known: frozenset[str] = frozenset(),
+    ) -> str | None:
+        """The id of the bot's share of ``filename`` titled ``title`` in the channel's
+        history after message ``after`` (a ``ts``: the row's files come after its
+        message) and since ``since`` less ``HISTORY_MARGIN``, oldest first, leaving out
+        ``known``; None when it is not there."""
+        oldest = (since - HISTORY_MARGIN).timestamp()
+        with suppress(ValueError):
+            oldest = max(oldest, float(after))
+        bot = self.bot_user_id()
+        cursor: str | None = None
+        found: list[tuple[float, str]] = []
+        for _ in range(HISTORY_PAGES):
+            with self._errors("conversations.history"):
+                response = self.client.conversations_history(
+                    channel=channel_id,
+                    oldest=f"{oldest:.6f}",
+                    limit=HISTORY_PAGE_SIZE,
+                    cursor=cursor,
+                )
+            for message in response.get("messages") or []:
+                for shared in message.get("files") or []:
+                    if (
+                        shared.get("name") == filename
+                        and (shared.get("title") or filename) == title
+                        and (shared.get("user") or message.get("user")) == bot
+                        and str(shared.get("id")) not in known
+                    ):
+                        found.append((float(message["ts"]), str(shared["id"])))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not response.get("has_more") or cursor is None:
+                return min(found)[1] if found else None
+        raise TransientError(
+            f"Slack conversations.history: {key} not found in {HISTORY_PAGES} pages"
+        )
+
     # -- more than the port ---------------------------------------------------------------
+
+    def bot_user_id(self) -> str:
+        """The bot's own user id (``auth.test``), looked up once."""
+        if self._bot_user_id is None:
+            with self._errors("auth.test"):
+                response = self.client.auth_test()
+            self._bot_user_id = str(response["user_id"])
+            self._team_id = self._team_id or str(response["team_id"])
+        return self._bot_user_id
 
     def open_direct_channel(self, user_id: str) -> str:
         with self._lock:

@@ -28,6 +28,7 @@ A row may carry in its payload, beside the neutral reply:
   ``{"meeting": id, "starts_at": iso}`` (dropped when the meeting is cancelled, deleted
   or, for a one-off meeting, moved);
 - ``files``: small files (base64), posted after the message;
+- ``files_sent``: how far they went (``mark_file``), so a retry shares each once;
 - ``chart``: the data of a chart drawn only when the message is sent, where the platform
   takes files (``commands.services.charts``);
 - ``quiet``: held to the experiment's working hours; checked again at send time, so a
@@ -38,7 +39,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -472,6 +473,52 @@ def mark_posted(session: Session, row_id: int, platform_message_id: str) -> None
         .where(TABLE.c.id == row_id)
         .values(platform_message_id=platform_message_id[:255])
     )
+
+
+def refresh(session: Session, row: Claimed) -> Claimed:
+    """``row`` with its delivery marks as the database has them now: a row given back
+    within a pass (a rate limit) may have had its message posted or a file shared since
+    it was claimed."""
+    found = session.exec(
+        select_columns(TABLE.c.payload, TABLE.c.platform_message_id, TABLE.c.sending_since).where(
+            TABLE.c.id == row.id
+        )
+    ).first()
+    if found is None:
+        return row
+    return replace(
+        row,
+        payload=dict(found.payload),
+        platform_message_id=found.platform_message_id,
+        sending_since=found.sending_since,
+    )
+
+
+FILES_SENT = "files_sent"
+
+
+def files_sent(row: Claimed) -> dict[str, dict[str, Any]]:
+    """How far the row's files went, by their place (``"0"``, ``"1"``…) in the payload:
+    ``since`` (ISO) once a share of the file began, ``id`` once the platform has it."""
+    progress = row.payload.get(FILES_SENT)
+    return dict(progress) if isinstance(progress, dict) else {}
+
+
+def mark_file(
+    session: Session, row: Claimed, index: int, entry: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Write the progress of file ``index`` (None: the platform did not keep it, no doubt
+    left) into the row's payload, as ``mark_sending`` does for the message: committed
+    before a share begins and once it is done. Returns the new payload, for the caller
+    to keep in its ``Claimed`` once committed."""
+    progress = files_sent(row)
+    if entry is None:
+        progress.pop(str(index), None)
+    else:
+        progress[str(index)] = entry
+    payload = {**row.payload, FILES_SENT: progress}
+    session.exec(update(TABLE).where(TABLE.c.id == row.id, *_unfinished()).values(payload=payload))
+    return payload
 
 
 def mark_sent(

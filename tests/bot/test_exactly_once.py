@@ -28,9 +28,10 @@ from bot.platforms.port import ChatPort, PlatformMessage
 from bot.platforms.render import to_mattermost
 from bot.platforms.slack_client import SlackChat
 from bot.sender import Renderer, Sender
+from commands.reply import File, Reply
 from models.db import make_engine
 from tests.fakes._server import FakeServer, ManualClock
-from tests.fakes.mattermost_api import CREATE_POST, FakeMattermost
+from tests.fakes.mattermost_api import CREATE_POST, UPLOAD_FILE, FakeMattermost
 from tests.fakes.slack_api import FakeSlack
 from tests.lab import TEAM_CHANNEL, Lab, build_lab, seat_on_mattermost, slack_workspace
 from tests.processes import ROOT, process_env
@@ -346,3 +347,160 @@ def test_a_rate_limit_leaves_no_doubt_to_look_up(
     looked = ("conversations.history", "GET /api/v4/channels/{id}/posts")
     assert sum(platform.fake.calls.count(name) for name in looked) == 0
     assert_exactly_once(lab, platform, texts)
+
+
+# -- files -----------------------------------------------------------------------------
+# A message's files are shared after it, each once: "file i sending since" is written
+# before its share and its id after; a retry skips the files done and looks the one in
+# doubt up (Slack: the bot's share of that name and title after the message; Mattermost:
+# the bot's post carrying the file, tagged with the row's key and the file's place).
+
+FILE_NAMES = ["budget.csv", "jalons.ics", "graphique.png"]
+
+
+def queue_with_files(lab: Lab, platform: Platform, count: int = len(FILE_NAMES)) -> None:
+    files = [File(name, f"contenu {name}".encode(), f"Pièce {name}") for name in FILE_NAMES]
+    lab.queue(
+        "news:files",
+        target=platform.channel,
+        reply=Reply(text="Le point de la semaine", files=files[:count]),
+    )
+
+
+def shared_files(platform: Platform) -> list[str]:
+    """The names of the files shared in the channel, in order, each share counted."""
+    if isinstance(platform.fake, FakeSlack):
+        fake = platform.fake
+        return [fake.files[f].filename for m in fake.messages_in(platform.channel) for f in m.files]
+    assert isinstance(platform.fake, FakeMattermost)
+    return [
+        platform.fake.files[f].name
+        for p in platform.fake.posts_in(platform.channel)
+        for f in p["file_ids"]
+    ]
+
+
+def share_call(platform: Platform) -> str:
+    """The call by which the platform keeps a shared file."""
+    return "files.completeUploadExternal" if platform.name == "slack" else CREATE_POST
+
+
+def on_the_nth_share(platform: Platform, n: int, action: Callable[[], None]) -> None:
+    """Run ``action`` once the platform kept the ``n``-th file share (from 1), before it
+    answers. On Mattermost the message itself is the first ``POST /posts``."""
+    skip = n - 1 if platform.name == "slack" else n
+    for _ in range(skip):
+        platform.fake.after_next(share_call(platform), lambda: None)
+    platform.fake.after_next(share_call(platform), action)
+
+
+def assert_files_once(lab: Lab, platform: Platform) -> None:
+    assert shared_files(platform) == FILE_NAMES, "a file twice, lost, or out of order"
+    assert platform.texts().count("Le point de la semaine") == 1, "the message twice"
+    [row] = lab.rows()
+    assert row.sent_at is not None
+    assert row.last_error == ""
+    progress = row.payload["files_sent"]
+    assert sorted(progress) == ["0", "1", "2"]
+    assert all(e["id"] for e in progress.values())
+
+
+def test_a_file_share_that_timed_out_after_the_platform_kept_it_is_not_sent_twice(
+    lab: Lab, platform: Platform, clock: Clock
+) -> None:
+    queue_with_files(lab, platform)
+    on_the_nth_share(platform, 2, lambda: time.sleep(2.5))  # kept, answered too late
+    send = sender(lab.engine, platform, clock, timeout=1, retry_base=60)
+    assert send.run_once(wait=False).retried == 1
+    assert shared_files(platform) == FILE_NAMES[:2]  # the platform has the second already
+    [row] = lab.rows()
+    assert row.platform_message_id is not None
+    assert row.sent_at is None
+    assert "id" in row.payload["files_sent"]["0"]
+    assert "id" not in row.payload["files_sent"]["1"]
+    clock.advance(61)
+    assert send.run_once(wait=False).sent == 1
+    assert_files_once(lab, platform)
+
+
+def test_a_file_the_platform_did_not_keep_is_sent_again(
+    lab: Lab, platform: Platform, clock: Clock
+) -> None:
+    queue_with_files(lab, platform)
+    if platform.name == "slack":  # refused before the platform kept anything
+        platform.fake.fail_next(share_call(platform), status=504)
+    else:
+        platform.fake.fail_next(UPLOAD_FILE, status=504)
+    send = sender(lab.engine, platform, clock, retry_base=60)
+    assert send.run_once(wait=False).retried == 1
+    assert shared_files(platform) == []
+    assert "since" in lab.rows()[0].payload["files_sent"]["0"]
+    clock.advance(61)
+    looked = ("conversations.history", "GET /api/v4/channels/{id}/posts")
+    before = sum(platform.fake.calls.count(name) for name in looked)
+    assert send.run_once(wait=False).sent == 1
+    assert sum(platform.fake.calls.count(name) for name in looked) == before + 1
+    assert_files_once(lab, platform)
+
+
+def test_a_connection_lost_after_a_file_was_kept_sends_it_once(
+    lab: Lab, platform: Platform, clock: Clock, database_url: str
+) -> None:
+    queue_with_files(lab, platform)
+    engine = sender_engine(database_url)
+    on_the_nth_share(platform, 1, drop_connections(engine, database_url))
+    send = sender(engine, platform, clock, retry_base=60)
+    assert send.run_once(wait=False).retried == 1
+    clock.advance(61)
+    assert send.run_once(wait=False).sent == 1
+    assert_files_once(lab, platform)
+    engine.dispose()
+
+
+def test_a_worker_killed_between_two_files_sends_the_rest_once(
+    lab: Lab, platform: Platform, database_url: str, manual_clock: ManualClock
+) -> None:
+    """The worker shares the first file, the platform keeps the second and the worker is
+    killed before the answer; the one that takes the row over finds the second in the
+    history and shares the third, the message and the first untouched."""
+    queue_with_files(lab, platform)
+    on_the_nth_share(platform, 2, lambda: time.sleep(60))
+    api_url = platform.fake.api_url if isinstance(platform.fake, FakeSlack) else platform.fake.url
+    token = platform.fake.token  # type: ignore[attr-defined]
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.bot.outbox_child",
+            database_url,
+            platform.name,
+            api_url,
+            token,
+        ],
+        cwd=ROOT,
+        env=process_env({}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(shared_files(platform)) < 2:
+            assert child.poll() is None, child.communicate()[0]
+            assert time.monotonic() < deadline, "the worker shared no second file"
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+    assert child.returncode == -signal.SIGKILL
+    [row] = lab.rows()
+    assert row.sent_at is None
+    assert row.platform_message_id is not None
+    assert "id" not in row.payload["files_sent"]["1"]
+    later = datetime.now(UTC) + timedelta(minutes=6)  # past the dead worker's lease
+    manual_clock.advance(360)  # and past Mattermost's pending_post_id window
+    report = sender(lab.engine, platform, lambda: later).run_once(wait=False)
+    assert (report.claimed, report.sent) == (1, 1)
+    assert_files_once(lab, platform)

@@ -148,6 +148,7 @@ class MattermostFile:
     channel_id: str
     content: bytes
     mime_type: str
+    post_id: str = ""  # the post it is attached to, once posted
 
     def to_api(self, user_id: str) -> dict[str, Any]:
         extension = self.name.rsplit(".", 1)[-1].lower() if "." in self.name else ""
@@ -155,7 +156,7 @@ class MattermostFile:
             "id": self.id,
             "user_id": user_id,
             "channel_id": self.channel_id,
-            "post_id": "",
+            "post_id": self.post_id,
             "create_at": int(time.time() * 1000),
             "update_at": int(time.time() * 1000),
             "delete_at": 0,
@@ -490,6 +491,10 @@ class FakeMattermost(FakeServer):
             "pending_post_id": "",
             "metadata": {},
         }
+        if file_ids:  # the files, attached to this post, in its metadata
+            for file_id in file_ids:
+                self.files[file_id].post_id = post["id"]
+            post["metadata"] = {"files": [self.files[f].to_api(self.bot.id) for f in file_ids]}
         self.posts.append(post)
         return Response.json(post, 201)
 

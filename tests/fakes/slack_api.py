@@ -774,7 +774,9 @@ class FakeSlack(FakeServer):
 # ``event_payload``, given as an object or as JSON text); ``conversations.history`` answers
 # a channel's messages newest first, between ``oldest`` and ``latest`` (exclusive unless
 # ``inclusive``), ``limit`` at a time (default 100, at most 999) with a ``next_cursor``
-# while ``has_more``, and shows the metadata only with ``include_all_metadata``.
+# while ``has_more``, and shows the metadata only with ``include_all_metadata``. A file
+# share comes as a message with ``files`` (the file objects, ``user`` the uploader) and
+# ``upload: true``, its text the initial comment or empty.
 
 HISTORY_DEFAULT_LIMIT = 100
 HISTORY_MAX_LIMIT = 999
@@ -831,6 +833,10 @@ def _conversations_history(self: FakeSlack, body: dict[str, Any]) -> Response:
         data = self._message_api(m.ts, m.text, m.blocks)
         if with_metadata and m.metadata is not None:
             data["metadata"] = m.metadata
+        if m.files:  # a file share (files.completeUploadExternal): the files, by the uploader
+            data["files"] = [self._file_api(self.files[f]) for f in m.files if f in self.files]
+            data["upload"] = True
+            data["display_as_bot"] = False
         messages.append(data)
     more = offset + limit < len(found)
     return _ok(
