@@ -504,3 +504,65 @@ def test_a_worker_killed_between_two_files_sends_the_rest_once(
     report = sender(lab.engine, platform, lambda: later).run_once(wait=False)
     assert (report.claimed, report.sent) == (1, 1)
     assert_files_once(lab, platform)
+
+
+def test_a_rate_limited_file_share_leaves_no_doubt_and_the_message_is_not_posted_again(
+    lab: Lab, platform: Platform, clock: Clock
+) -> None:
+    """A 429 on a file is an answer: within the same pass the row waits and goes on with
+    that file, its message (already posted) not posted again, nothing looked up."""
+    queue_with_files(lab, platform)
+    limited = "files.getUploadURLExternal" if platform.name == "slack" else UPLOAD_FILE
+    platform.fake.fail_next(limited, status=429, retry_after=1)
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds)
+
+    send = sender(lab.engine, platform, clock, sleep=sleep)
+    report = send.run_once(wait=True)
+    assert (report.rate_limited, report.sent) == (1, 1)
+    assert waits == [1.0]
+    looked = ("conversations.history", "GET /api/v4/channels/{id}/posts")
+    assert sum(platform.fake.calls.count(name) for name in looked) == 0
+    assert_files_once(lab, platform)
+
+
+def test_slack_finds_a_file_share_after_the_message_only(
+    fake_slack: FakeSlack, manual_clock: ManualClock
+) -> None:
+    slack_workspace(fake_slack)
+    client = SlackChat(fake_slack.token, base_url=fake_slack.api_url)
+    earlier = client.upload_tagged_file(TEAM_CHANNEL, "digest.png", b"old", "Digest", key="a#0")
+    message = client.post(TEAM_CHANNEL, PlatformMessage(text="Le point", key="b"))
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    find = client.find_file
+    assert find(TEAM_CHANNEL, "b#0", "digest.png", "Digest", since, after=message) is None
+    first = client.upload_tagged_file(TEAM_CHANNEL, "digest.png", b"new", "Digest", key="b#0")
+    second = client.upload_tagged_file(TEAM_CHANNEL, "digest.png", b"new", "Digest", key="b#1")
+    assert earlier not in (first, second)
+    assert find(TEAM_CHANNEL, "b#0", "digest.png", "Digest", since, after=message) == first
+    known = frozenset({first})
+    assert find(TEAM_CHANNEL, "b#1", "digest.png", "Digest", since, after=message, known=known) == (
+        second
+    )
+    assert find(TEAM_CHANNEL, "b#0", "digest.png", "Autre titre", since, after=message) is None
+    assert find(TEAM_CHANNEL, "b#0", "autre.png", "Digest", since, after=message) is None
+
+
+def test_mattermost_finds_a_file_post_by_its_tag(
+    fake_mattermost: FakeMattermost, manual_clock: ManualClock
+) -> None:
+    seat_on_mattermost(fake_mattermost, MM_CHANNEL)
+    client = MattermostChat(fake_mattermost.url, fake_mattermost.token)
+    message = client.post(MM_CHANNEL, PlatformMessage(text="Le point", key="b"))
+    since = NOW - timedelta(days=30)
+    assert client.find_file(MM_CHANNEL, "b#0", "d.png", "Digest", since, after=message) is None
+    shared = client.upload_tagged_file(MM_CHANNEL, "d.png", b"png", "Digest", key="b#0")
+    assert client.find_file(MM_CHANNEL, "b#0", "d.png", "Digest", since, after=message) == shared
+    assert client.find_file(MM_CHANNEL, "b#1", "d.png", "Digest", since, after=message) is None
+    [post] = [p for p in fake_mattermost.posts_in(MM_CHANNEL) if p["id"] == shared]
+    assert post["props"]["coordo_outbox_key"] == "b#0"
+    assert [f["name"] for f in post["metadata"]["files"]] == ["d.png"]
+    assert post["metadata"]["files"][0]["post_id"] == shared
