@@ -89,6 +89,8 @@ Renderer = Callable[[Reply, str], PlatformMessage]
 Target = tuple[int, str, str]
 
 DEFAULT_PACING = {"slack": 1.05}
+# Rows sent this long before a file's share began may hold files its look-up must skip.
+FILE_LOOKUP_MARGIN = timedelta(minutes=10)
 # How long an edit waits for the message it changes to be sent.
 EDIT_WAIT = timedelta(seconds=30)
 # A row rate-limited this many times in one pass waits for the next pass.
@@ -558,15 +560,14 @@ class Sender:
         lookup = port if isinstance(port, FileLookup) else None
         key = f"{row.key}#file{index}"
         if "since" in entry and lookup is not None:
-            known = frozenset(str(e["id"]) for e in outbox.files_sent(row).values() if e.get("id"))
+            since = datetime.fromisoformat(str(entry["since"]))
+            # The files already shared, of this row and of the others to this target:
+            # a share found by its name alone is none of them.
+            with self._session() as session:
+                known = outbox.files_of_others(session, row, since - FILE_LOOKUP_MARGIN)
+            known |= {str(e["id"]) for e in outbox.files_sent(row).values() if e.get("id")}
             found = lookup.find_file(
-                channel,
-                key,
-                file.filename,
-                file.title,
-                datetime.fromisoformat(str(entry["since"])),
-                after=message_id,
-                known=known,
+                channel, key, file.filename, file.title, since, after=message_id, known=known
             )
             if found is not None:
                 log.info("outbox row %s: file %s was on the platform already", row.id, index)

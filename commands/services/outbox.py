@@ -504,6 +504,28 @@ def files_sent(row: Claimed) -> dict[str, dict[str, Any]]:
     return dict(progress) if isinstance(progress, dict) else {}
 
 
+def files_of_others(session: Session, row: Claimed, since: datetime) -> frozenset[str]:
+    """The ids of the files other rows to the same target recorded as shared, of those
+    posted or sent since ``since``: a platform that knows a file by its name and title
+    (Slack) must not take another message's file of the same name for this row's."""
+    found = session.exec(
+        select_columns(TABLE.c.payload).where(
+            TABLE.c.workspace_id == row.workspace_id,
+            TABLE.c.target_kind == row.target_kind,
+            TABLE.c.target_id == row.target_id,
+            TABLE.c.id != row.id,
+            TABLE.c.platform_message_id.is_not(None),
+            or_(TABLE.c.sent_at.is_(None), TABLE.c.sent_at >= since),
+        )
+    )
+    ids: set[str] = set()
+    for other in found:
+        progress = (other.payload or {}).get(FILES_SENT)
+        if isinstance(progress, dict):
+            ids.update(str(e["id"]) for e in progress.values() if e.get("id"))
+    return frozenset(ids)
+
+
 def mark_file(
     session: Session, row: Claimed, index: int, entry: dict[str, Any] | None
 ) -> dict[str, Any]:

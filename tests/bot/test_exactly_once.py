@@ -566,3 +566,26 @@ def test_mattermost_finds_a_file_post_by_its_tag(
     assert post["props"]["coordo_outbox_key"] == "b#0"
     assert [f["name"] for f in post["metadata"]["files"]] == ["d.png"]
     assert post["metadata"]["files"][0]["post_id"] == shared
+
+
+def test_a_lost_file_is_not_taken_for_the_same_file_of_a_later_message(
+    lab: Lab, platform: Platform, clock: Clock
+) -> None:
+    """Two messages to one channel, each with a file of the same name and title: the
+    first one's share is lost (a 504 before the platform kept it), the second message
+    goes in full; the first's look-up (on Slack, by name and title) does not take the
+    second's file for its own, and shares it again."""
+    for n in range(2):
+        reply = Reply(text=f"Digest {n}", files=[File("digest.png", b"png", "Digest")])
+        lab.queue(f"digest:{n}", target=platform.channel, reply=reply)
+    lost = "files.completeUploadExternal" if platform.name == "slack" else UPLOAD_FILE
+    platform.fake.fail_next(lost, status=504)
+    send = sender(lab.engine, platform, clock, retry_base=60)
+    assert send.run_once(wait=False).sent == 1  # the second; the first is retried
+    assert shared_files(platform) == ["digest.png"]
+    clock.advance(61)
+    assert send.run_once(wait=False).sent == 1
+    assert shared_files(platform) == ["digest.png", "digest.png"]
+    first, second = lab.rows()
+    ids = [r.payload["files_sent"]["0"]["id"] for r in (first, second)]
+    assert ids[0] != ids[1]
