@@ -235,12 +235,13 @@ def build_environment(undefined: type[Undefined] = StrictUndefined) -> Environme
 _VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüÿæœ")
 
 
-def de(name: object) -> str:
+def de(name: object) -> Markup:
     """The French preposition before ``name``, elided before a vowel: ``{{ de(e.name) }}{{
     e.name }}`` reads "de Budget participatif" or "d'Essai du quartier". (An initial h may
-    be mute or not: "de" is kept, which reads right for the aspirated ones.)"""
-    text = str(name).lstrip("*_ ")
-    return "d'" if text[:1].lower() in _VOWELS else "de "
+    be mute or not: "de" is kept, which reads right for the aspirated ones.) Coordo's own
+    word, so trusted markup: not escaped as what people typed is."""
+    text = usertext.strip(str(name)).lstrip("*_ ")
+    return Markup("d'" if text[:1].lower() in _VOWELS else "de ")
 
 
 @cache

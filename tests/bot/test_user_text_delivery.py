@@ -23,7 +23,7 @@ from commands.registry import build_router
 from models import AgendaItem, Meeting, pk
 from tests.fakes.mattermost_api import FakeMattermost
 from tests.fakes.slack_api import FakeSlack
-from tests.lab import TEAM_CHANNEL, Lab, build_lab, paris
+from tests.lab import TEAM_CHANNEL, Lab, build_lab, paris, seat_on_mattermost, slack_workspace
 
 ITEMS = (
     "Point @channel urgent",
@@ -84,6 +84,7 @@ def test_a_partners_items_reach_the_team_channel_on_slack_and_ping_nobody(
     engine: Engine, fake_slack: FakeSlack
 ) -> None:
     lab = build_lab(engine)
+    slack_workspace(fake_slack)
     sitting_with_partner_items(lab)
     deliver(lab, {"slack": SlackChat(fake_slack.token, base_url=fake_slack.api_url)})
 
@@ -106,6 +107,7 @@ def test_a_partners_items_reach_the_team_channel_on_mattermost_and_ping_nobody(
     engine: Engine, fake_mattermost: FakeMattermost
 ) -> None:
     lab = build_lab(engine, platform="mattermost")
+    seat_on_mattermost(fake_mattermost)
     sitting_with_partner_items(lab)
     deliver(
         lab,

@@ -57,7 +57,7 @@ def test_a_poll_flags_holidays_and_overlaps_and_asks_each_invitee(console: Conso
         "· sondage de date n°2 · Budget participatif de Bondy",
         "1. mardi 8 décembre 2026 à 14:00–16:00",
         "⚠️ chevauche « COPIL n°2 du budget participatif » (réf. 3)",
-        "2. vendredi 1 janvier 2027 à 10:00–12:00",
+        "2. vendredi 1er janvier 2027 à 10:00–12:00",
         "⚠️ jour férié : Jour de l'an",
         "3. jeudi 14 janvier 2027 à 10:00–12:00",
     )
@@ -90,10 +90,10 @@ def test_answers_by_command_and_by_button_update_the_message_in_place(
         > /copil sondage repondre 2 oui non si-besoin
         C'est noté pour COPIL de janvier (sondage n°2)
         - 1. mardi 8 décembre 2026 à 14:00 : oui
-        - 2. vendredi 1 janvier 2027 à 10:00 : non
+        - 2. vendredi 1er janvier 2027 à 10:00 : non
         - 3. jeudi 14 janvier 2027 à 10:00 : si besoin
         > /copil sondage repondre 2 2:oui
-        - 2. vendredi 1 janvier 2027 à 10:00 : oui
+        - 2. vendredi 1er janvier 2027 à 10:00 : oui
         """,
     )
     # The partner answers with the buttons.
@@ -200,7 +200,7 @@ def test_closing_makes_the_meeting_with_its_invitations_and_undo_reopens(
     assert "Répondre" in normalise(last_edit.payload["text"])
     # Closed again on the organiser's choice.
     closed = run(console, "/copil sondage clore 2 2")
-    assert "date n°2 retenue, vendredi 1 janvier 2027 à 10:00" in normalise(closed.text)
+    assert "date n°2 retenue, vendredi 1er janvier 2027 à 10:00" in normalise(closed.text)
 
 
 def test_reminders_go_after_two_working_days_to_those_who_have_not_answered(
@@ -349,7 +349,7 @@ def test_undoing_an_answer_takes_it_back_and_the_message_follows(console: Consol
     run(console, "/copil sondage repondre 2 non oui non")  # the same version again: a new edit
     edits = [e for e in notices(console.engine, "poll.edit") if e.dropped_at is None]
     assert len(edits) == 1
-    assert "2. vendredi 1 janvier 2027 à 10:00–12:00 — ✅ 1 oui" in normalise(
+    assert "2. vendredi 1er janvier 2027 à 10:00–12:00 — ✅ 1 oui" in normalise(
         edits[0].payload["text"]
     )
 
