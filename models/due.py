@@ -74,7 +74,9 @@ def _collect(session: Session, flush_context: UOWTransaction, instances: Any) ->
             row.next_due_at = RECOMPUTE if live else None
             if row.series_id is not None:
                 meetings.add(row.series_id)
-        elif isinstance(row, Experiment) and row.id is not None and row not in session.new:
+        elif isinstance(row, Experiment) and row in session.new:
+            row.digest_next_at = RECOMPUTE if row.archived_at is None else None
+        elif isinstance(row, Experiment) and row.id is not None:
             if _changed(row, SCHEDULE_FIELDS):
                 experiments.add(row.id)
             if _changed(row, DIGEST_FIELDS):

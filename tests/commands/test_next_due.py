@@ -265,3 +265,19 @@ def test_a_channel_bound_after_the_digest_went_gets_that_day_s_digest_once(
     assert after == sorted([*before, "digest:1:2026-11-30:atelier"])
     scan(engine, paris(2026, 11, 30, 9, 31))
     assert keys(engine, "digest:1:2026-11-30:") == after
+
+
+def test_a_new_experiment_bound_to_a_channel_gets_its_first_digest(console: Console) -> None:
+    engine = console.engine
+    scan(engine, paris(2026, 11, 24, 10))
+    console.handle('/labo creer essai "Essai de quartier" territoire:Pantin')
+    console.handle(":channel essai")
+    console.handle("/labo lier essai")
+    with Session(engine) as session:
+        made = session.exec(select(Experiment).where(Experiment.slug == "essai")).one()
+        assert made.digest_next_at is not None
+        made_id = made.id
+    scan(engine, paris(2026, 11, 24, 10, 1))
+    assert digest_due(engine, made_id or 0) == paris(2026, 11, 30, 9)
+    scan(engine, paris(2026, 11, 30, 9, 1))
+    assert keys(engine, f"digest:{made_id}:2026-11-30:essai")
