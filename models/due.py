@@ -12,6 +12,11 @@ no undo and no correction has to remember it:
 - a meeting written (a series too when one of its occurrences is);
 - an experiment's reminder settings, time zone or archiving changed (its milestones
   and meetings).
+
+``Experiment.digest_next_at`` is the weekly digest's next moment, kept the same way: set
+back to ``RECOMPUTE`` (``None`` once archived) when the experiment's digest day or time,
+time zone or archiving changes, and when a channel is bound to it or unbound (a channel
+bound after the digest went gets that day's digest too).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from sqlalchemy import event, inspect, update
 from sqlalchemy.orm import Session, UOWTransaction
 
 from models.base import RECOMPUTE
-from models.lab import Experiment
+from models.lab import ChannelBinding, Experiment
 from models.meetings import Meeting
 from models.milestones import Milestone, MilestoneOwner
 
@@ -38,6 +43,9 @@ SCHEDULE_FIELDS = (
     "archived_at",
 )
 
+# The experiment's fields its digest's moment depends on.
+DIGEST_FIELDS = ("timezone", "digest_weekday", "digest_time", "archived_at")
+
 _PENDING = "coordo_due_resets"
 
 
@@ -51,6 +59,7 @@ def _collect(session: Session, flush_context: UOWTransaction, instances: Any) ->
     milestones: set[int] = set()
     meetings: set[int] = set()
     experiments: set[int] = set()
+    bound: set[int] = set()
     for row in (*session.new, *session.dirty, *session.deleted):
         written = isinstance(row, (Milestone, Meeting)) and (
             row in session.new or (session.is_modified(row) and not _only_next_due(row))
@@ -65,18 +74,24 @@ def _collect(session: Session, flush_context: UOWTransaction, instances: Any) ->
             row.next_due_at = RECOMPUTE if live else None
             if row.series_id is not None:
                 meetings.add(row.series_id)
-        elif (
-            isinstance(row, Experiment)
-            and row.id is not None
-            and row not in session.new
-            and _changed(row, SCHEDULE_FIELDS)
-        ):
-            experiments.add(row.id)
-    if milestones or meetings or experiments:
-        pending = session.info.setdefault(_PENDING, [set(), set(), set()])
+        elif isinstance(row, Experiment) and row in session.new:
+            row.digest_next_at = RECOMPUTE if row.archived_at is None else None
+        elif isinstance(row, Experiment) and row.id is not None:
+            if _changed(row, SCHEDULE_FIELDS):
+                experiments.add(row.id)
+            if _changed(row, DIGEST_FIELDS):
+                row.digest_next_at = RECOMPUTE if row.archived_at is None else None
+        elif isinstance(row, ChannelBinding) and row.experiment_id is not None:
+            bound.add(row.experiment_id)
+            # Rebound to another experiment: the one it leaves too.
+            before = inspect(row).attrs.experiment_id.history.deleted
+            bound.update(i for i in before or () if i is not None)
+    if milestones or meetings or experiments or bound:
+        pending = session.info.setdefault(_PENDING, [set(), set(), set(), set()])
         pending[0] |= milestones
         pending[1] |= meetings
         pending[2] |= experiments
+        pending[3] |= bound
 
 
 def _only_next_due(row: Any) -> bool:
@@ -90,8 +105,15 @@ def _reset(session: Session, flush_context: UOWTransaction) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    milestones, meetings, experiments = pending
+    milestones, meetings, experiments, bound = pending
     connection = session.connection()
+    if bound:
+        experiment: Any = Experiment.__table__  # type: ignore[attr-defined]
+        connection.execute(
+            update(experiment)
+            .where(experiment.c.id.in_(sorted(bound)), experiment.c.archived_at.is_(None))
+            .values(digest_next_at=RECOMPUTE)
+        )
     milestone: Any = Milestone.__table__  # type: ignore[attr-defined]
     meeting: Any = Meeting.__table__  # type: ignore[attr-defined]
     if milestones:

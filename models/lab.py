@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import created_at_field, optional_time_field
+from models.base import created_at_field, next_due_field, optional_time_field
 
 
 class Workspace(SQLModel, table=True):
@@ -50,11 +50,7 @@ class Person(SQLModel, table=True):
 class Experiment(SQLModel, table=True):
     """One experiment of the lab, with its own budget, plan, meetings and settings."""
 
-    __table_args__ = (
-        UniqueConstraint("workspace_id", "slug"),
-        # The scan's digest candidates: per zone, the digest day and time come.
-        sa.Index("ix_experiment_digest", "timezone", "digest_weekday", "digest_time"),
-    )
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
@@ -82,6 +78,9 @@ class Experiment(SQLModel, table=True):
     calendar_token: str | None = Field(default=None, max_length=64, unique=True)
     created_at: datetime = created_at_field()
     archived_at: datetime | None = optional_time_field()
+    # The weekly digest's next moment (``models.due``): the scan reads only the
+    # experiments whose moment has come; None when archived.
+    digest_next_at: datetime | None = next_due_field({"archived_at": None})
 
 
 class ChannelBinding(SQLModel, table=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.base import created_at_field, next_due_field, optional_time_field
@@ -16,6 +16,17 @@ class Meeting(SQLModel, table=True):
     or cancelled alone is its own row with ``series_id`` and ``recurrence_start`` (the start
     it replaces). ``experiment_id`` is None for the lab's own steering committee.
     ``sequence`` grows on every change, as iCalendar requires."""
+
+    __table_args__ = (
+        # The scan's carry-over reads the sittings of series that ended in the last days:
+        # only sittings are in this index, however many one-off meetings there are.
+        Index(
+            "ix_meeting_sitting_ends_at",
+            "ends_at",
+            sqlite_where=text("series_id IS NOT NULL"),
+            postgresql_where=text("series_id IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)

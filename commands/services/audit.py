@@ -95,7 +95,7 @@ def wrote(session: Session) -> bool:
 
 # The scan's bookkeeping (``models.due``), not the thing's: neither recorded nor restored
 # (an undo sets it back to due at once, as any write does).
-NOT_RECORDED = frozenset({"next_due_at"})
+NOT_RECORDED = frozenset({"next_due_at", "digest_next_at"})
 
 
 def snapshot(row: SQLModel) -> dict[str, Any]:

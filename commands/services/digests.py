@@ -35,6 +35,7 @@ from commands.render import plain_message, render
 from commands.reply import Reply
 from commands.services import ledger_sql, outbox
 from commands.services.budget import BudgetState, compute
+from commands.services.due import write_moments
 from models import (
     AgendaItem,
     BudgetLine,
@@ -44,7 +45,6 @@ from models import (
     Meeting,
     Milestone,
     MilestoneOwner,
-    OutboxMessage,
     Person,
     Role,
     Workspace,
@@ -619,64 +619,33 @@ def lab_digest_moment(workspace: Workspace, now: datetime) -> datetime:
     return datetime.combine(day, LAB_DIGEST_TIME, tz)
 
 
+def next_digest_moment(experiment: Experiment, now: datetime) -> datetime:
+    """The experiment's first digest moment after ``now``: this week's, or next week's
+    (the same local day and time seven days on, whatever the clock change between)."""
+    moment = digest_moment(experiment, now)
+    if moment > now:
+        return moment
+    return datetime.combine(
+        moment.date() + timedelta(days=7), experiment.digest_time, ZoneInfo(experiment.timezone)
+    )
+
+
 def digest_candidates(session: Session, now: datetime) -> list[Experiment]:
-    """The active experiments whose digest moment can lie in ``(now - VALID_FOR, now]``:
-    per timezone in use, those whose digest day is today and time has come, or whose day
-    is yesterday and time is later than an hour before now's (a superset, for the days
-    of a clock change; ``digest_moment`` decides). The rest are never loaded."""
-    active = col(Experiment.archived_at).is_(None)
-    zones = session.exec(select(Experiment.timezone).where(active).distinct()).all()
-    ranges = []
-    for zone in zones:
-        local = now.astimezone(ZoneInfo(zone))
-        today, yesterday = local.isoweekday(), (local - timedelta(days=1)).isoweekday()
-        clock = local.time().replace(tzinfo=None)
-        earlier = (local - timedelta(hours=1)).time().replace(tzinfo=None)
-        ranges.append(
-            and_(
-                col(Experiment.timezone) == zone,
-                or_(
-                    and_(_weekday_is(today), col(Experiment.digest_time) <= clock),
-                    and_(_weekday_is(yesterday), col(Experiment.digest_time) > earlier)
-                    if earlier < clock
-                    else _weekday_is(yesterday),
-                ),
-            )
-        )
-    if not ranges:
-        return []
-    # Those whose digest went to every channel already are not loaded again all day (one
-    # with no channel is, as before: ``queue_digests`` decides).
-    queued = (
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(
-            OutboxMessage.experiment_id == Experiment.id,
-            OutboxMessage.kind == "digest",
-            col(OutboxMessage.not_before) > now - VALID_FOR,
-        )
-        .correlate(Experiment)
-        .scalar_subquery()
+    """The active experiments whose digest's next moment has come (``digest_next_at``, by
+    its index; ``models.due``): on a tick when no digest is due, none is read. On
+    PostgreSQL the rows read are locked against writes (others are skipped: a command
+    holds them, and the next tick takes them), so that a command's change of the digest
+    settings is never overwritten by a moment worked out from the values before it; the
+    lock lets rows referring to the experiment be written meanwhile."""
+    query = select(Experiment).where(
+        col(Experiment.digest_next_at) <= now, col(Experiment.archived_at).is_(None)
     )
-    bound = (
-        select(func.count())
-        .select_from(ChannelBinding)
-        .where(ChannelBinding.experiment_id == Experiment.id)
-        .correlate(Experiment)
-        .scalar_subquery()
-    )
-    waiting = or_(queued == 0, queued < bound)
-    return list(session.exec(select(Experiment).where(active, or_(*ranges), waiting)))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, key_share=True)
+    return list(session.exec(query))
 
 
-def _weekday_is(weekday: int) -> Any:
-    """``digest_weekday`` read as ``digest_moment`` reads it (out of range: clamped)."""
-    column = col(Experiment.digest_weekday)
-    if weekday == 1:
-        return column <= 1
-    if weekday == 7:
-        return column >= 7
-    return column == weekday
+_EXPERIMENT: Any = Experiment.__table__  # type: ignore[attr-defined]
 
 
 def queue_digests(
@@ -684,14 +653,22 @@ def queue_digests(
 ) -> tuple[int, int]:
     """Queue the digests whose moment has come (and is less than ``VALID_FOR`` ago);
     returns (experiment digests, lab digests) queued. Without ``experiments`` only those
-    whose moment can have come, and whose digest is not queued to every channel yet, are
-    loaded (``digest_candidates``)."""
+    whose digest's next moment has come are loaded (``digest_candidates``), and each gets
+    its next one written (a digest less than ``VALID_FOR`` late is queued now; one later
+    than that is dropped, as before)."""
     pool = digest_candidates(session, now) if experiments is None else experiments.values()
     due = {
         e.id: (e, moment)
         for e in pool
         if (moment := digest_moment(e, now)) <= now < moment + VALID_FOR
     }
+    if experiments is None and pool:
+        write_moments(
+            session,
+            _EXPERIMENT,
+            "digest_next_at",
+            {e.id: next_digest_moment(e, now) for e in pool},
+        )
     queued = 0
     if due:
         bindings: list[Any] = session.exec(

@@ -28,13 +28,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from commands.render import message, render
 from commands.reply import Button, Reply, Visibility
 from commands.services import minutes, outbox, polls, wording
+from commands.services.due import write_moments
 from commands.services.meetings import (
     CANCELLED,
     SCHEDULED,
@@ -201,12 +201,7 @@ def _scan_steps(session: Session, now: datetime) -> int:
                 due.append((occurrence, steps))
     for meeting in live:
         moments[pk(meeting)] = next_moment(meeting, by_meeting.get(pk(meeting), []), now)
-    session.connection().execute(
-        update(_TABLE)
-        .where(_TABLE.c.id == bindparam("row_id"))
-        .values(next_due_at=bindparam("moment")),
-        [{"row_id": i, "moment": moment} for i, moment in moments.items()],
-    )
+    write_moments(session, _TABLE, "next_due_at", moments)
     done = outbox.queued_keys(
         session, [f"{_key(occurrence)}:{step.name}" for occurrence, steps in due for step in steps]
     )

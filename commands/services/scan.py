@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -151,6 +151,14 @@ class Schedule:
             if opening <= self.now < closing:
                 self._late = (f"late-{self.today.isoformat()}", opening, closing)
         self._due: dict[date, tuple[int, datetime, datetime] | None] = {}
+        # What its moments depend on besides the deadline (``now`` is the scan's).
+        self.settings = (
+            experiment.timezone,
+            experiment.working_days,
+            experiment.working_hours_start,
+            experiment.working_hours_end,
+            experiment.reminder_lead_days,
+        )
 
     def ping(self, due_on: date, since: datetime | None) -> Ping | None:
         """The ping current now for a deadline ``due_on``; a lead time whose moment came
@@ -274,16 +282,22 @@ def queue_milestone_pings(session: Session, now: datetime) -> int:
     experiments = due.active_experiments(session, {row.experiment_id for row in found})
     schedules: dict[int, Schedule] = {}
     candidates = []
-    moments: list[dict[str, Any]] = []
+    moments: dict[int, datetime | None] = {}
+    # Experiments of the same settings share their moments for a same deadline.
+    shared: dict[tuple[Any, ...], datetime] = {}
     for row in found:
         experiment = experiments.get(row.experiment_id)
         if experiment is None or not row.live:
-            moments.append({"row_id": row.id, "moment": None})
+            moments[row.id] = None
             continue
         schedule = schedules.get(row.experiment_id)
         if schedule is None:
             schedule = schedules[row.experiment_id] = Schedule(experiment, now)
-        moments.append({"row_id": row.id, "moment": schedule.next_moment(row.due_on)})
+        same = (*schedule.settings, row.due_on)
+        moment = shared.get(same)
+        if moment is None:
+            moment = shared[same] = schedule.next_moment(row.due_on)
+        moments[row.id] = moment
         if not schedule.may_ping(row.due_on):
             continue
         ping = schedule.ping(row.due_on, row.since)
@@ -292,12 +306,7 @@ def queue_milestone_pings(session: Session, now: datetime) -> int:
         for person_id in owners.get(row.id, []):
             key = f"milestone:{row.id}:{row.due_on.isoformat()}:{ping.label}:p{person_id}"
             candidates.append((key, row, person_id, schedule.experiment, ping))
-    session.connection().execute(
-        update(_MILESTONE)
-        .where(_MILESTONE.c.id == bindparam("row_id"))
-        .values(next_due_at=bindparam("moment")),
-        moments,
-    )
+    due.write_moments(session, _MILESTONE, "next_due_at", moments)
     if not candidates:
         return 0
     known = outbox.keys_at(session, {c[4].moment for c in candidates})

@@ -30,6 +30,7 @@ from models import (
     Invitation,
     Meeting,
     Milestone,
+    NotificationPreference,
     Person,
     PollAnswer,
     PollInvitee,
@@ -68,13 +69,20 @@ def gather(session: Session, rows: list[dict[str, Any]], now: datetime) -> list[
         for p in session.exec(select(Person).where(col(Person.id).in_({int(k[0]) for k in groups})))
         if p.daily_summary
     }
+    preferences = _preferences(
+        session,
+        {int(p) for p in people},
+        {r["experiment_id"] for k, group in groups.items() if k[0] in people for r in group},
+    )
     summaries = []
     for (person_id, moment), group in groups.items():
         person = people.get(person_id)
         if person is None:
             continue
         # A ping the person's preferences for its experiment stop is left to the sender.
-        wanted = [r for r in group if _wanted(session, person, r, now)]
+        wanted = [
+            r for r in group if _wanted(preferences.get((int(person_id), r["experiment_id"])), now)
+        ]
         if len(wanted) < 2:
             continue
         for row in wanted:
@@ -84,8 +92,25 @@ def gather(session: Session, rows: list[dict[str, Any]], now: datetime) -> list[
     return rows + summaries
 
 
-def _wanted(session: Session, person: Person, row: dict[str, Any], now: datetime) -> bool:
-    preference = outbox.preference_of(session, int(person.id or 0), row["experiment_id"])
+def _preferences(
+    session: Session, people: set[int], experiments: set[Any]
+) -> dict[tuple[int, Any], NotificationPreference]:
+    """The preferences of ``people`` for ``experiments``, by (person, experiment): read in
+    a few queries for every summary of the scan, not one per ping."""
+    found: dict[tuple[int, Any], NotificationPreference] = {}
+    wanted = sorted(people)
+    for i in range(0, len(wanted), 500):
+        for preference in session.exec(
+            select(NotificationPreference)
+            .where(col(NotificationPreference.person_id).in_(wanted[i : i + 500]))
+            .order_by(col(NotificationPreference.id))
+        ):
+            if preference.experiment_id in experiments:
+                found[(preference.person_id, preference.experiment_id)] = preference
+    return found
+
+
+def _wanted(preference: NotificationPreference | None, now: datetime) -> bool:
     if preference is None:
         return True
     if not preference.direct_messages:

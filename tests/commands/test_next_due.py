@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from bot.console import Console
 from commands.services.scan import scan as full_scan
-from models import Meeting, Milestone, OutboxMessage
+from models import Experiment, Meeting, Milestone, OutboxMessage
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -178,3 +178,106 @@ def test_an_experiment_whose_digest_is_queued_is_not_read_again_that_day(console
     with Session(engine) as session:
         after = {e.id for e in digests.digest_candidates(session, monday.replace(minute=2))}
     assert not before & after
+
+
+# -- the weekly digest's next moment (``Experiment.digest_next_at``) ---------------------
+
+
+def digest_due(engine: Engine, experiment_id: int = 1) -> datetime | None:
+    with Session(engine) as session:
+        row = session.get(Experiment, experiment_id)
+        assert row is not None
+        return row.digest_next_at
+
+
+def test_a_digest_goes_at_its_moment_once_and_the_next_is_a_week_on(console: Console) -> None:
+    engine = console.engine
+    scan(engine, paris(2026, 11, 24, 10))
+    assert digest_due(engine) == paris(2026, 11, 30, 9)
+    scan(engine, paris(2026, 11, 30, 8, 59))
+    assert not keys(engine, "digest:1:")
+    scan(engine, paris(2026, 11, 30, 9, 1))
+    sent = keys(engine, "digest:1:2026-11-30:")
+    assert sent
+    assert digest_due(engine) == paris(2026, 12, 7, 9)
+    scan(engine, paris(2026, 11, 30, 9, 2))
+    assert keys(engine, "digest:1:") == sent
+
+
+def test_a_digest_moved_earlier_is_sent_on_its_new_day_and_the_undo_brings_back_the_old(
+    console: Console,
+) -> None:
+    engine = console.engine
+    scan(engine, paris(2026, 11, 24, 10))
+    assert digest_due(engine) == paris(2026, 11, 30, 9)
+    console.handle("/labo rappels digest:mercredi-9h")
+    scan(engine, paris(2026, 11, 25, 9, 1))
+    wednesday = keys(engine, "digest:1:2026-11-25:")
+    assert wednesday
+    assert digest_due(engine) == paris(2026, 12, 2, 9)
+    scan(engine, paris(2026, 11, 25, 9, 30))
+    assert keys(engine, "digest:1:") == wednesday
+    assert "annul" in console.handle("/labo annuler").lower()
+    scan(engine, paris(2026, 11, 25, 10))
+    assert digest_due(engine) == paris(2026, 11, 30, 9)
+    scan(engine, paris(2026, 11, 30, 9, 1))
+    assert keys(engine, "digest:1:2026-11-30:")
+    assert keys(engine, "digest:1:2026-11-25:") == wednesday
+
+
+def test_a_time_zone_change_brings_the_digest_to_its_new_moment(console: Console) -> None:
+    engine = console.engine
+    scan(engine, paris(2026, 11, 24, 10))
+    assert digest_due(engine) == paris(2026, 11, 30, 9)
+    # Monday 9:00 at UTC+14 is Sunday 20:00 in Paris.
+    console.handle("/labo reglages fuseau:Pacific/Kiritimati")
+    scan(engine, paris(2026, 11, 29, 20, 1))
+    assert keys(engine, "digest:1:2026-11-30:")
+    assert digest_due(engine) == paris(2026, 12, 6, 20)
+
+
+def test_an_archived_experiment_gets_no_digest_until_the_archiving_is_undone(
+    console: Console,
+) -> None:
+    engine = console.engine
+    scan(engine, paris(2026, 11, 24, 10))
+    console.handle("/labo archiver bondy-bp")
+    assert digest_due(engine) is None
+    scan(engine, paris(2026, 11, 30, 9, 1))
+    assert not keys(engine, "digest:1:")
+    assert "annul" in console.handle("/labo annuler").lower()
+    assert digest_due(engine) is not None
+    scan(engine, paris(2026, 11, 30, 9, 2))
+    assert keys(engine, "digest:1:2026-11-30:")
+
+
+def test_a_channel_bound_after_the_digest_went_gets_that_day_s_digest_once(
+    console: Console,
+) -> None:
+    engine = console.engine
+    scan(engine, paris(2026, 11, 30, 9, 1))
+    before = keys(engine, "digest:1:2026-11-30:")
+    assert before
+    console.handle(":channel atelier")
+    console.handle("/labo lier bondy-bp")
+    scan(engine, paris(2026, 11, 30, 9, 30))
+    after = keys(engine, "digest:1:2026-11-30:")
+    assert after == sorted([*before, "digest:1:2026-11-30:atelier"])
+    scan(engine, paris(2026, 11, 30, 9, 31))
+    assert keys(engine, "digest:1:2026-11-30:") == after
+
+
+def test_a_new_experiment_bound_to_a_channel_gets_its_first_digest(console: Console) -> None:
+    engine = console.engine
+    scan(engine, paris(2026, 11, 24, 10))
+    console.handle('/labo creer essai "Essai de quartier" territoire:Pantin')
+    console.handle(":channel essai")
+    console.handle("/labo lier essai")
+    with Session(engine) as session:
+        made = session.exec(select(Experiment).where(Experiment.slug == "essai")).one()
+        assert made.digest_next_at is not None
+        made_id = made.id
+    scan(engine, paris(2026, 11, 24, 10, 1))
+    assert digest_due(engine, made_id or 0) == paris(2026, 11, 30, 9)
+    scan(engine, paris(2026, 11, 30, 9, 1))
+    assert keys(engine, f"digest:{made_id}:2026-11-30:essai")

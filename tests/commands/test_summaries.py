@@ -101,3 +101,15 @@ def test_the_summary_tells_the_day_s_meetings_and_the_polls_awaiting_an_answer(
     # Demo poll n°1 asked karim, who has not answered; marie has.
     assert "Sondages de date qui attendent votre réponse" in summary
     assert "COPIL de printemps · `/copil sondage voir 1`" in summary
+
+
+def test_who_paused_the_pings_of_an_experiment_gets_no_summary_of_them(
+    demo_engine: Engine, tmp_path: Path
+) -> None:
+    console = console_with_scheduler(demo_engine, tmp_path)
+    console.handle("/jalon Réserver la salle mercredi @marie")
+    console.handle("/jalon Envoyer les convocations vendredi @marie")
+    console.handle(":user marie")
+    assert "pause" in normalise(console.handle("/labo rappels pause 1 semaine"))
+    output = console.handle(":now 2026-11-26T09:00") + console.handle("/labo aide")
+    assert not any("Vos jalons à suivre" in m for m in messages_to(output, "marie"))
