@@ -278,9 +278,9 @@ def _budget(
         left = room - _width(amount, LABEL_SIZE) - 14
         build.text("label", MARGIN, row + 17, _fit(label, left, LABEL_SIZE), LABEL_SIZE)
         middle = row + 32
-        if p:
+        if p > 0:
             build.shape("rect", PLANNED_COLOUR, (MARGIN, middle - 9, x(p), middle + 9))
-        if s:
+        if s > 0:
             colour = OVER_COLOUR if over else SPENT_COLOUR
             build.shape("rect", colour, (MARGIN, middle - 5.5, x(s), middle + 5.5))
 
@@ -370,7 +370,9 @@ def paint(chart: Layout) -> bytes:
     pen = ImageDraw.Draw(image)
     for kind, colour, p, width in chart.shapes:
         if kind == "rect":
-            pen.rectangle([p[0] * s, p[1] * s, p[2] * s - 1, p[3] * s - 1], fill=colour)
+            # A bar of a few cents beside millions is narrower than a pixel: at least one.
+            x0, y0 = p[0] * s, p[1] * s
+            pen.rectangle([x0, y0, max(x0, p[2] * s - 1), max(y0, p[3] * s - 1)], fill=colour)
         elif kind == "line":
             pen.line([p[0] * s, p[1] * s, p[2] * s, p[3] * s], fill=colour, width=round(width * s))
         elif kind == "dot":

@@ -140,3 +140,12 @@ def test_a_done_milestone_has_no_line_a_late_one_its_delay() -> None:
     assert not [p for p in lines if p[1] == done[0][1]]
     for x, y, _ in late:
         assert [p for p in lines if p[1] == y] == [(x, y, today_x, y)]
+
+
+def test_a_bar_of_a_few_cents_beside_millions_or_below_zero_is_drawn() -> None:
+    # Found by the fuzzer: a bar narrower than a pixel made Pillow refuse the rectangle.
+    tiny = spec("fr", lab=True)
+    tiny["lines"] = [["Grand", 1_000_000_000, 900_000_000], ["Petit", 1, 1], ["Négatif", 0, -500]]
+    chart = charts.render_chart(tiny)
+    assert chart is not None
+    assert Image.open(io.BytesIO(chart.content)).size[0] > 0
