@@ -115,7 +115,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 6
             if httpx.get(url + "/healthz", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
-            pass
+            pass  # not listening yet
         time.sleep(0.1)
     raise RuntimeError(f"the web app at {url} did not come up")
 

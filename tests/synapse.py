@@ -162,7 +162,7 @@ class Homeserver:
                     self.admin = self.register("coordo-admin", admin=True)
                     return
             except httpx.TransportError:
-                pass
+                pass  # not listening yet
             time.sleep(0.1)
         self.stop()
         raise HomeserverFailed(f"Synapse did not answer within {timeout:g} s:\n{self.logs()}")

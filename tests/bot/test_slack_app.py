@@ -61,7 +61,7 @@ from tests.bot.slack_wire import (
 from tests.bot.test_mattermost_app import wait_for_poll
 from tests.chat import normalise
 from tests.fakes.slack_api import FakeSlack
-from tests.processes import free_port, process_env
+from tests.processes import free_port, process_env, wait_until_up
 
 # -- a small family of test commands, wired into the real router ---------------------------------
 
@@ -995,16 +995,10 @@ def test_serve_starts_when_slack_is_unreachable_says_so_once_and_answers_ssl_che
         )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+        try:
+            wait_until_up(base, server)
+        except RuntimeError as e:
+            raise AssertionError(log.read_text()) from e
         body = b"ssl_check=1&token=legacy-verification-token"
         stamp = str(int(time.time()))
         check = httpx.post(

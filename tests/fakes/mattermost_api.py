@@ -23,8 +23,8 @@ dialog passes ``Dialog.IsValid`` and needs a trigger id the fake gave
 to (``add_channel``; ``bot_member=False`` for one it is not in: 403), knows only the
 users it was told of (404 for anyone else, direct channels included); a
 ``response_url`` takes a command response (JSON or plain text) 5 times within 30
-minutes and answers ``ok`` in plain text. ``strict=False`` makes up unknown users and
-channels and takes any trigger id, for benchmarks that need no set-up.
+minutes and answers ``ok`` in plain text. There is no lenient mode: a test or a
+benchmark registers the users and channels it uses, as a real server holds them.
 
 Rate limiting, off by default as on a real server, is Mattermost's: a token bucket per
 token (``per_sec``, ``burst``) with ``X-Ratelimit-Limit``, ``X-Ratelimit-Remaining`` and
@@ -206,13 +206,11 @@ class FakeMattermost(FakeServer):
         bot_user_id: str | None = None,
         bot_username: str = "coordo",
         team_id: str | None = None,
-        strict: bool = True,
         clock: Clock = time.monotonic,
     ) -> None:
         super().__init__(clock=clock)
         self.token = token
         self.team_id = team_id or _stable_id("team")
-        self.strict = strict
         self.users: dict[str, MattermostUser] = {}
         self.channels: dict[str, MattermostChannel] = {}
         self.posts: list[dict[str, Any]] = []
@@ -407,11 +405,7 @@ class FakeMattermost(FakeServer):
     def _user(self, user_id: str) -> MattermostUser:
         user = self.users.get(user_id)
         if user is None:
-            if self.strict:
-                raise MattermostError(
-                    404, "app.user.missing_account.const", "Unable to find the user."
-                )
-            user = self.users[user_id] = MattermostUser(user_id, f"user-{user_id[:6]}")
+            raise MattermostError(404, "app.user.missing_account.const", "Unable to find the user.")
         return user
 
     def _channel(self, channel_id: Any) -> MattermostChannel:
@@ -420,17 +414,7 @@ class FakeMattermost(FakeServer):
                 400, "api.context.invalid_body_param.app_error", "Invalid or missing channel_id."
             )
         channel = self.channels.get(channel_id)
-        if channel is None:
-            if self.strict:
-                raise MattermostError(
-                    403,
-                    "api.context.permissions.app_error",
-                    "You do not have the appropriate permissions.",
-                )
-            channel = self.channels[channel_id] = MattermostChannel(
-                channel_id, f"channel-{channel_id[:6]}", "O", self.team_id, {self.bot.id}
-            )
-        if self.strict and self.bot.id not in channel.members:
+        if channel is None or self.bot.id not in channel.members:
             raise MattermostError(
                 403,
                 "api.context.permissions.app_error",
@@ -559,7 +543,7 @@ class FakeMattermost(FakeServer):
             )
         trigger_id = str(body.get("trigger_id") or "")
         trigger = self.triggers.get(trigger_id)
-        if trigger is None and self.strict:
+        if trigger is None:
             raise MattermostError(
                 400,
                 "interactive_message.decode_trigger_id.missing_data",

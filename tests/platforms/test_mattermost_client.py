@@ -243,7 +243,7 @@ def test_bad_token_is_permanent(fake_mattermost: FakeMattermost) -> None:
 
 def test_unknown_channel_is_permanent() -> None:
     with (
-        FakeMattermost(strict=True) as server,
+        FakeMattermost() as server,
         MattermostChat(server.url, server.token) as chat,
         pytest.raises(PermanentError) as caught,
     ):
@@ -253,7 +253,7 @@ def test_unknown_channel_is_permanent() -> None:
 
 def test_unknown_user_is_permanent() -> None:
     with (
-        FakeMattermost(strict=True) as server,
+        FakeMattermost() as server,
         MattermostChat(server.url, server.token) as chat,
         pytest.raises(PermanentError) as caught,
     ):
