@@ -347,25 +347,41 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+_OPEN_ENTITY = re.compile(r"&[a-z#0-9]*$")
+_CLOSED_ENTITY = re.compile(r"<[^<>]*>")
+
+
 def split_text(text: str, limit: int = MAX_SECTION_TEXT) -> list[str]:
     """``text`` in pieces of at most ``limit`` characters, cut between paragraphs, else
-    between lines, else between words (a single word longer than ``limit`` is cut)."""
+    between lines, else between words (a single word longer than ``limit`` is cut), and
+    never inside ``<url|label>``, a mention or ``&amp;``: Slack would show either half as
+    garbage or as a broken link."""
     text = text.strip()
     pieces: list[str] = []
     while len(text) > limit:
-        window = text[: limit + 1]
+        window = _open_entity_cut(text[: limit + 1])
+        # A space inside a link's label is no place to cut: search with entities masked.
+        searched = _CLOSED_ENTITY.sub(lambda m: "x" * len(m[0]), window)
         cut = -1
         for separator in ("\n\n", "\n", " "):
-            cut = window.rfind(separator)
+            cut = searched.rfind(separator)
             if cut > 0:
                 break
         if cut <= 0:
-            cut = limit
+            cut = len(window) if 0 < len(window) <= limit else limit
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     if text:
         pieces.append(text)
     return pieces
+
+
+def _open_entity_cut(window: str) -> str:
+    """``window`` without the entity it ends inside (an unclosed ``<…`` or ``&…``)."""
+    opened = window.rfind("<")
+    if opened > window.rfind(">"):
+        window = window[:opened]
+    return _OPEN_ENTITY.sub("", window)
 
 
 def text_blocks(text: str) -> list[dict[str, Any]]:
@@ -440,21 +456,13 @@ def fallback_text(reply: Reply) -> str:
     return _cut_mrkdwn(mrkdwn(source), MAX_FALLBACK_TEXT)
 
 
-_OPEN_ENTITY = re.compile(r"&[a-z#0-9]*$")
-
-
 def _cut_mrkdwn(text: str, limit: int) -> str:
     """``_cut`` for mrkdwn: never inside ``&amp;`` nor inside ``<url|label>``, whose
     halves Slack would show as garbage or as a broken link."""
     text = text.strip()
     if len(text) <= limit:
         return text or "…"
-    head = text[: limit - 1]
-    opened = head.rfind("<")
-    if opened > head.rfind(">"):
-        head = head[:opened]
-    head = _OPEN_ENTITY.sub("", head)
-    return head.rstrip() + "…"
+    return _open_entity_cut(text[: limit - 1]).rstrip() + "…"
 
 
 def paginate(

@@ -58,6 +58,33 @@ def test_a_word_longer_than_a_section_is_cut_anyway() -> None:
     assert [len(p) for p in pieces] == [3000, 3000, 1000]
 
 
+@pytest.mark.parametrize("filler", [2950, 2955, 2960, 2990])
+def test_a_section_is_never_cut_inside_a_link_or_an_entity(filler: int) -> None:
+    # The cut falls where a link with spaces in its label, or an escaped "&", sits.
+    link = "<https://coordo.example/e/3|Budget du quartier nord>"
+    text = "a" * filler + " " + link + " &amp; suite " + "b" * 40 + " &amp;&amp;&amp;"
+    pieces = split_text(text, limit=3000)
+
+    assert all(len(p) <= 3000 for p in pieces)
+    assert sum(p.count(link) for p in pieces) == 1
+    for piece in pieces:
+        assert piece.count("<") == piece.count(">")
+        assert "&" not in piece.replace("&amp;", "")
+
+
+def test_a_link_holding_the_last_space_in_reach_moves_whole_to_the_next_section() -> None:
+    link = "<https://coordo.example/e/3|Budget du quartier nord>"
+    pieces = split_text("a" * 2940 + " " + "b" * 19 + link + "c" * 50, limit=3000)
+
+    assert pieces == ["a" * 2940, "b" * 19 + link + "c" * 50]
+
+
+def test_a_word_cut_anyway_is_not_cut_inside_an_escaped_character() -> None:
+    pieces = split_text("x" * 2998 + "&amp;" + "y" * 10, limit=3000)
+
+    assert pieces == ["x" * 2998, "&amp;" + "y" * 10]
+
+
 def test_a_long_list_is_paginated_within_fifty_blocks_and_buttons_come_last() -> None:
     sections = [Section(title=f"Jalon {n}", text=f"Échéance {n}") for n in range(60)]
     reply = Reply(
