@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.platforms.mattermost_client import MattermostChat
-from bot.platforms.port import ChatPort, PlatformMessage
-from bot.platforms.slack_client import SlackChat
+from bot.kit.port import ChatPort, PlatformMessage
+from bot.mattermost.client import MattermostChat
+from bot.slack.client import SlackChat
 from tests.fakes.mattermost_api import FakeMattermost
 from tests.fakes.slack_api import FakeSlack
 

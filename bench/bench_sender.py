@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert
 from sqlmodel import SQLModel
 
-from bot.platforms.slack_client import SlackChat
 from bot.sender import Sender
+from bot.slack.client import SlackChat
+from bot.slack.render import to_slack
 from commands.reply import Reply
 from commands.services import outbox
 from models import Workspace
@@ -84,6 +85,7 @@ def main() -> None:
             {"slack": SlackChat(slack.token, base_url=slack.api_url)},
             concurrency=args.concurrency,
             batch_size=500,
+            renderers={"slack": to_slack},
         )
         started = time.perf_counter()
         report = sender.run_until_idle()

@@ -48,7 +48,7 @@ from slack_http import (  # noqa: E402
 )
 
 from bot.settings import Settings  # noqa: E402
-from bot.slack_app import HANDOFF, Handoff  # noqa: E402
+from bot.slack.app import HANDOFF, Handoff  # noqa: E402
 from bot.web import create_app  # noqa: E402
 from models.db import normalise_url  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402

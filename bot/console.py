@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.platforms.port import Capabilities, PlatformMessage
+from bot.kit.port import Capabilities, PlatformMessage
 from bot.text import reply_to_text
 from commands.core import Router, apology, ensure_person, ensure_workspace
 from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef

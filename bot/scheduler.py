@@ -33,12 +33,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from bot.console import Console, ConsoleChat
-from bot.platforms.mattermost_client import MattermostChat
-from bot.platforms.port import ChatPort
-from bot.platforms.render import MattermostSigner, to_mattermost
-from bot.platforms.slack_client import SlackChat
+from bot.kit.port import ChatPort
+from bot.mattermost.client import MattermostChat
+from bot.mattermost.render import MattermostSigner, to_mattermost
 from bot.sender import Renderer, Sender, SendReport, utc_now
 from bot.settings import Settings
+from bot.slack.client import SlackChat
+from bot.slack.render import to_slack
 from commands.services.scan import ScanReport, scan
 from models.db import make_engine, session_scope
 
@@ -187,6 +188,7 @@ def ports_from_settings(settings: Settings) -> tuple[dict[str, ChatPort], dict[s
     renderers: dict[str, Renderer] = {}
     if settings.slack_bot_token:
         ports["slack"] = SlackChat(settings.slack_bot_token, base_url=settings.slack_api_url)
+        renderers["slack"] = to_slack
     if settings.mattermost_url and settings.mattermost_bot_token:
         ports["mattermost"] = MattermostChat(settings.mattermost_url, settings.mattermost_bot_token)
         signer = MattermostSigner.from_settings(settings)

@@ -64,7 +64,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.platforms.port import (
+from bot.kit.port import (
     ChatPort,
     FileLookup,
     MessageEditor,
@@ -74,7 +74,6 @@ from bot.platforms.port import (
     SentLookup,
     TransientError,
 )
-from bot.platforms.render import to_slack
 from bot.text import reply_to_text
 from commands.reply import File, Reply
 from commands.services import charts, outbox, wording
@@ -111,7 +110,6 @@ def to_text(reply: Reply, workspace: str = "") -> PlatformMessage:
 
 def default_renderers() -> dict[str, Renderer]:
     return {
-        "slack": lambda reply, workspace: to_slack(reply),
         "console": to_text,
     }
 

@@ -9,6 +9,13 @@ from pathlib import Path
 from commands import usertext
 from commands.reply import Reply
 
+# Zero-width space: invisible, and enough to keep ``@channel``, ``<!here>`` or a
+# delimiter from being read as one.
+ZWSP = "\u200b"
+# What a person typed inside inline code shows a backtick as this lookalike (a backtick
+# there would close the code, and nothing escapes inside code).
+BACKTICK_LOOKALIKE = "\u02cb"
+
 _MENTION = re.compile(r"<@[^|>]+\|([^>]+)>")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")

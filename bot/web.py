@@ -29,9 +29,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.mattermost_app import MattermostApp
+from bot.mattermost.app import MattermostApp
 from bot.settings import Settings, configure_logging
-from bot.slack_app import SlackApp, build_slack_app
+from bot.slack.app import SlackApp, build_slack_app
 from commands.core import Router
 from commands.registry import build_router
 from commands.services.calendars import FeedFile, feed_for_token

@@ -16,7 +16,8 @@ from datetime import datetime
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
-from bot.platforms.render import to_mattermost, to_slack
+from bot.mattermost.render import to_mattermost
+from bot.slack.render import to_slack
 from commands.core import EXPERIMENT_OPTIONS, Router
 from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
 from models import AuditEvent, Platform

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.platforms.port import Capabilities
+from bot.kit.port import Capabilities
 from commands.messages import normalise_locale
 from commands.render import message
 from commands.reply import File, Form, Reply, Visibility

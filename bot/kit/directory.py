@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from bot.platforms.port import ChatError, PlatformUser
+from bot.kit.port import ChatError, PlatformUser
 
 log = logging.getLogger(__name__)
 

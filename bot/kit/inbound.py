@@ -9,7 +9,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.platforms.port import PlatformChannel, PlatformUser
+from bot.kit.port import PlatformChannel, PlatformUser
 from commands.args import fold
 from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
 from models import Role

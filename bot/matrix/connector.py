@@ -45,9 +45,7 @@ from bot.kit import choices
 from bot.kit.delivery import Where, plan
 from bot.kit.inbound import InboundCommand, read_command
 from bot.kit.keys import delivery_key
-from bot.kit.runner import Runner
-from bot.matrix import render
-from bot.platforms.port import (
+from bot.kit.port import (
     Capabilities,
     ChatError,
     PermanentError,
@@ -56,6 +54,8 @@ from bot.platforms.port import (
     RateLimited,
     TransientError,
 )
+from bot.kit.runner import Runner
+from bot.matrix import render
 from bot.settings import Settings
 from commands.core import Router
 from commands.reply import Button, File, Reply

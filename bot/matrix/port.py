@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 
+from bot.kit.port import ChatPort, PlatformMessage
 from bot.matrix import render
 from bot.matrix.connector import CAPABILITIES, MatrixConnector
-from bot.platforms.port import ChatPort, PlatformMessage
 from commands.reply import File
 
 

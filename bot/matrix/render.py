@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from bot.kit import choices
-from bot.platforms.port import PlatformMessage
+from bot.kit.port import PlatformMessage
 from bot.text import markdown_to_text
 from commands import usertext
 from commands.render import message

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import sys
 
-from bot.platforms.mattermost_client import MattermostChat
-from bot.platforms.port import ChatPort
-from bot.platforms.render import to_mattermost
-from bot.platforms.slack_client import SlackChat
+from bot.kit.port import ChatPort
+from bot.mattermost.client import MattermostChat
+from bot.mattermost.render import to_mattermost
 from bot.sender import Renderer, Sender
+from bot.slack.client import SlackChat
+from bot.slack.render import to_slack
 from models.db import make_engine
 
 
@@ -24,6 +25,7 @@ def main(argv: list[str]) -> None:
     renderers: dict[str, Renderer] = {}
     if platform == "slack":
         port = SlackChat(token, base_url=api_url)
+        renderers["slack"] = to_slack
     else:
         port = MattermostChat(api_url, token)
         renderers["mattermost"] = lambda reply, team: to_mattermost(reply, None, team_id=team)

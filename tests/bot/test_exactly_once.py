@@ -23,11 +23,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, text
 
-from bot.platforms.mattermost_client import MattermostChat, pending_post_id
-from bot.platforms.port import ChatPort, PlatformMessage
-from bot.platforms.render import to_mattermost
-from bot.platforms.slack_client import SlackChat
+from bot.kit.port import ChatPort, PlatformMessage
+from bot.mattermost.client import MattermostChat, pending_post_id
+from bot.mattermost.render import to_mattermost
 from bot.sender import Renderer, Sender
+from bot.slack.client import SlackChat
+from bot.slack.render import to_slack
 from commands.reply import File, Reply
 from models.db import make_engine
 from tests.fakes._server import FakeServer, ManualClock
@@ -73,7 +74,7 @@ class Platform:
     def renderers(self) -> dict[str, Renderer]:
         if self.name == "mattermost":
             return {"mattermost": lambda reply, team: to_mattermost(reply, None, team_id=team)}
-        return {}
+        return {"slack": to_slack}
 
     def texts(self) -> list[str]:
         """Every message the platform holds in the channel, in order."""

@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, col, select
 
-from bot.mattermost_app import click_request_key, fit_bytes
-from bot.platforms.render import ButtonClick
+from bot.mattermost.app import click_request_key, fit_bytes
+from bot.mattermost.render import ButtonClick
 from bot.scheduler import ports_from_settings
 from bot.sender import Sender
 from bot.settings import Settings

@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.console import ConsoleChat
-from bot.platforms.slack_client import SlackChat
 from bot.sender import Sender
+from bot.slack.client import SlackChat
+from bot.slack.render import to_slack
 from commands.services.meeting_reminders import scan_meetings
 from commands.services.wording import STALE, words_on
 from models import Meeting, OutboxMessage
@@ -37,6 +38,7 @@ def send_at(lab: Lab, slack: FakeSlack, moment: datetime) -> None:
         clock=lambda: moment,
         concurrency=1,
         pacing={},
+        renderers={"slack": to_slack},
     ).run_once(wait=False)
 
 

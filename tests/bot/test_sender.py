@@ -13,12 +13,13 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
 from bot.console import ConsoleChat
-from bot.platforms.mattermost_client import MattermostChat
-from bot.platforms.port import ChatPort, PlatformMessage
-from bot.platforms.render import MattermostSigner, to_mattermost
-from bot.platforms.slack_client import SlackChat
+from bot.kit.port import ChatPort, PlatformMessage
+from bot.mattermost.client import MattermostChat
+from bot.mattermost.render import MattermostSigner, to_mattermost
 from bot.sender import Sender
 from bot.settings import Settings
+from bot.slack.client import SlackChat
+from bot.slack.render import to_slack
 from commands.reply import Button, Reply
 from commands.services import outbox
 from models import OutboxMessage, Person, Workspace
@@ -81,6 +82,7 @@ def slack_sender(lab: Lab, slack: FakeSlack, clock: Clock, **options: object) ->
     return Sender(
         lab.engine,
         {"slack": SlackChat(slack.token, base_url=slack.api_url)},
+        renderers={"slack": to_slack, **options.pop("renderers", {})},  # type: ignore[dict-item]
         clock=clock,
         sleep=clock.sleep,
         **options,  # type: ignore[arg-type]
@@ -441,6 +443,7 @@ def test_a_stop_in_the_middle_of_sending_loses_nothing_and_sends_nothing_twice(
         sleep=clock.sleep,
         concurrency=3,
         pacing={"slack": 1.05},
+        renderers={"slack": to_slack},
     )
     stopping.sender = first
     report = first.run_once()
@@ -477,7 +480,13 @@ def test_a_crash_in_the_middle_of_sending_is_recovered_after_the_lease(
     crashing = CrashOn(SlackChat(fake_slack.token, base_url=fake_slack.api_url), 3)
     lease = timedelta(minutes=5)
     first = Sender(
-        lab.engine, {"slack": crashing}, clock=clock, concurrency=1, pacing={}, lease=lease
+        lab.engine,
+        {"slack": crashing},
+        clock=clock,
+        concurrency=1,
+        pacing={},
+        lease=lease,
+        renderers={"slack": to_slack},
     )
     with pytest.raises(KeyboardInterrupt):
         first.run_once()
@@ -508,6 +517,7 @@ def test_two_workers_send_each_notification_exactly_once(
             concurrency=3,
             batch_size=7,
             pacing={},
+            renderers={"slack": to_slack},
         )
         start.wait()
         reports.append(sender.run_until_idle())

@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 from bot.scheduler import ports_from_settings
 from bot.sender import Sender
 from bot.settings import Settings
-from bot.slack_app import Handoff, SlackApp, build_slack_app, from_slack
+from bot.slack.app import Handoff, SlackApp, build_slack_app, from_slack
 from bot.web import create_app
 from commands.args import Args
 from commands.core import Context, Family, Router, Subcommand, words

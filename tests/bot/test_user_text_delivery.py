@@ -14,10 +14,12 @@ from markdown_it import MarkdownIt
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.platforms.mattermost_client import MattermostChat
-from bot.platforms.render import ZWSP, to_mattermost, to_slack
-from bot.platforms.slack_client import SlackChat
+from bot.mattermost.client import MattermostChat
+from bot.mattermost.render import to_mattermost
 from bot.sender import Sender
+from bot.slack.client import SlackChat
+from bot.slack.render import to_slack
+from bot.text import ZWSP
 from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
 from commands.registry import build_router
 from models import AgendaItem, Meeting, pk
@@ -86,7 +88,11 @@ def test_a_partners_items_reach_the_team_channel_on_slack_and_ping_nobody(
     lab = build_lab(engine)
     slack_workspace(fake_slack)
     sitting_with_partner_items(lab)
-    deliver(lab, {"slack": SlackChat(fake_slack.token, base_url=fake_slack.api_url)})
+    deliver(
+        lab,
+        {"slack": SlackChat(fake_slack.token, base_url=fake_slack.api_url)},
+        renderers={"slack": to_slack},
+    )
 
     [reminder] = [m for m in fake_slack.messages_in(TEAM_CHANNEL) if "COPIL" in (m.text or "")]
     shown = [reminder.text or ""] + [

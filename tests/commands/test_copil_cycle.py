@@ -19,8 +19,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.console import Console, ConsoleChat
-from bot.platforms.render import MattermostSigner, to_mattermost, to_slack
+from bot.mattermost.render import MattermostSigner, to_mattermost
 from bot.sender import Sender
+from bot.slack.render import to_slack
 from commands.reply import Reply
 from commands.services.meeting_reminders import scan_meetings
 from models import Decision, Invitation, Meeting, OutboxMessage, Person, Workspace

@@ -33,14 +33,9 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from bot.matrix.render import content as matrix_content
-from bot.platforms.render import (
-    BACKTICK_LOOKALIKE,
-    ZWSP,
-    mattermost_markdown,
-    mrkdwn,
-    to_mattermost,
-    to_slack_pages,
-)
+from bot.mattermost.render import mattermost_markdown, to_mattermost
+from bot.slack.render import mrkdwn, to_slack_pages
+from bot.text import BACKTICK_LOOKALIKE, ZWSP
 from commands import usertext
 from commands.messages import SUPPORTED_LOCALES, known_families, message_keys, raw_message
 from commands.render import SAFE_URL, build_environment, mention

@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.platforms.mattermost_client import MattermostChat
-from bot.platforms.port import (
+from bot.kit.port import (
     ChatPort,
     PermanentError,
     PlatformMessage,
     RateLimited,
     TransientError,
 )
+from bot.mattermost.client import MattermostChat
 from tests.fakes._server import ManualClock
 from tests.fakes.mattermost_api import (
     CREATE_DIRECT_CHANNEL,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.platforms.render import (
+from bot.mattermost.render import (
     MATTERMOST_POST_LIMIT,
     MattermostSigner,
     derive_key,

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.platforms.render import (
+from bot.slack.render import (
     MAX_MESSAGE_BLOCKS,
     MAX_SECTION_TEXT,
     action_name,

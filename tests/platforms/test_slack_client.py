@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.platforms.port import (
+from bot.kit.port import (
     ChatPort,
     PermanentError,
     PlatformMessage,
     RateLimited,
     TransientError,
 )
-from bot.platforms.slack_client import SlackChat, post_to_response_url
+from bot.slack.client import SlackChat, post_to_response_url
 from tests.fakes._server import ManualClock
 from tests.fakes.slack_api import FakeSlack
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from bot.console import Console
-from bot.platforms.render import home_view, modal_view, to_slack_pages
+from bot.slack.render import home_view, modal_view, to_slack_pages
 from commands.home import ACTION as HOME_ACTION
 from commands.reply import Reply
 from tests.fakes.slack_rules import Refused, check_message_blocks, check_text, check_view

@@ -13,7 +13,7 @@ from bot.kit.delivery import Where, plan
 from bot.kit.directory import Directory, LookupFailed
 from bot.kit.inbound import InboundCommand, read_command
 from bot.kit.keys import KEY_LIMIT, click_key, delivery_key
-from bot.platforms.port import Capabilities, PlatformChannel, PlatformUser, TransientError
+from bot.kit.port import Capabilities, PlatformChannel, PlatformUser, TransientError
 from commands import usertext
 from commands.invocation import Invocation
 from commands.registry import build_router

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
+from bot.kit.port import ChatPort, PlatformMessage
 from bot.matrix.connector import MatrixConnector
 from bot.matrix.port import MatrixChat
 from bot.matrix.render import to_matrix
-from bot.platforms.port import ChatPort, PlatformMessage
 from bot.sender import Sender
 from commands.reply import Button, File, Reply, Visibility
 from commands.services import outbox

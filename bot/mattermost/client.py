@@ -22,7 +22,7 @@ from typing import Any, Self
 
 import httpx
 
-from bot.platforms.port import (
+from bot.kit.port import (
     Capabilities,
     ChatError,
     ChatPort,

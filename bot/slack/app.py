@@ -62,16 +62,10 @@ from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.platforms.port import ChatError, PlatformMessage
-from bot.platforms.render import (
-    action_name,
-    home_view,
-    modal_view,
-    mrkdwn,
-    to_slack_pages,
-)
-from bot.platforms.slack_client import post_to_response_url
+from bot.kit.port import ChatError, PlatformMessage
 from bot.settings import Settings
+from bot.slack.client import post_to_response_url
+from bot.slack.render import action_name, home_view, modal_view, mrkdwn, to_slack_pages
 from bot.text import markdown_to_text
 from commands.core import Router, apology
 from commands.home import ACTION as HOME_ACTION
@@ -1068,7 +1062,7 @@ class SlackApp:
             token=client.token,
             base_url=client.base_url,
             timeout=10,
-            logger=logging.getLogger("bot.slack_app.start"),
+            logger=logging.getLogger("bot.slack.app.start"),
         )
         probe.retry_handlers.clear()
         steps: list[tuple[str, Callable[[], object]]] = [("auth.test", probe.auth_test)]

@@ -32,7 +32,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.webhook import WebhookClient
 
-from bot.platforms.port import (
+from bot.kit.port import (
     Capabilities,
     ChatError,
     ChatPort,

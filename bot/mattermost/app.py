@@ -53,9 +53,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.platforms.mattermost_client import MattermostChat
-from bot.platforms.port import ChatError, PermanentError, PlatformUser, RateLimited
-from bot.platforms.render import (
+from bot.kit.port import ChatError, PermanentError, PlatformUser, RateLimited
+from bot.mattermost.client import MattermostChat
+from bot.mattermost.render import (
     MATTERMOST_ACTIONS_PATH,
     MATTERMOST_DIALOGS_PATH,
     ButtonClick,

@@ -1,1 +1,0 @@
-"""Coordo's outbound side of the chat platforms: the ``ChatPort`` and its clients."""
