@@ -28,8 +28,11 @@ UNDONE_NOTICES = ("cancelled", "moved")
 def after_undo(ctx: Context, events: list[AuditEvent], reply: Reply) -> None:
     """Withdraw and correct the notices of the meetings ``events`` put back (and of the
     date polls: ``commands.services.polls.after_undo``)."""
-    for poll in polls.after_undo(ctx, events):
+    reopened, withdrawn = polls.after_undo(ctx, events, _withdrawn(ctx))
+    for poll in reopened:
         reply.text += "\n" + ctx.message("polls.reopened", id=pk(poll))
+    if withdrawn:
+        reply.text += "\n" + ctx.message("polls.withdrawn_told", count=withdrawn)
     seen: set[int] = set()
     told = 0
     for event in events:
@@ -104,6 +107,27 @@ def _notice(ctx: Context, row: Meeting, experiment: Experiment | None) -> Callab
                 experiment=experiment,
                 by=ctx.person,
                 cancelled=row.status == "cancelled",
+            ),
+            visibility=Visibility.EPHEMERAL,
+        )
+
+    return build
+
+
+def _withdrawn(ctx: Context) -> Callable[[Meeting, Person], Reply]:
+    """The notice to someone invited to a meeting a poll's close had made, now undone."""
+
+    def build(row: Meeting, person: Person) -> Reply:
+        experiment = service.experiment_of(ctx.session, row)
+        locale = person.locale or (experiment.locale if experiment else ctx.workspace.locale)
+        return Reply(
+            text=render(
+                "meeting/notice",
+                locale,
+                row.timezone,
+                what="withdrawn",
+                m=row,
+                experiment=experiment,
             ),
             visibility=Visibility.EPHEMERAL,
         )

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from commands.core import Context
@@ -35,6 +36,7 @@ from models import (
     DatePoll,
     Experiment,
     Meeting,
+    OutboxMessage,
     Person,
     PollAnswer,
     PollInvitee,
@@ -491,18 +493,24 @@ def refresh(ctx: Context, poll: DatePoll) -> None:
     edit_message(ctx, poll, poll_reply(poll, counted, locale, experiment=experiment))
 
 
-def after_undo(ctx: Context, events: Sequence[AuditEvent]) -> list[DatePoll]:
+def after_undo(
+    ctx: Context, events: Sequence[AuditEvent], withdrawn: Callable[[Meeting, Person], Reply]
+) -> tuple[list[DatePoll], int]:
     """What an undo owes a poll's message and the invitees: a poll undone whole takes its
     unsent messages with it; a poll put back (an answer or a close undone) has its
     message edited again; a meeting a close had made, now removed, takes its unsent
-    invitations with it. Returns the polls reopened."""
+    invitations with it, and the people whose invitation went out are told it is
+    withdrawn (``withdrawn`` words it for each). Returns the polls reopened and how many
+    people will be told."""
     reopened: list[DatePoll] = []
+    told = 0
     seen: set[int] = set()
     for event in events:
         if event.entity == "meeting" and event.before is None:
             outbox.cancel_pending(
                 ctx.session, f"meeting:{event.entity_id}:", ctx.now, "meeting withdrawn"
             )
+            told += _tell_withdrawn(ctx, event.entity_id, withdrawn)
         if event.entity != "date_poll" or event.entity_id in seen:
             continue
         seen.add(event.entity_id)
@@ -515,7 +523,39 @@ def after_undo(ctx: Context, events: Sequence[AuditEvent]) -> list[DatePoll]:
         if event.action == "close":
             reopened.append(poll)
         refresh(ctx, poll)
-    return reopened
+    return reopened, told
+
+
+def _tell_withdrawn(
+    ctx: Context, meeting_id: int, withdrawn: Callable[[Meeting, Person], Reply]
+) -> int:
+    """Tell the people whose invitation to ``meeting_id`` was sent, or is being sent,
+    that the meeting is withdrawn (the unsent ones were dropped just before)."""
+    meeting = ctx.session.get(Meeting, meeting_id)
+    if meeting is None:
+        return 0
+    prefix = f"meeting:{meeting_id}:invite:"
+    reached = ctx.session.exec(
+        select(OutboxMessage.target_id).where(
+            col(OutboxMessage.key).startswith(prefix, autoescape=True),
+            col(OutboxMessage.dead_at).is_(None),
+            # Sent, or claimed by a sender when the undo came (it may be on its way).
+            or_(
+                col(OutboxMessage.sent_at).is_not(None), col(OutboxMessage.claimed_at).is_not(None)
+            ),
+        )
+    ).all()
+    ids = sorted({int(t) for t in reached if t.isdigit()})
+    if not ids:
+        return 0
+    people = ctx.session.exec(select(Person).where(col(Person.id).in_(ids))).all()
+    return meetings.notify_invitees(
+        ctx,
+        meeting,
+        kind="withdrawn",
+        reply_for=lambda person: withdrawn(meeting, person),
+        people=people,
+    )
 
 
 def withdraw(session: Session, prefix: str, now: datetime, reason: str) -> int:

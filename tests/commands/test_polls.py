@@ -19,6 +19,7 @@ from models import DatePoll, Invitation, Meeting, OutboxMessage, Person, PollAns
 from tests.chat import converse, normalise
 from tests.commands.test_copil_cycle import (
     click,
+    handle_of,
     notices,
     on_both_platforms,
     paris,
@@ -313,6 +314,51 @@ def test_someone_outside_the_experiment_does_not_see_the_poll(console: Console) 
         console.handle("/copil sondage repondre 2 oui oui")
     )
     assert count(console.engine, PollAnswer) == answers
+
+
+def test_undoing_a_close_tells_who_had_the_invitation_already(
+    console: Console, tmp_path: Path
+) -> None:
+    run(console, CREATE)
+    closed = run(console, "/copil sondage clore 2 3")
+    assert "Invitation envoyée à" in normalise(closed.text)
+    # The invitations go out before the undo: their readers must hear of it.
+    sent = send_notices(console.engine, tmp_path, paris(2026, 11, 24, 10, 5))
+    assert sum("vous invite à" in line for line in map(normalise, sent)) == 3
+
+    undone = normalise(console.handle("/copil annuler"))
+
+    assert "Le sondage n°2 est rouvert et sa réunion retirée." in undone
+    assert (
+        "Les 3 personnes qui avaient déjà reçu l'invitation seront prévenues du retrait." in undone
+    )
+    told = [n for n in notices(console.engine, "meeting.withdrawn") if n.dropped_at is None]
+    assert sorted(handle_of(console.engine, n.target_id) for n in told) == [
+        "elu.bondy",
+        "karim",
+        "marie",
+    ]
+    text = normalise(told[0].payload["text"])
+    assert (
+        "**COPIL de janvier** (Budget participatif de Bondy), fixé au jeudi 14 janvier 2027 "
+        "à 10:00 par un sondage, est retiré" in text
+    )
+    assert "la clôture du sondage a été annulée" in text
+    assert told[0].payload.get("buttons") in (None, [])
+    # The notices go out, one to each.
+    again = send_notices(console.engine, tmp_path, paris(2026, 11, 24, 10, 10))
+    assert sum("est retiré" in line for line in map(normalise, again)) == 3
+
+
+def test_undoing_a_close_before_the_invitations_went_tells_nobody(console: Console) -> None:
+    run(console, CREATE)
+    run(console, "/copil sondage clore 2 3")
+
+    undone = normalise(console.handle("/copil annuler"))
+
+    assert "Le sondage n°2 est rouvert et sa réunion retirée." in undone
+    assert "prévenue" not in undone
+    assert notices(console.engine, "meeting.withdrawn") == []
 
 
 def test_undo_of_the_poll_itself_withdraws_its_messages(console: Console) -> None:
