@@ -65,6 +65,7 @@ def escape(text: str) -> str:
 # a word's edge, next to a space or the line's end; with a zero-width space on each side
 # it is at neither, whether Slack counts that space as a space or as a letter.
 _SLACK_FORMATTING = re.compile(r"([*_~`])")
+_LINE_BREAK = re.compile(r"\r\n|[\n\r]")
 
 
 def slack_user_text(text: str, in_code: bool = False) -> str:
@@ -72,8 +73,9 @@ def slack_user_text(text: str, in_code: bool = False) -> str:
     (``<!here>``, ``<@U…>``), a link (``<https://…|label>``), a quote or formatting."""
     if in_code:
         # Nothing is formatted inside code, and what is there may be copied to be typed:
-        # only the three entities, and a backtick that would close the code.
-        return escape(text).replace("`", BACKTICK_LOOKALIKE)
+        # only the three entities, a backtick that would close the code, and a line break
+        # that would end it (the next line could then start a quote or a list).
+        return _LINE_BREAK.sub(" ", escape(text).replace("`", BACKTICK_LOOKALIKE))
     text = escape(text).replace("&gt;", ZWSP + "&gt;").replace("@", "@" + ZWSP)
     return _SLACK_FORMATTING.sub(ZWSP + r"\1" + ZWSP, text)
 

@@ -19,6 +19,7 @@ from bot.slack.render import (
     to_slack,
     to_slack_pages,
 )
+from commands import usertext
 from commands.reply import Button, Field, Form, FormField, Reply, Section, Visibility
 
 
@@ -213,3 +214,11 @@ def test_the_fallback_text_is_never_cut_inside_an_entity_or_a_link(tail: str) ->
         assert not re.search(r"&(?!amp;|lt;|gt;)", text), text[-40:]
         assert text.count("<") == text.count(">"), text[-60:]
         assert not re.search(r"<[^>]*$", text), text[-60:]
+
+
+def test_a_line_break_typed_inside_code_does_not_end_it_into_a_quote() -> None:
+    typed = usertext.START + "\n> cité" + usertext.END
+    shown = mrkdwn(f"Exemple : `/copil presence {typed} @marie`")
+
+    assert "\n" not in shown
+    assert shown == "Exemple : `/copil presence  &gt; cité @marie`"
