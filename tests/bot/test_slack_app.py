@@ -471,7 +471,11 @@ def test_a_huge_body_is_refused_while_it_streams_not_read_whole(lab: Lab) -> Non
     assert declared.startswith(b"HTTP/1.1 413"), declared[:200]  # before any of the body
     # Refused (or cut off, the 413 lost to the reset) long before the 50 MB were sent.
     assert streamed.startswith(b"HTTP/1.1 413") or cut, streamed[:200]
-    assert sent["bytes"] < 5_000_000
+    # The kernel buffers some of what is written on both ends of a loopback connection
+    # before the server reads it (a receive window that grows while the server reads its
+    # first megabyte: 5 MB sent was seen on a loaded machine). 16 MB is well past that and
+    # far from the 52 MB a server reading the body whole would take.
+    assert sent["bytes"] < 16_000_000
     assert lab.count(RequestReceipt) == 0
 
 
