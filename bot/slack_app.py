@@ -38,7 +38,6 @@ Connect), acts inside that workspace as a partner and never reaches data of thei
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import re
@@ -47,9 +46,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -62,7 +60,13 @@ from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.platforms.port import ChatError, PlatformMessage
+from bot.kit.delivery import Where as Place
+from bot.kit.delivery import plan
+from bot.kit.directory import Directory, LookupFailed
+from bot.kit.inbound import InboundCommand
+from bot.kit.keys import click_key, delivery_key
+from bot.kit.runner import Runner, shared_runner
+from bot.platforms.port import ChatError, PlatformChannel, PlatformMessage, PlatformUser
 from bot.platforms.render import (
     action_name,
     home_view,
@@ -70,26 +74,29 @@ from bot.platforms.render import (
     mrkdwn,
     to_slack_pages,
 )
-from bot.platforms.slack_client import post_to_response_url
+from bot.platforms.slack_client import SlackChat, post_to_response_url
 from bot.settings import Settings
 from bot.text import markdown_to_text
-from commands.core import Router, apology
+from commands.core import Router
+from commands.errors import UserError
 from commands.home import ACTION as HOME_ACTION
-from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
+from commands.invocation import ChannelInfo, Invocation
 from commands.messages import normalise_locale
 from commands.render import message
 from commands.reply import File, Reply, Visibility
-from models import Platform, RequestReceipt, Role
+from models import Platform, RequestReceipt
 
 log = logging.getLogger(__name__)
 
-# Slack wants an answer within 3 s; what the core has not finished by then is answered later.
-ACK_BUDGET = 2.5
-# How long what users.info and conversations.info said is trusted.
+# How long what users.info said is trusted; when it fails, the last answer is used
+# whatever its age (``bot.kit.directory``).
+PEOPLE_TTL = timedelta(minutes=5)
+# How long what conversations.info said is trusted, and how many answers are kept.
 DIRECTORY_TTL = 300.0
 DIRECTORY_SIZE = 10_000
-# A double click: two clicks of one person on one button within this window.
-CLICK_WINDOW = 2
+# A double click: two clicks of one person on one button within this window (Slack
+# stamps each click with its own clock, ``action_ts``; the window before counts too).
+CLICK_WINDOW = timedelta(seconds=2)
 # Slack's requests are a few kilobytes; anything this large is not one of them.
 MAX_BODY = 1_000_000
 # A ``response_url`` takes 5 messages; the ack carries the first page of a reply.
@@ -119,21 +126,37 @@ class MalformedRequest(Exception):
 # -- what Slack says about people and channels -------------------------------------------------
 
 
-@dataclass(frozen=True)
-class UserFacts:
-    handle: str
-    display_name: str
-    is_guest: bool
-    locale: str | None = None
-    timezone: str | None = None
+def look_up_user(client: WebClient, user_id: str) -> PlatformUser:
+    """Who ``user_id`` is (``users.info``): a Slack guest (``is_restricted``), a stranger
+    to the workspace (``is_stranger``) or a person of another team (``team_id``, compared
+    by the adapter with the workspace's) comes as a partner. A failure is a ``ChatError``,
+    for the kit's ``Directory`` to apply its one policy."""
+    try:
+        user = client.users_info(user=user_id, include_locale=True)["user"]
+        profile = user.get("profile") or {}
+        return PlatformUser(
+            id=user_id,
+            name=str(user.get("name") or user_id),
+            display_name=str(
+                profile.get("display_name") or user.get("real_name") or user.get("name") or ""
+            ),
+            is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+            is_external=bool(user.get("is_stranger")),
+            is_bot=bool(user.get("is_bot")),
+            team_id=str(user.get("team_id") or "") or None,
+            timezone=user.get("tz"),
+            locale=user.get("locale"),
+        )
+    except (SlackApiError, SlackClientError, OSError, KeyError, TypeError) as e:
+        raise ChatError(f"users.info {user_id} failed: {e}") from e
 
 
-class SlackDirectory:
-    """Who a user is (``users.info``) and whether a channel is shared with another
-    organisation (``conversations.info``), each looked up once per ``ttl`` seconds.
+class SlackChannels:
+    """Whether a channel is shared with another organisation (``conversations.info``),
+    looked up once per ``ttl`` seconds, and the bot's direct conversation with a person.
 
-    A lookup that fails (Slack down, a channel the bot cannot see) does not fail the
-    command: the facts the request itself carries are used, and kept for a short while.
+    A channel look-up that fails (Slack down, a channel the bot cannot see) does not fail
+    the command: the channel is taken as not shared, for a short while.
     """
 
     def __init__(
@@ -165,60 +188,17 @@ class SlackDirectory:
             while len(self._cache) > self.size:
                 self._cache.popitem(last=False)
 
-    def user(
-        self, user_id: str, *, home_team: str, payload_team: str | None, fallback_handle: str
-    ) -> UserFacts:
-        """A person from another organisation (their team is not the workspace's), a
-        stranger to the workspace, or a Slack guest (``is_restricted``) is a guest, hence
-        a partner wherever they have no other role."""
-        key = f"user:{user_id}"
-        facts: UserFacts | None = self._get(key)
-        if facts is None:
-            try:
-                user = self.client.users_info(user=user_id, include_locale=True)["user"]
-                profile = user.get("profile") or {}
-                facts = UserFacts(
-                    handle=str(user.get("name") or fallback_handle or user_id),
-                    display_name=str(
-                        profile.get("display_name")
-                        or user.get("real_name")
-                        or user.get("name")
-                        or ""
-                    ),
-                    is_guest=bool(
-                        user.get("is_restricted")
-                        or user.get("is_ultra_restricted")
-                        or user.get("is_stranger")
-                        or (user.get("team_id") and user.get("team_id") != home_team)
-                    ),
-                    locale=user.get("locale"),
-                    timezone=user.get("tz"),
-                )
-                self._put(key, facts)
-            except (SlackApiError, SlackClientError, OSError, KeyError, TypeError) as e:
-                log.warning("users.info %s failed (%s); using the request's facts", user_id, e)
-                facts = UserFacts(
-                    handle=fallback_handle or user_id, display_name="", is_guest=False
-                )
-                self._put(key, facts, ttl=30)
-        if payload_team and payload_team != home_team and not facts.is_guest:
-            facts = UserFacts(facts.handle, facts.display_name, True, facts.locale, facts.timezone)
-        return facts
-
-    def handle(self, user_id: str, home_team: str) -> str:
-        return self.user(user_id, home_team=home_team, payload_team=None, fallback_handle="").handle
-
-    def channel(self, channel_id: str, name: str = "") -> ChannelInfo:
+    def channel(self, channel_id: str, name: str = "") -> PlatformChannel:
         if not channel_id:
-            return ChannelInfo("", name)
+            return PlatformChannel("", name)
         if channel_id.startswith("D"):  # a direct conversation is never shared
-            return ChannelInfo(channel_id, name or "directmessage")
+            return PlatformChannel(channel_id, name or "directmessage", is_direct=True)
         key = f"channel:{channel_id}"
-        info: ChannelInfo | None = self._get(key)
+        info: PlatformChannel | None = self._get(key)
         if info is None:
             try:
                 channel = self.client.conversations_info(channel=channel_id)["channel"]
-                info = ChannelInfo(
+                info = PlatformChannel(
                     channel_id,
                     str(channel.get("name") or name or channel_id),
                     is_shared=bool(channel.get("is_ext_shared")),
@@ -226,7 +206,7 @@ class SlackDirectory:
                 self._put(key, info)
             except (SlackApiError, SlackClientError, OSError, KeyError, TypeError) as e:
                 log.info("conversations.info %s failed (%s); taken as not shared", channel_id, e)
-                info = ChannelInfo(channel_id, name or channel_id)
+                info = PlatformChannel(channel_id, name or channel_id)
                 self._put(key, info, ttl=30)
         return info
 
@@ -402,10 +382,6 @@ def _api_error(e: SlackApiError) -> str:
     return str(data.get("error") or "")
 
 
-def _hash(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-
-
 @dataclass(frozen=True)
 class Where:
     """Where to answer an interaction: the channel, the person, the ``response_url``."""
@@ -415,12 +391,22 @@ class Where:
     response_url: str
     locale: str
 
+    def direct(self) -> Where:
+        """The person's conversation with Coordo."""
+        return Where("", self.user_id, "", self.locale)
+
 
 # -- the adapter -------------------------------------------------------------------------------
 
 
 class SlackAdapter:
-    """The listeners of the Bolt app: requests in, core, Block Kit out."""
+    """The listeners of the Bolt app: requests in, core, Block Kit out.
+
+    The core runs through the kit's ``Runner`` (its pool, its ack budget, its apology in
+    the person's language), shared with the other platforms of the process; people are
+    looked up through the kit's ``Directory`` (one policy when Slack does not answer)."""
+
+    capabilities = SlackChat.capabilities
 
     def __init__(
         self,
@@ -428,28 +414,24 @@ class SlackAdapter:
         router: Router,
         client: WebClient,
         *,
-        directory: SlackDirectory | None = None,
+        runner: Runner | None = None,
+        people_ttl: timedelta = PEOPLE_TTL,
         clock: Clock = _utc_now,
-        ack_budget: float = ACK_BUDGET,
-        # Enough to overlap waits on the database and Slack's API; more only contend for
-        # the one interpreter lock of the process (measured: 8 threads cost a read 10%
-        # more CPU than 3). Requests beyond wait their turn in the pool's queue, in order.
-        core_threads: int = 4,
         background_threads: int = 4,
     ) -> None:
         self.engine = engine
         self.router = router
         self.client = client
-        self.directory = directory or SlackDirectory(client)
+        self.runner = runner or shared_runner(engine, router)
+        self.people = Directory(lambda user_id: look_up_user(client, user_id), ttl=people_ttl)
+        self.channels = SlackChannels(client)
         self.clock = clock
-        self.ack_budget = ack_budget
-        self.core = ThreadPoolExecutor(core_threads, thread_name_prefix="coordo-core")
         self.background = ThreadPoolExecutor(background_threads, thread_name_prefix="coordo-after")
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        self.core.shutdown(wait=True)
+        self.runner.close()
         self.background.shutdown(wait=True)
 
     # -- building the invocation ---------------------------------------------------------
@@ -463,12 +445,20 @@ class SlackAdapter:
             raise MalformedRequest("no team")
         return str(team or payload_team)
 
+    def person(self, user_id: str, home: str, payload_team: str | None = None) -> PlatformUser:
+        """Who ``user_id`` is; of another organisation when Slack or the request itself
+        names a team other than the workspace's. ``LookupFailed`` when Slack does not
+        answer and nobody remembers."""
+        user = self.people.get(user_id)
+        if not user.is_external and {user.team_id, payload_team} - {None, "", home}:
+            user = replace(user, is_external=True)
+        return user
+
     def invocation(
         self,
         context: BoltContext,
         *,
         user_id: str,
-        user_name: str,
         payload_team: str | None,
         channel_id: str = "",
         channel_name: str = "",
@@ -479,35 +469,38 @@ class SlackAdapter:
         mentioned_ids: dict[str, str] | None = None,
     ) -> Invocation:
         home = self.home_team(context, payload_team)
-        facts = self.directory.user(
-            user_id, home_team=home, payload_team=payload_team, fallback_handle=user_name
-        )
+        user = self.person(user_id, home, payload_team)
         text = _BARE_MENTION.sub(lambda m: self._named_mention(m.group(1), home), text)
-        return Invocation(
-            workspace=WorkspaceRef(Platform.SLACK, home, team_name),
-            channel=self.directory.channel(channel_id, channel_name),
-            user=UserRef(user_id, facts.handle, facts.display_name, is_guest=facts.is_guest),
+        return InboundCommand(
+            platform=Platform.SLACK,
+            workspace_id=home,
+            workspace_name=team_name,
+            channel=self.channels.channel(channel_id, channel_name),
+            user=user,
             command=command,
             text=text,
             now=self.clock(),
-            locale=facts.locale,
-            timezone=facts.timezone,
-            role=Role.PARTNER if facts.is_guest else None,
             request_key=request_key,
-            mentioned_ids=dict(mentioned_ids or {}),
-        )
+            mentioned_ids=mentioned_ids or {},
+        ).invocation()
 
     def _named_mention(self, user_id: str, home: str) -> str:
-        return f"<@{user_id}|{self.directory.handle(user_id, home)}>"
+        return f"<@{user_id}|{self.person(user_id, home).name}>"
+
+    def refusal(self, failed: LookupFailed, locale: str, what: str) -> Reply:
+        """Slack could not say who someone is, and nobody remembers: nothing is run."""
+        log.warning("Slack %s refused: %s", what, failed)
+        return Reply(text=message("kit.directory_unavailable", locale))
+
+    def word_locale(self, command: str) -> str:
+        """The language of a command's word (``/labo``, ``/lab``): an apology's language
+        before the person is known."""
+        try:
+            return normalise_locale(self.router.resolve(command)[1] or None)
+        except UserError:
+            return normalise_locale(None)
 
     # -- running the core within the ack budget ------------------------------------------
-
-    def _guarded(self, work: Callable[[], Reply], locale: str | None, what: str) -> Reply:
-        try:
-            return work()
-        except Exception:  # the adapter's one handler of the unexpected: logged, apologised
-            log.exception("Slack %s failed", what)
-            return apology(locale)
 
     def within_budget(
         self,
@@ -523,25 +516,25 @@ class SlackAdapter:
         gets the reply when it comes. ``working`` is the ack to give in the meantime."""
         handoff = context.get(HANDOFF)
         if isinstance(handoff, Handoff):
-            # Over HTTP the endpoint keeps the time: the work runs here, in this thread.
+            # Over HTTP the endpoint keeps the time: the work runs here, in this thread
+            # (one of the runner's already).
             handoff.working = working
-            reply = self._guarded(work, locale, what)
+            reply = self.runner.guard(locale, work, f"Slack {what}")
             if handoff.in_time():
                 return reply
             log.info("Slack %s was slow: answering after the ack", what)
             self.after_ack(late, reply)
             return None
-        future = self.core.submit(self._guarded, work, locale, what)
-        try:
-            return future.result(timeout=self.ack_budget)
-        except FutureTimeout:
+        future = self.runner.run(locale, work, f"Slack {what}")
+        in_time = self.runner.within_budget(future)
+        if in_time is None:
             log.info("Slack %s is slow: answering after the ack", what)
 
             def deliver(done: Future[Reply]) -> None:
-                self.background.submit(self._quietly, late, done.result())
+                self.after_ack(late, done.result())
 
             future.add_done_callback(deliver)
-            return None
+        return in_time
 
     def _quietly(self, work: Callable[..., None], *args: Any) -> None:
         try:
@@ -558,18 +551,29 @@ class SlackAdapter:
         team = _field(body, "team_id")
         home = self.home_team(context, team)
         trigger_id = _field(body, "trigger_id", required=False)
-        invocation = self.invocation(
-            context,
-            user_id=_field(body, "user_id"),
-            user_name=_field(body, "user_name", required=False),
-            payload_team=team,
-            channel_id=_field(body, "channel_id"),
-            channel_name=_field(body, "channel_name", required=False),
-            command=_field(body, "command").lstrip("/"),
-            text=from_slack(_field(body, "text", required=False)),
-            request_key=f"slack:{home}:command:{trigger_id}" if trigger_id else None,
-            team_name=_field(body, "team_domain", required=False),
-        )
+        command = _field(body, "command").lstrip("/")
+        try:
+            invocation = self.invocation(
+                context,
+                user_id=_field(body, "user_id"),
+                payload_team=team,
+                channel_id=_field(body, "channel_id"),
+                channel_name=_field(body, "channel_name", required=False),
+                command=command,
+                text=from_slack(_field(body, "text", required=False)),
+                request_key=(
+                    delivery_key(Platform.SLACK, home, f"command:{trigger_id}")
+                    if trigger_id
+                    else None
+                ),
+                team_name=_field(body, "team_domain", required=False),
+            )
+        except LookupFailed as failed:
+            locale = self.word_locale(command)
+            refused = self.refusal(failed, locale, f"/{command}")
+            page = to_slack_pages(refused, locale=locale, max_pages=1)[0]
+            ack(_response_body(page, refused.visibility))
+            return
         locale = normalise_locale(invocation.locale)
         where = Where(
             invocation.channel.external_id,
@@ -616,13 +620,22 @@ class SlackAdapter:
     def deliver(
         self, reply: Reply, where: Where, pages: list[PlatformMessage] | None = None
     ) -> None:
-        """Send ``reply`` (or its remaining ``pages``) and its files, after the ack."""
-        if pages is None:
-            pages = to_slack_pages(reply, locale=where.locale, max_pages=MAX_PAGES - 1)
-        for page in pages:
-            self.post(page, reply.visibility, where)
-        if reply.files:
-            self.upload(reply.files, reply.visibility, where)
+        """Send ``reply`` (or its remaining ``pages``) and its files, after the ack, where
+        the kit's ``plan`` puts them by Slack's capabilities (ephemeral messages and
+        files: everything goes where the command was typed)."""
+        in_direct = where.channel_id.startswith("D")
+        for step in plan(reply, self.capabilities, in_direct=in_direct, locale=where.locale):
+            target = where if step.where == Place.HERE else where.direct()
+            if pages is None or step.where != Place.HERE:
+                step_pages = to_slack_pages(
+                    step.reply, locale=where.locale, max_pages=MAX_PAGES - 1
+                )
+            else:
+                step_pages = pages
+            for page in step_pages:
+                self.post(page, step.reply.visibility, target)
+            if step.files:
+                self.upload(step.files, step.reply.visibility, target)
 
     def post(self, page: PlatformMessage, visibility: Visibility, where: Where) -> None:
         if where.response_url:
@@ -642,7 +655,7 @@ class SlackAdapter:
                     raise
                 log.info("chat.postMessage to %s refused (%s); to the person", where.channel_id, e)
             self.client.chat_postMessage(
-                channel=self.directory.direct_channel(where.user_id),
+                channel=self.channels.direct_channel(where.user_id),
                 text=page.text,
                 blocks=page.blocks,
             )
@@ -662,13 +675,13 @@ class SlackAdapter:
                     raise
                 log.info("chat.postEphemeral refused (%s); a direct message instead", e)
             self.client.chat_postMessage(
-                channel=self.directory.direct_channel(where.user_id),
+                channel=self.channels.direct_channel(where.user_id),
                 text=page.text,
                 blocks=page.blocks,
             )
         else:
             self.client.chat_postMessage(
-                channel=self.directory.direct_channel(where.user_id),
+                channel=self.channels.direct_channel(where.user_id),
                 text=page.text,
                 blocks=page.blocks,
             )
@@ -679,7 +692,7 @@ class SlackAdapter:
         if visibility == Visibility.CHANNEL and where.channel_id:
             target = where.channel_id
         else:
-            target = self.directory.direct_channel(where.user_id)
+            target = self.channels.direct_channel(where.user_id)
         try:
             self.client.files_upload_v2(
                 channel=target,
@@ -716,27 +729,32 @@ class SlackAdapter:
         )
         home = self.home_team(context, team)
         stamp = float(_field(action, "action_ts", required=False) or time.time())
+        clicked = datetime.fromtimestamp(stamp, UTC)
+        # This click's key, and the one it had a window earlier: a double click astride
+        # two windows is still one click.
         keys = [
-            f"slack:{home}:click:{_hash(user_id, place, action_id, value)}:{window}"
-            for window in (int(stamp // CLICK_WINDOW), int(stamp // CLICK_WINDOW) - 1)
+            click_key(Platform.SLACK, home, user_id, place, action_id, value, at, CLICK_WINDOW)
+            for at in (clicked, clicked - CLICK_WINDOW)
         ]
-        invocation = self.invocation(
-            context,
-            user_id=user_id,
-            user_name=_field(body, "user", "username", required=False)
-            or _field(body, "user", "name", required=False),
-            payload_team=team,
-            channel_id=_field(body, "channel", "id", required=False),
-            channel_name=_field(body, "channel", "name", required=False),
-            request_key=keys[0],
-        )
+        response_url = _field(body, "response_url", required=False)
+        try:
+            invocation = self.invocation(
+                context,
+                user_id=user_id,
+                payload_team=team,
+                channel_id=_field(body, "channel", "id", required=False),
+                channel_name=_field(body, "channel", "name", required=False),
+                request_key=keys[0],
+            )
+        except LookupFailed as failed:
+            refused = self.refusal(failed, normalise_locale(None), "click")
+            ack()
+            channel_id = _field(body, "channel", "id", required=False)
+            where = Where(channel_id, user_id, response_url, normalise_locale(None))
+            self.after_ack(self.deliver, refused, where if not in_home else where.direct())
+            return
         locale = normalise_locale(invocation.locale)
-        where = Where(
-            invocation.channel.external_id,
-            user_id,
-            _field(body, "response_url", required=False),
-            locale,
-        )
+        where = Where(invocation.channel.external_id, user_id, response_url, locale)
         name = action_name(action_id)
 
         def act() -> Reply:
@@ -748,7 +766,7 @@ class SlackAdapter:
             if in_home:
                 self.publish_home(invocation, where)
                 if name != HOME_ACTION:
-                    self.deliver(reply, Where("", user_id, "", locale))
+                    self.deliver(reply, where.direct())
             else:
                 self.deliver(reply, where)
 
@@ -787,38 +805,44 @@ class SlackAdapter:
         user_id = _field(body, "user", "id")
         team = _field(body, "user", "team_id", required=False) or _field(body, "team", "id")
         home = self.home_team(context, team)
-        values, mentions = self.form_values(state.get("values"), home)
-        invocation = self.invocation(
-            context,
-            user_id=user_id,
-            user_name=_field(body, "user", "username", required=False)
-            or _field(body, "user", "name", required=False),
-            payload_team=team,
-            channel_id=str(metadata.get("c") or ""),
-            request_key=f"slack:{home}:view:{view_id}",
-            mentioned_ids=mentions,
-        )
-        locale = normalise_locale(invocation.locale)
-        # A form may be sent long after its command, whose response_url (30 minutes, 5
-        # uses) is then spent: what follows a form goes through the bot's own API.
-        where = Where(invocation.channel.external_id, user_id, "", locale)
-        reply = self.within_budget(
-            lambda: self.router.submit(
-                self.engine, invocation, callback, values, str(metadata.get("s") or "")
-            ),
-            locale=invocation.locale,
-            what=f"form {callback}",
-            late=lambda r: self.deliver(r, where),
-            context=context,
-        )
-        if reply is None:
-            ack()
-            return
         inputs = [
             str(b.get("block_id"))
             for b in view.get("blocks") or []
             if isinstance(b, dict) and b.get("type") == "input"
         ]
+        try:
+            values, mentions = self.form_values(state.get("values"), home)
+            invocation = self.invocation(
+                context,
+                user_id=user_id,
+                payload_team=team,
+                channel_id=str(metadata.get("c") or ""),
+                request_key=delivery_key(Platform.SLACK, home, f"view:{view_id}"),
+                mentioned_ids=mentions,
+            )
+        except LookupFailed as failed:
+            # The form stays open, its answers kept, for the person to send again.
+            refused = self.refusal(failed, normalise_locale(None), f"form {callback}")
+            reply: Reply | None = replace(refused, errors={"": refused.text})
+            locale = normalise_locale(None)
+            where = Where(str(metadata.get("c") or ""), user_id, "", locale)
+        else:
+            locale = normalise_locale(invocation.locale)
+            # A form may be sent long after its command, whose response_url (30 minutes, 5
+            # uses) is then spent: what follows a form goes through the bot's own API.
+            where = Where(invocation.channel.external_id, user_id, "", locale)
+            reply = self.within_budget(
+                lambda: self.router.submit(
+                    self.engine, invocation, callback, values, str(metadata.get("s") or "")
+                ),
+                locale=invocation.locale,
+                what=f"form {callback}",
+                late=lambda r: self.deliver(r, where),
+                context=context,
+            )
+        if reply is None:
+            ack()
+            return
         if reply.errors and inputs:
             errors: dict[str, str] = {}
             for field_name, text in reply.errors.items():
@@ -855,13 +879,13 @@ class SlackAdapter:
 
     def _form_value(self, element: dict[str, Any], home: str, mentions: dict[str, str]) -> str:
         def person(user_id: Any) -> str:
-            handle = self.directory.handle(_text(user_id), home) or _text(user_id)
+            handle = self.person(_text(user_id), home).name
             mentions[handle] = _text(user_id)
             return "@" + handle
 
         def channel(channel_id: Any) -> str:
-            info = self.directory.channel(_text(channel_id))
-            return f"<#{info.external_id}|{info.name}>"
+            info = self.channels.channel(_text(channel_id))
+            return f"<#{info.id}|{info.name}>"
 
         kind = element.get("type")
         if kind == "users_select":
@@ -904,12 +928,13 @@ class SlackAdapter:
         if event_id and self._seen(event_id):
             return  # a retried delivery of an event already handled
         user_id = _field(event, "user")
-        invocation = self.invocation(
-            context,
-            user_id=user_id,
-            user_name="",
-            payload_team=_field(body, "team_id", required=False),
-        )
+        try:
+            invocation = self.invocation(
+                context, user_id=user_id, payload_team=_field(body, "team_id", required=False)
+            )
+        except LookupFailed as failed:
+            log.warning("Slack App Home of %s not published: %s", user_id, failed)
+            return
         where = Where("", user_id, "", normalise_locale(invocation.locale))
         self.after_ack(self.publish_home, invocation, where)
 
@@ -934,10 +959,10 @@ class SlackAdapter:
             timezone=invocation.timezone,
             role=invocation.role,
         )
-        reply = self._guarded(
-            lambda: self.router.act(self.engine, home_invocation, HOME_ACTION, ""),
+        reply = self.runner.guard(
             invocation.locale,
-            "App Home",
+            lambda: self.router.act(self.engine, home_invocation, HOME_ACTION, ""),
+            "Slack App Home",
         )
         self.client.views_publish(user_id=where.user_id, view=home_view(reply, locale=where.locale))
 
@@ -1028,10 +1053,10 @@ class SlackApp:
             context={HANDOFF: handoff},
         )
         running = asyncio.get_running_loop().run_in_executor(
-            self.adapter.core, self.bolt.dispatch, bolt_request
+            self.adapter.runner.pool, self.bolt.dispatch, bolt_request
         )
         try:
-            answer = await asyncio.wait_for(asyncio.shield(running), self.adapter.ack_budget)
+            answer = await asyncio.wait_for(asyncio.shield(running), self.adapter.runner.ack_budget)
         except TimeoutError:
             if handoff.give_up():
                 # The listener answers later (response_url); Slack gets its ack now.
@@ -1115,13 +1140,17 @@ def build_slack_app(
     router: Router,
     client: WebClient,
     *,
+    runner: Runner | None = None,
     clock: Clock = _utc_now,
-    ack_budget: float = ACK_BUDGET,
-    directory: SlackDirectory | None = None,
+    people_ttl: timedelta = PEOPLE_TTL,
 ) -> SlackApp:
-    """The Bolt app for ``client``'s workspace; nothing is asked of Slack here."""
+    """The Bolt app for ``client``'s workspace; nothing is asked of Slack here.
+
+    ``runner``: the kit's runner the commands run in (its pool and its ack budget); by
+    default the one the process shares between its platforms for ``engine`` and
+    ``router``. The app closes it when it closes."""
     adapter = SlackAdapter(
-        engine, router, client, clock=clock, ack_budget=ack_budget, directory=directory
+        engine, router, client, runner=runner, clock=clock, people_ttl=people_ttl
     )
     secret = settings.slack_signing_secret
     bolt = App(

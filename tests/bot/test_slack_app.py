@@ -26,6 +26,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from bot.kit.runner import Runner
 from bot.scheduler import ports_from_settings
 from bot.sender import Sender
 from bot.settings import Settings
@@ -234,7 +235,9 @@ def slack_lab(engine: Engine, fake_slack: FakeSlack, ack_budget: float) -> Itera
     )
     client = WebClient(token=fake_slack.token, base_url=fake_slack.api_url)
     received: list[dict[str, Any]] = []
-    app = build_slack_app(settings, engine, make_router(received), client, ack_budget=ack_budget)
+    router = make_router(received)
+    runner = Runner(engine, router, ack_budget=ack_budget)
+    app = build_slack_app(settings, engine, router, client, runner=runner)
     with running(create_app(settings, engine=engine, slack=app)) as url:
         sender = SlackSender(url, fake_slack)
         yield Lab(sender, fake_slack, engine, app, received)
