@@ -6,16 +6,18 @@ The pipeline of one HTTP request, and why it is shaped so:
 1. ``SlackApp.endpoint`` (async, on the event loop) reads the body and checks its signature
    and timestamp with ``slack_sdk``'s ``SignatureVerifier`` (401 otherwise), then its shape
    (400 for a body Slack would never send); both are microseconds of work.
-2. It hands the request to Bolt's ``App.dispatch`` **in one of the core's worker threads**.
+2. It hands the request to Bolt's ``App.dispatch`` **in one of the core's worker threads**
+   (the pool of the kit's ``Runner``, one per process, shared with the other platforms).
    Bolt's own Starlette adapter calls the synchronous ``dispatch`` on the event loop, where
    Bolt waits for the ack in a loop of 10 ms sleeps: every request then holds the whole
    server for at least 10 ms (the ~90 requests/s ceiling ``bench/slack_http.py``
    measures). Here the app runs with ``process_before_response=True``, so the listener
    runs in the calling thread and returns the ack itself: no polling, and the event loop
    stays free.
-3. The listener builds the neutral ``Invocation`` and runs the core (synchronous, one
-   transaction) right there, in the same thread: one thread hop per request. The endpoint
-   keeps the time: after ``ack_budget`` seconds (2.5 by default: Slack wants the ack
+3. The listener builds the neutral ``Invocation`` (an ``InboundCommand`` of the kit) and
+   runs the core (synchronous, one transaction) right there, in the same thread, under
+   the runner's guard: one thread hop per request. The endpoint keeps the time: after the
+   runner's ``ack_budget`` seconds (2.5 by default: Slack wants the ack
    within 3) it answers "working on it", and the listener, when its reply is ready, sends
    it through ``response_url`` instead. Which of the two answers is settled once, under a
    lock (``Handoff``), so a reply is never lost nor given twice. Further pages of a long
@@ -24,15 +26,23 @@ The pipeline of one HTTP request, and why it is shaped so:
 
 Socket Mode (``SLACK_APP_TOKEN``) feeds the same Bolt app, hence the same listeners, over a
 WebSocket; there is no signature to check there, the connection is authenticated. There the
-listener keeps the time itself: the core runs in the core's pool and the listener waits for
-it at most ``ack_budget`` seconds.
+listener keeps the time itself: the core runs in the runner's pool and the listener waits
+for it at most ``ack_budget`` seconds.
+
+People are looked up (``users.info``) through the kit's ``Directory``: when Slack does not
+answer, the last answer known is used whatever its age; with none, the request is refused
+with "try again" and nothing is written. Replies and files go where the kit's ``plan``
+puts them by Slack's capabilities: ephemeral through ``response_url`` or
+``chat.postEphemeral`` (a direct message when Slack refuses it), files after the message.
 
 Safety. A request is identified by a key the core stores once it has handled it
-(``RequestReceipt``): the ``trigger_id`` of a slash command, the view of a modal, and for a
-click the person, the message, the button and a two-second window, so a retried delivery
-or a double click writes once. The workspace is the one the app is installed in (the bot
-token's team): a person from another organisation, in a channel shared with it (Slack
-Connect), acts inside that workspace as a partner and never reaches data of their own team.
+(``RequestReceipt``, keys of ``bot.kit.keys``): the ``trigger_id`` of a slash command, the
+view of a modal, and for a click the person, the message, the button and a two-second
+window (the window before counts too), so a retried delivery or a double click writes
+once, and yes → no → yes counts three times. The workspace is the one the app is
+installed in (the bot token's team): a person from another organisation, in a channel
+shared with it (Slack Connect), acts inside that workspace as a partner and never reaches
+data of their own team.
 """
 
 from __future__ import annotations
@@ -153,39 +163,29 @@ def look_up_user(client: WebClient, user_id: str) -> PlatformUser:
 
 class SlackChannels:
     """Whether a channel is shared with another organisation (``conversations.info``),
-    looked up once per ``ttl`` seconds, and the bot's direct conversation with a person.
+    looked up once per ``DIRECTORY_TTL`` seconds, and the bot's direct conversation with a person.
 
     A channel look-up that fails (Slack down, a channel the bot cannot see) does not fail
     the command: the channel is taken as not shared, for a short while.
     """
 
-    def __init__(
-        self,
-        client: WebClient,
-        *,
-        ttl: float = DIRECTORY_TTL,
-        size: int = DIRECTORY_SIZE,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, client: WebClient) -> None:
         self.client = client
-        self.ttl = ttl
-        self.size = size
-        self._monotonic = monotonic
         self._cache: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def _get(self, key: str) -> Any:
         with self._lock:
             hit = self._cache.get(key)
-            if hit is None or hit[0] < self._monotonic():
+            if hit is None or hit[0] < time.monotonic():
                 return None
             return hit[1]
 
     def _put(self, key: str, value: Any, ttl: float | None = None) -> None:
         with self._lock:
-            self._cache[key] = (self._monotonic() + (self.ttl if ttl is None else ttl), value)
+            self._cache[key] = (time.monotonic() + (DIRECTORY_TTL if ttl is None else ttl), value)
             self._cache.move_to_end(key)
-            while len(self._cache) > self.size:
+            while len(self._cache) > DIRECTORY_SIZE:
                 self._cache.popitem(last=False)
 
     def channel(self, channel_id: str, name: str = "") -> PlatformChannel:
@@ -366,6 +366,16 @@ def _unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def _inputs(view: dict[str, Any]) -> list[str]:
+    """The block ids of a modal's inputs."""
+    blocks = view.get("blocks")
+    return [
+        str(b.get("block_id"))
+        for b in (blocks if isinstance(blocks, list) else [])
+        if isinstance(b, dict) and b.get("type") == "input"
+    ]
+
+
 def _response_body(page: PlatformMessage, visibility: Visibility, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "response_type": "in_channel" if visibility == Visibility.CHANNEL else "ephemeral",
@@ -487,19 +497,6 @@ class SlackAdapter:
     def _named_mention(self, user_id: str, home: str) -> str:
         return f"<@{user_id}|{self.person(user_id, home).name}>"
 
-    def refusal(self, failed: LookupFailed, locale: str, what: str) -> Reply:
-        """Slack could not say who someone is, and nobody remembers: nothing is run."""
-        log.warning("Slack %s refused: %s", what, failed)
-        return Reply(text=message("kit.directory_unavailable", locale))
-
-    def word_locale(self, command: str) -> str:
-        """The language of a command's word (``/labo``, ``/lab``): an apology's language
-        before the person is known."""
-        try:
-            return normalise_locale(self.router.resolve(command)[1] or None)
-        except UserError:
-            return normalise_locale(None)
-
     # -- running the core within the ack budget ------------------------------------------
 
     def within_budget(
@@ -552,28 +549,19 @@ class SlackAdapter:
         home = self.home_team(context, team)
         trigger_id = _field(body, "trigger_id", required=False)
         command = _field(body, "command").lstrip("/")
-        try:
-            invocation = self.invocation(
-                context,
-                user_id=_field(body, "user_id"),
-                payload_team=team,
-                channel_id=_field(body, "channel_id"),
-                channel_name=_field(body, "channel_name", required=False),
-                command=command,
-                text=from_slack(_field(body, "text", required=False)),
-                request_key=(
-                    delivery_key(Platform.SLACK, home, f"command:{trigger_id}")
-                    if trigger_id
-                    else None
-                ),
-                team_name=_field(body, "team_domain", required=False),
-            )
-        except LookupFailed as failed:
-            locale = self.word_locale(command)
-            refused = self.refusal(failed, locale, f"/{command}")
-            page = to_slack_pages(refused, locale=locale, max_pages=1)[0]
-            ack(_response_body(page, refused.visibility))
-            return
+        invocation = self.invocation(
+            context,
+            user_id=_field(body, "user_id"),
+            payload_team=team,
+            channel_id=_field(body, "channel_id"),
+            channel_name=_field(body, "channel_name", required=False),
+            command=command,
+            text=from_slack(_field(body, "text", required=False)),
+            request_key=(
+                delivery_key(Platform.SLACK, home, f"command:{trigger_id}") if trigger_id else None
+            ),
+            team_name=_field(body, "team_domain", required=False),
+        )
         locale = normalise_locale(invocation.locale)
         where = Where(
             invocation.channel.external_id,
@@ -638,53 +626,33 @@ class SlackAdapter:
                 self.upload(step.files, step.reply.visibility, target)
 
     def post(self, page: PlatformMessage, visibility: Visibility, where: Where) -> None:
+        """Through the ``response_url`` when there is one; else to the channel, or only to
+        the person in it (``chat.postEphemeral``); else, or when Slack refuses, to the
+        person's conversation with Coordo."""
         if where.response_url:
-            post_to_response_url(
-                where.response_url, _response_body(page, visibility, replace_original=False)
-            )
-        elif visibility == Visibility.CHANNEL and where.channel_id:
-            try:
+            body = _response_body(page, visibility, replace_original=False)
+            post_to_response_url(where.response_url, body)
+            return
+        try:
+            if visibility == Visibility.CHANNEL and where.channel_id:
                 self.client.chat_postMessage(
                     channel=where.channel_id, text=page.text, blocks=page.blocks
                 )
                 return
-            except SlackApiError as e:
-                # A private channel the bot is not in, or an archived one: the person
-                # who acted still gets the confirmation, in their conversation.
-                if _api_error(e) not in CHANNEL_REFUSALS:
-                    raise
-                log.info("chat.postMessage to %s refused (%s); to the person", where.channel_id, e)
-            self.client.chat_postMessage(
-                channel=self.channels.direct_channel(where.user_id),
-                text=page.text,
-                blocks=page.blocks,
-            )
-        elif where.channel_id and not where.channel_id.startswith("D"):
-            try:
+            if where.channel_id and not where.channel_id.startswith("D"):
                 self.client.chat_postEphemeral(
-                    channel=where.channel_id,
-                    user=where.user_id,
-                    text=page.text,
-                    blocks=page.blocks,
+                    channel=where.channel_id, user=where.user_id, text=page.text, blocks=page.blocks
                 )
                 return
-            except SlackApiError as e:
-                # The bot or the person is not in the channel (Slack shows an ephemeral
-                # message only to a member, from a member): their conversation instead.
-                if _api_error(e) not in EPHEMERAL_REFUSALS:
-                    raise
-                log.info("chat.postEphemeral refused (%s); a direct message instead", e)
-            self.client.chat_postMessage(
-                channel=self.channels.direct_channel(where.user_id),
-                text=page.text,
-                blocks=page.blocks,
-            )
-        else:
-            self.client.chat_postMessage(
-                channel=self.channels.direct_channel(where.user_id),
-                text=page.text,
-                blocks=page.blocks,
-            )
+        except SlackApiError as e:
+            # A private channel the bot is not in, an archived one, or a person not in the
+            # channel (Slack shows an ephemeral message only to a member, from a member):
+            # the person who acted still gets the answer, in their conversation.
+            if _api_error(e) not in CHANNEL_REFUSALS | EPHEMERAL_REFUSALS:
+                raise
+            log.info("posting to %s refused (%s); to the person", where.channel_id, e)
+        direct = self.channels.direct_channel(where.user_id)
+        self.client.chat_postMessage(channel=direct, text=page.text, blocks=page.blocks)
 
     def upload(self, files: list[File], visibility: Visibility, where: Where) -> None:
         """Files of a reply for the channel go to the channel; the others to the person,
@@ -736,25 +704,21 @@ class SlackAdapter:
             click_key(Platform.SLACK, home, user_id, place, action_id, value, at, CLICK_WINDOW)
             for at in (clicked, clicked - CLICK_WINDOW)
         ]
-        response_url = _field(body, "response_url", required=False)
-        try:
-            invocation = self.invocation(
-                context,
-                user_id=user_id,
-                payload_team=team,
-                channel_id=_field(body, "channel", "id", required=False),
-                channel_name=_field(body, "channel", "name", required=False),
-                request_key=keys[0],
-            )
-        except LookupFailed as failed:
-            refused = self.refusal(failed, normalise_locale(None), "click")
-            ack()
-            channel_id = _field(body, "channel", "id", required=False)
-            where = Where(channel_id, user_id, response_url, normalise_locale(None))
-            self.after_ack(self.deliver, refused, where if not in_home else where.direct())
-            return
+        invocation = self.invocation(
+            context,
+            user_id=user_id,
+            payload_team=team,
+            channel_id=_field(body, "channel", "id", required=False),
+            channel_name=_field(body, "channel", "name", required=False),
+            request_key=keys[0],
+        )
         locale = normalise_locale(invocation.locale)
-        where = Where(invocation.channel.external_id, user_id, response_url, locale)
+        where = Where(
+            invocation.channel.external_id,
+            user_id,
+            _field(body, "response_url", required=False),
+            locale,
+        )
         name = action_name(action_id)
 
         def act() -> Reply:
@@ -805,44 +769,32 @@ class SlackAdapter:
         user_id = _field(body, "user", "id")
         team = _field(body, "user", "team_id", required=False) or _field(body, "team", "id")
         home = self.home_team(context, team)
-        inputs = [
-            str(b.get("block_id"))
-            for b in view.get("blocks") or []
-            if isinstance(b, dict) and b.get("type") == "input"
-        ]
-        try:
-            values, mentions = self.form_values(state.get("values"), home)
-            invocation = self.invocation(
-                context,
-                user_id=user_id,
-                payload_team=team,
-                channel_id=str(metadata.get("c") or ""),
-                request_key=delivery_key(Platform.SLACK, home, f"view:{view_id}"),
-                mentioned_ids=mentions,
-            )
-        except LookupFailed as failed:
-            # The form stays open, its answers kept, for the person to send again.
-            refused = self.refusal(failed, normalise_locale(None), f"form {callback}")
-            reply: Reply | None = replace(refused, errors={"": refused.text})
-            locale = normalise_locale(None)
-            where = Where(str(metadata.get("c") or ""), user_id, "", locale)
-        else:
-            locale = normalise_locale(invocation.locale)
-            # A form may be sent long after its command, whose response_url (30 minutes, 5
-            # uses) is then spent: what follows a form goes through the bot's own API.
-            where = Where(invocation.channel.external_id, user_id, "", locale)
-            reply = self.within_budget(
-                lambda: self.router.submit(
-                    self.engine, invocation, callback, values, str(metadata.get("s") or "")
-                ),
-                locale=invocation.locale,
-                what=f"form {callback}",
-                late=lambda r: self.deliver(r, where),
-                context=context,
-            )
+        values, mentions = self.form_values(state.get("values"), home)
+        invocation = self.invocation(
+            context,
+            user_id=user_id,
+            payload_team=team,
+            channel_id=str(metadata.get("c") or ""),
+            request_key=delivery_key(Platform.SLACK, home, f"view:{view_id}"),
+            mentioned_ids=mentions,
+        )
+        locale = normalise_locale(invocation.locale)
+        # A form may be sent long after its command, whose response_url (30 minutes, 5
+        # uses) is then spent: what follows a form goes through the bot's own API.
+        where = Where(invocation.channel.external_id, user_id, "", locale)
+        reply = self.within_budget(
+            lambda: self.router.submit(
+                self.engine, invocation, callback, values, str(metadata.get("s") or "")
+            ),
+            locale=invocation.locale,
+            what=f"form {callback}",
+            late=lambda r: self.deliver(r, where),
+            context=context,
+        )
         if reply is None:
             ack()
             return
+        inputs = _inputs(view)
         if reply.errors and inputs:
             errors: dict[str, str] = {}
             for field_name, text in reply.errors.items():
@@ -928,13 +880,9 @@ class SlackAdapter:
         if event_id and self._seen(event_id):
             return  # a retried delivery of an event already handled
         user_id = _field(event, "user")
-        try:
-            invocation = self.invocation(
-                context, user_id=user_id, payload_team=_field(body, "team_id", required=False)
-            )
-        except LookupFailed as failed:
-            log.warning("Slack App Home of %s not published: %s", user_id, failed)
-            return
+        invocation = self.invocation(
+            context, user_id=user_id, payload_team=_field(body, "team_id", required=False)
+        )
         where = Where("", user_id, "", normalise_locale(invocation.locale))
         self.after_ack(self.publish_home, invocation, where)
 
@@ -972,9 +920,34 @@ class SlackAdapter:
         if isinstance(error, MalformedRequest):
             log.info("Slack: malformed request refused (%s)", error)
             return BoltResponse(status=400, body={"error": f"malformed request: {error}"})
+        if isinstance(error, LookupFailed):
+            return self.refuse(error, body if isinstance(body, dict) else {})
         log.error("Slack listener failed", exc_info=error)
         text = message("core.unexpected", "fr")
         return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
+
+    def refuse(self, failed: LookupFailed, body: dict[str, Any]) -> BoltResponse:
+        """Slack could not say who someone is, and nobody remembers: nothing was run. They
+        are asked to try again, in their command's language (French otherwise): in the
+        command's answer, under the form (which stays open, its answers kept), or through
+        the click's ``response_url``."""
+        log.warning("Slack request refused: %s", failed)
+        try:
+            locale = self.router.resolve(str(body.get("command") or ""))[1]
+        except UserError:
+            locale = ""
+        text = message("kit.directory_unavailable", normalise_locale(locale or None))
+        inputs = _inputs(_object(body, "view"))
+        if body.get("type") == "view_submission" and inputs:
+            return BoltResponse(
+                status=200, body={"response_action": "errors", "errors": {inputs[0]: text}}
+            )
+        answer = _response_body(PlatformMessage(text), Visibility.EPHEMERAL)
+        if body.get("type") == "block_actions" and body.get("response_url"):
+            answer["replace_original"] = False
+            self.after_ack(post_to_response_url, str(body["response_url"]), answer)
+            return BoltResponse(status=200, body="")
+        return BoltResponse(status=200, body=answer)
 
 
 # -- the app -----------------------------------------------------------------------------------
