@@ -86,4 +86,5 @@ def test_the_platforms_of_a_process_share_one_runner(engine: Engine) -> None:
     assert fresh is not shared
     reply = fresh.within_budget(fresh.dispatch(lambda: invocation("casse"), "fr"))
     fresh.close()
-    assert reply is not None and reply.text.startswith("Désolé")
+    assert reply is not None
+    assert reply.text.startswith("Désolé")
