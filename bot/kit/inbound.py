@@ -36,7 +36,7 @@ class InboundCommand:
         return Invocation(
             workspace=WorkspaceRef(self.platform, self.workspace_id, self.workspace_name),
             channel=ChannelInfo(self.channel.id, self.channel.name, self.channel.is_shared),
-            user=UserRef(user.id, user.name, user.name, is_guest=partner),
+            user=UserRef(user.id, user.name, user.display_name or user.name, is_guest=partner),
             command=self.command,
             text=self.text,
             now=self.now,

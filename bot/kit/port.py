@@ -80,6 +80,8 @@ class PlatformUser:
     team_id: str | None = None
     timezone: str | None = None
     locale: str | None = None
+    # The name people see, when the platform has one besides ``name`` (Slack's profile).
+    display_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ never a stack trace.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -45,20 +46,21 @@ class Runner:
         self.ack_budget = ack_budget
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
 
+    def guard(self, locale: str | None, call: Callable[[], Reply], what: str) -> Reply:
+        """``call`` in the calling thread (one of the pool's already, for an adapter whose
+        request is served there); always a reply."""
+        try:
+            return call()
+        except LookupFailed as failed:
+            log.warning("%s: %s", what, failed)
+            return Reply(text=message("kit.directory_unavailable", locale or "fr"))
+        except Exception:
+            log.exception("%s failed", what)
+            return apology(locale)
+
     def run(self, locale: str | None, call: Callable[[], Reply], what: str) -> Future[Reply]:
         """Run ``call`` in the pool; its future always holds a reply."""
-
-        def guarded() -> Reply:
-            try:
-                return call()
-            except LookupFailed as failed:
-                log.warning("%s: %s", what, failed)
-                return Reply(text=message("kit.directory_unavailable", locale or "fr"))
-            except Exception:
-                log.exception("%s failed", what)
-                return apology(locale)
-
-        return self.pool.submit(guarded)
+        return self.pool.submit(self.guard, locale, call, what)
 
     def dispatch(self, make: Callable[[], Invocation], locale: str | None = None) -> Future[Reply]:
         """A typed command; ``make`` builds the invocation in the pool (it may look the
@@ -87,4 +89,23 @@ class Runner:
             return None
 
     def close(self) -> None:
+        with _shared_lock:
+            for key in [key for key, runner in _shared.items() if runner is self]:
+                del _shared[key]
         self.pool.shutdown(wait=True)
+
+
+_shared: dict[tuple[int, int], Runner] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_runner(engine: Engine, router: Router) -> Runner:
+    """The process's one runner for ``engine`` and ``router``: every platform served by
+    the process asks here and shares its pool of four threads. Closing it (with the first
+    platform to stop) forgets it; whoever asks next gets a new one."""
+    with _shared_lock:
+        key = (id(engine), id(router))
+        runner = _shared.get(key)
+        if runner is None:
+            runner = _shared[key] = Runner(engine, router)
+        return runner

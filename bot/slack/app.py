@@ -6,16 +6,18 @@ The pipeline of one HTTP request, and why it is shaped so:
 1. ``SlackApp.endpoint`` (async, on the event loop) reads the body and checks its signature
    and timestamp with ``slack_sdk``'s ``SignatureVerifier`` (401 otherwise), then its shape
    (400 for a body Slack would never send); both are microseconds of work.
-2. It hands the request to Bolt's ``App.dispatch`` **in one of the core's worker threads**.
+2. It hands the request to Bolt's ``App.dispatch`` **in one of the core's worker threads**
+   (the pool of the kit's ``Runner``, one per process, shared with the other platforms).
    Bolt's own Starlette adapter calls the synchronous ``dispatch`` on the event loop, where
    Bolt waits for the ack in a loop of 10 ms sleeps: every request then holds the whole
    server for at least 10 ms (the ~90 requests/s ceiling ``bench/slack_http.py``
    measures). Here the app runs with ``process_before_response=True``, so the listener
    runs in the calling thread and returns the ack itself: no polling, and the event loop
    stays free.
-3. The listener builds the neutral ``Invocation`` and runs the core (synchronous, one
-   transaction) right there, in the same thread: one thread hop per request. The endpoint
-   keeps the time: after ``ack_budget`` seconds (2.5 by default: Slack wants the ack
+3. The listener builds the neutral ``Invocation`` (an ``InboundCommand`` of the kit) and
+   runs the core (synchronous, one transaction) right there, in the same thread, under
+   the runner's guard: one thread hop per request. The endpoint keeps the time: after the
+   runner's ``ack_budget`` seconds (2.5 by default: Slack wants the ack
    within 3) it answers "working on it", and the listener, when its reply is ready, sends
    it through ``response_url`` instead. Which of the two answers is settled once, under a
    lock (``Handoff``), so a reply is never lost nor given twice. Further pages of a long
@@ -24,21 +26,28 @@ The pipeline of one HTTP request, and why it is shaped so:
 
 Socket Mode (``SLACK_APP_TOKEN``) feeds the same Bolt app, hence the same listeners, over a
 WebSocket; there is no signature to check there, the connection is authenticated. There the
-listener keeps the time itself: the core runs in the core's pool and the listener waits for
-it at most ``ack_budget`` seconds.
+listener keeps the time itself: the core runs in the runner's pool and the listener waits
+for it at most ``ack_budget`` seconds.
+
+People are looked up (``users.info``) through the kit's ``Directory``: when Slack does not
+answer, the last answer known is used whatever its age; with none, the request is refused
+with "try again" and nothing is written. Replies and files go where the kit's ``plan``
+puts them by Slack's capabilities: ephemeral through ``response_url`` or
+``chat.postEphemeral`` (a direct message when Slack refuses it), files after the message.
 
 Safety. A request is identified by a key the core stores once it has handled it
-(``RequestReceipt``): the ``trigger_id`` of a slash command, the view of a modal, and for a
-click the person, the message, the button and a two-second window, so a retried delivery
-or a double click writes once. The workspace is the one the app is installed in (the bot
-token's team): a person from another organisation, in a channel shared with it (Slack
-Connect), acts inside that workspace as a partner and never reaches data of their own team.
+(``RequestReceipt``, keys of ``bot.kit.keys``): the ``trigger_id`` of a slash command, the
+view of a modal, and for a click the person, the message, the button and a two-second
+window (the window before counts too), so a retried delivery or a double click writes
+once, and yes → no → yes counts three times. The workspace is the one the app is
+installed in (the bot token's team): a person from another organisation, in a channel
+shared with it (Slack Connect), acts inside that workspace as a partner and never reaches
+data of their own team.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import re
@@ -47,9 +56,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -62,28 +70,37 @@ from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.kit.port import ChatError, PlatformMessage
+from bot.kit.delivery import Where as Place
+from bot.kit.delivery import plan
+from bot.kit.directory import Directory, LookupFailed
+from bot.kit.inbound import InboundCommand
+from bot.kit.keys import click_key, delivery_key
+from bot.kit.port import ChatError, PlatformChannel, PlatformMessage, PlatformUser
+from bot.kit.runner import Runner, shared_runner
 from bot.settings import Settings
-from bot.slack.client import post_to_response_url
+from bot.slack.client import SlackChat, post_to_response_url
 from bot.slack.render import action_name, home_view, modal_view, mrkdwn, to_slack_pages
 from bot.text import markdown_to_text
-from commands.core import Router, apology
+from commands.core import Router
+from commands.errors import UserError
 from commands.home import ACTION as HOME_ACTION
-from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
+from commands.invocation import ChannelInfo, Invocation
 from commands.messages import normalise_locale
 from commands.render import message
 from commands.reply import File, Reply, Visibility
-from models import Platform, RequestReceipt, Role
+from models import Platform, RequestReceipt
 
 log = logging.getLogger(__name__)
 
-# Slack wants an answer within 3 s; what the core has not finished by then is answered later.
-ACK_BUDGET = 2.5
-# How long what users.info and conversations.info said is trusted.
+# How long what users.info said is trusted; when it fails, the last answer is used
+# whatever its age (``bot.kit.directory``).
+PEOPLE_TTL = timedelta(minutes=5)
+# How long what conversations.info said is trusted, and how many answers are kept.
 DIRECTORY_TTL = 300.0
 DIRECTORY_SIZE = 10_000
-# A double click: two clicks of one person on one button within this window.
-CLICK_WINDOW = 2
+# A double click: two clicks of one person on one button within this window (Slack
+# stamps each click with its own clock, ``action_ts``; the window before counts too).
+CLICK_WINDOW = timedelta(seconds=2)
 # Slack's requests are a few kilobytes; anything this large is not one of them.
 MAX_BODY = 1_000_000
 # A ``response_url`` takes 5 messages; the ack carries the first page of a reply.
@@ -113,106 +130,69 @@ class MalformedRequest(Exception):
 # -- what Slack says about people and channels -------------------------------------------------
 
 
-@dataclass(frozen=True)
-class UserFacts:
-    handle: str
-    display_name: str
-    is_guest: bool
-    locale: str | None = None
-    timezone: str | None = None
+def look_up_user(client: WebClient, user_id: str) -> PlatformUser:
+    """Who ``user_id`` is (``users.info``): a Slack guest (``is_restricted``), a stranger
+    to the workspace (``is_stranger``) or a person of another team (``team_id``, compared
+    by the adapter with the workspace's) comes as a partner. A failure is a ``ChatError``,
+    for the kit's ``Directory`` to apply its one policy."""
+    try:
+        user = client.users_info(user=user_id, include_locale=True)["user"]
+        profile = user.get("profile") or {}
+        return PlatformUser(
+            id=user_id,
+            name=str(user.get("name") or user_id),
+            display_name=str(
+                profile.get("display_name") or user.get("real_name") or user.get("name") or ""
+            ),
+            is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+            is_external=bool(user.get("is_stranger")),
+            is_bot=bool(user.get("is_bot")),
+            team_id=str(user.get("team_id") or "") or None,
+            timezone=user.get("tz"),
+            locale=user.get("locale"),
+        )
+    except (SlackApiError, SlackClientError, OSError, KeyError, TypeError) as e:
+        raise ChatError(f"users.info {user_id} failed: {e}") from e
 
 
-class SlackDirectory:
-    """Who a user is (``users.info``) and whether a channel is shared with another
-    organisation (``conversations.info``), each looked up once per ``ttl`` seconds.
+class SlackChannels:
+    """Whether a channel is shared with another organisation (``conversations.info``),
+    looked up once per ``DIRECTORY_TTL`` seconds, and the bot's direct conversation with a person.
 
-    A lookup that fails (Slack down, a channel the bot cannot see) does not fail the
-    command: the facts the request itself carries are used, and kept for a short while.
+    A channel look-up that fails (Slack down, a channel the bot cannot see) does not fail
+    the command: the channel is taken as not shared, for a short while.
     """
 
-    def __init__(
-        self,
-        client: WebClient,
-        *,
-        ttl: float = DIRECTORY_TTL,
-        size: int = DIRECTORY_SIZE,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, client: WebClient) -> None:
         self.client = client
-        self.ttl = ttl
-        self.size = size
-        self._monotonic = monotonic
         self._cache: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def _get(self, key: str) -> Any:
         with self._lock:
             hit = self._cache.get(key)
-            if hit is None or hit[0] < self._monotonic():
+            if hit is None or hit[0] < time.monotonic():
                 return None
             return hit[1]
 
     def _put(self, key: str, value: Any, ttl: float | None = None) -> None:
         with self._lock:
-            self._cache[key] = (self._monotonic() + (self.ttl if ttl is None else ttl), value)
+            self._cache[key] = (time.monotonic() + (DIRECTORY_TTL if ttl is None else ttl), value)
             self._cache.move_to_end(key)
-            while len(self._cache) > self.size:
+            while len(self._cache) > DIRECTORY_SIZE:
                 self._cache.popitem(last=False)
 
-    def user(
-        self, user_id: str, *, home_team: str, payload_team: str | None, fallback_handle: str
-    ) -> UserFacts:
-        """A person from another organisation (their team is not the workspace's), a
-        stranger to the workspace, or a Slack guest (``is_restricted``) is a guest, hence
-        a partner wherever they have no other role."""
-        key = f"user:{user_id}"
-        facts: UserFacts | None = self._get(key)
-        if facts is None:
-            try:
-                user = self.client.users_info(user=user_id, include_locale=True)["user"]
-                profile = user.get("profile") or {}
-                facts = UserFacts(
-                    handle=str(user.get("name") or fallback_handle or user_id),
-                    display_name=str(
-                        profile.get("display_name")
-                        or user.get("real_name")
-                        or user.get("name")
-                        or ""
-                    ),
-                    is_guest=bool(
-                        user.get("is_restricted")
-                        or user.get("is_ultra_restricted")
-                        or user.get("is_stranger")
-                        or (user.get("team_id") and user.get("team_id") != home_team)
-                    ),
-                    locale=user.get("locale"),
-                    timezone=user.get("tz"),
-                )
-                self._put(key, facts)
-            except (SlackApiError, SlackClientError, OSError, KeyError, TypeError) as e:
-                log.warning("users.info %s failed (%s); using the request's facts", user_id, e)
-                facts = UserFacts(
-                    handle=fallback_handle or user_id, display_name="", is_guest=False
-                )
-                self._put(key, facts, ttl=30)
-        if payload_team and payload_team != home_team and not facts.is_guest:
-            facts = UserFacts(facts.handle, facts.display_name, True, facts.locale, facts.timezone)
-        return facts
-
-    def handle(self, user_id: str, home_team: str) -> str:
-        return self.user(user_id, home_team=home_team, payload_team=None, fallback_handle="").handle
-
-    def channel(self, channel_id: str, name: str = "") -> ChannelInfo:
+    def channel(self, channel_id: str, name: str = "") -> PlatformChannel:
         if not channel_id:
-            return ChannelInfo("", name)
+            return PlatformChannel("", name)
         if channel_id.startswith("D"):  # a direct conversation is never shared
-            return ChannelInfo(channel_id, name or "directmessage")
+            return PlatformChannel(channel_id, name or "directmessage", is_direct=True)
         key = f"channel:{channel_id}"
-        info: ChannelInfo | None = self._get(key)
+        info: PlatformChannel | None = self._get(key)
         if info is None:
             try:
                 channel = self.client.conversations_info(channel=channel_id)["channel"]
-                info = ChannelInfo(
+                info = PlatformChannel(
                     channel_id,
                     str(channel.get("name") or name or channel_id),
                     is_shared=bool(channel.get("is_ext_shared")),
@@ -220,7 +200,7 @@ class SlackDirectory:
                 self._put(key, info)
             except (SlackApiError, SlackClientError, OSError, KeyError, TypeError) as e:
                 log.info("conversations.info %s failed (%s); taken as not shared", channel_id, e)
-                info = ChannelInfo(channel_id, name or channel_id)
+                info = PlatformChannel(channel_id, name or channel_id)
                 self._put(key, info, ttl=30)
         return info
 
@@ -380,6 +360,16 @@ def _unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def _inputs(view: dict[str, Any]) -> list[str]:
+    """The block ids of a modal's inputs."""
+    blocks = view.get("blocks")
+    return [
+        str(b.get("block_id"))
+        for b in (blocks if isinstance(blocks, list) else [])
+        if isinstance(b, dict) and b.get("type") == "input"
+    ]
+
+
 def _response_body(page: PlatformMessage, visibility: Visibility, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "response_type": "in_channel" if visibility == Visibility.CHANNEL else "ephemeral",
@@ -396,10 +386,6 @@ def _api_error(e: SlackApiError) -> str:
     return str(data.get("error") or "")
 
 
-def _hash(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-
-
 @dataclass(frozen=True)
 class Where:
     """Where to answer an interaction: the channel, the person, the ``response_url``."""
@@ -409,12 +395,22 @@ class Where:
     response_url: str
     locale: str
 
+    def direct(self) -> Where:
+        """The person's conversation with Coordo."""
+        return Where("", self.user_id, "", self.locale)
+
 
 # -- the adapter -------------------------------------------------------------------------------
 
 
 class SlackAdapter:
-    """The listeners of the Bolt app: requests in, core, Block Kit out."""
+    """The listeners of the Bolt app: requests in, core, Block Kit out.
+
+    The core runs through the kit's ``Runner`` (its pool, its ack budget, its apology in
+    the person's language), shared with the other platforms of the process; people are
+    looked up through the kit's ``Directory`` (one policy when Slack does not answer)."""
+
+    capabilities = SlackChat.capabilities
 
     def __init__(
         self,
@@ -422,28 +418,24 @@ class SlackAdapter:
         router: Router,
         client: WebClient,
         *,
-        directory: SlackDirectory | None = None,
+        runner: Runner | None = None,
+        people_ttl: timedelta = PEOPLE_TTL,
         clock: Clock = _utc_now,
-        ack_budget: float = ACK_BUDGET,
-        # Enough to overlap waits on the database and Slack's API; more only contend for
-        # the one interpreter lock of the process (measured: 8 threads cost a read 10%
-        # more CPU than 3). Requests beyond wait their turn in the pool's queue, in order.
-        core_threads: int = 4,
         background_threads: int = 4,
     ) -> None:
         self.engine = engine
         self.router = router
         self.client = client
-        self.directory = directory or SlackDirectory(client)
+        self.runner = runner or shared_runner(engine, router)
+        self.people = Directory(lambda user_id: look_up_user(client, user_id), ttl=people_ttl)
+        self.channels = SlackChannels(client)
         self.clock = clock
-        self.ack_budget = ack_budget
-        self.core = ThreadPoolExecutor(core_threads, thread_name_prefix="coordo-core")
         self.background = ThreadPoolExecutor(background_threads, thread_name_prefix="coordo-after")
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        self.core.shutdown(wait=True)
+        self.runner.close()
         self.background.shutdown(wait=True)
 
     # -- building the invocation ---------------------------------------------------------
@@ -457,12 +449,20 @@ class SlackAdapter:
             raise MalformedRequest("no team")
         return str(team or payload_team)
 
+    def person(self, user_id: str, home: str, payload_team: str | None = None) -> PlatformUser:
+        """Who ``user_id`` is; of another organisation when Slack or the request itself
+        names a team other than the workspace's. ``LookupFailed`` when Slack does not
+        answer and nobody remembers."""
+        user = self.people.get(user_id)
+        if not user.is_external and {user.team_id, payload_team} - {None, "", home}:
+            user = replace(user, is_external=True)
+        return user
+
     def invocation(
         self,
         context: BoltContext,
         *,
         user_id: str,
-        user_name: str,
         payload_team: str | None,
         channel_id: str = "",
         channel_name: str = "",
@@ -473,35 +473,25 @@ class SlackAdapter:
         mentioned_ids: dict[str, str] | None = None,
     ) -> Invocation:
         home = self.home_team(context, payload_team)
-        facts = self.directory.user(
-            user_id, home_team=home, payload_team=payload_team, fallback_handle=user_name
-        )
+        user = self.person(user_id, home, payload_team)
         text = _BARE_MENTION.sub(lambda m: self._named_mention(m.group(1), home), text)
-        return Invocation(
-            workspace=WorkspaceRef(Platform.SLACK, home, team_name),
-            channel=self.directory.channel(channel_id, channel_name),
-            user=UserRef(user_id, facts.handle, facts.display_name, is_guest=facts.is_guest),
+        return InboundCommand(
+            platform=Platform.SLACK,
+            workspace_id=home,
+            workspace_name=team_name,
+            channel=self.channels.channel(channel_id, channel_name),
+            user=user,
             command=command,
             text=text,
             now=self.clock(),
-            locale=facts.locale,
-            timezone=facts.timezone,
-            role=Role.PARTNER if facts.is_guest else None,
             request_key=request_key,
-            mentioned_ids=dict(mentioned_ids or {}),
-        )
+            mentioned_ids=mentioned_ids or {},
+        ).invocation()
 
     def _named_mention(self, user_id: str, home: str) -> str:
-        return f"<@{user_id}|{self.directory.handle(user_id, home)}>"
+        return f"<@{user_id}|{self.person(user_id, home).name}>"
 
     # -- running the core within the ack budget ------------------------------------------
-
-    def _guarded(self, work: Callable[[], Reply], locale: str | None, what: str) -> Reply:
-        try:
-            return work()
-        except Exception:  # the adapter's one handler of the unexpected: logged, apologised
-            log.exception("Slack %s failed", what)
-            return apology(locale)
 
     def within_budget(
         self,
@@ -517,25 +507,25 @@ class SlackAdapter:
         gets the reply when it comes. ``working`` is the ack to give in the meantime."""
         handoff = context.get(HANDOFF)
         if isinstance(handoff, Handoff):
-            # Over HTTP the endpoint keeps the time: the work runs here, in this thread.
+            # Over HTTP the endpoint keeps the time: the work runs here, in this thread
+            # (one of the runner's already).
             handoff.working = working
-            reply = self._guarded(work, locale, what)
+            reply = self.runner.guard(locale, work, f"Slack {what}")
             if handoff.in_time():
                 return reply
             log.info("Slack %s was slow: answering after the ack", what)
             self.after_ack(late, reply)
             return None
-        future = self.core.submit(self._guarded, work, locale, what)
-        try:
-            return future.result(timeout=self.ack_budget)
-        except FutureTimeout:
+        future = self.runner.run(locale, work, f"Slack {what}")
+        in_time = self.runner.within_budget(future)
+        if in_time is None:
             log.info("Slack %s is slow: answering after the ack", what)
 
             def deliver(done: Future[Reply]) -> None:
-                self.background.submit(self._quietly, late, done.result())
+                self.after_ack(late, done.result())
 
             future.add_done_callback(deliver)
-            return None
+        return in_time
 
     def _quietly(self, work: Callable[..., None], *args: Any) -> None:
         try:
@@ -552,16 +542,18 @@ class SlackAdapter:
         team = _field(body, "team_id")
         home = self.home_team(context, team)
         trigger_id = _field(body, "trigger_id", required=False)
+        command = _field(body, "command").lstrip("/")
         invocation = self.invocation(
             context,
             user_id=_field(body, "user_id"),
-            user_name=_field(body, "user_name", required=False),
             payload_team=team,
             channel_id=_field(body, "channel_id"),
             channel_name=_field(body, "channel_name", required=False),
-            command=_field(body, "command").lstrip("/"),
+            command=command,
             text=from_slack(_field(body, "text", required=False)),
-            request_key=f"slack:{home}:command:{trigger_id}" if trigger_id else None,
+            request_key=(
+                delivery_key(Platform.SLACK, home, f"command:{trigger_id}") if trigger_id else None
+            ),
             team_name=_field(body, "team_domain", required=False),
         )
         locale = normalise_locale(invocation.locale)
@@ -610,62 +602,51 @@ class SlackAdapter:
     def deliver(
         self, reply: Reply, where: Where, pages: list[PlatformMessage] | None = None
     ) -> None:
-        """Send ``reply`` (or its remaining ``pages``) and its files, after the ack."""
-        if pages is None:
-            pages = to_slack_pages(reply, locale=where.locale, max_pages=MAX_PAGES - 1)
-        for page in pages:
-            self.post(page, reply.visibility, where)
-        if reply.files:
-            self.upload(reply.files, reply.visibility, where)
+        """Send ``reply`` (or its remaining ``pages``) and its files, after the ack, where
+        the kit's ``plan`` puts them by Slack's capabilities (ephemeral messages and
+        files: everything goes where the command was typed)."""
+        in_direct = where.channel_id.startswith("D")
+        for step in plan(reply, self.capabilities, in_direct=in_direct, locale=where.locale):
+            target = where if step.where == Place.HERE else where.direct()
+            if pages is None or step.where != Place.HERE:
+                step_pages = to_slack_pages(
+                    step.reply, locale=where.locale, max_pages=MAX_PAGES - 1
+                )
+            else:
+                step_pages = pages
+            for page in step_pages:
+                self.post(page, step.reply.visibility, target)
+            if step.files:
+                self.upload(step.files, step.reply.visibility, target)
 
     def post(self, page: PlatformMessage, visibility: Visibility, where: Where) -> None:
+        """Through the ``response_url`` when there is one; else to the channel, or only to
+        the person in it (``chat.postEphemeral``); else, or when Slack refuses, to the
+        person's conversation with Coordo."""
         if where.response_url:
-            post_to_response_url(
-                where.response_url, _response_body(page, visibility, replace_original=False)
-            )
-        elif visibility == Visibility.CHANNEL and where.channel_id:
-            try:
+            body = _response_body(page, visibility, replace_original=False)
+            post_to_response_url(where.response_url, body)
+            return
+        try:
+            if visibility == Visibility.CHANNEL and where.channel_id:
                 self.client.chat_postMessage(
                     channel=where.channel_id, text=page.text, blocks=page.blocks
                 )
                 return
-            except SlackApiError as e:
-                # A private channel the bot is not in, or an archived one: the person
-                # who acted still gets the confirmation, in their conversation.
-                if _api_error(e) not in CHANNEL_REFUSALS:
-                    raise
-                log.info("chat.postMessage to %s refused (%s); to the person", where.channel_id, e)
-            self.client.chat_postMessage(
-                channel=self.directory.direct_channel(where.user_id),
-                text=page.text,
-                blocks=page.blocks,
-            )
-        elif where.channel_id and not where.channel_id.startswith("D"):
-            try:
+            if where.channel_id and not where.channel_id.startswith("D"):
                 self.client.chat_postEphemeral(
-                    channel=where.channel_id,
-                    user=where.user_id,
-                    text=page.text,
-                    blocks=page.blocks,
+                    channel=where.channel_id, user=where.user_id, text=page.text, blocks=page.blocks
                 )
                 return
-            except SlackApiError as e:
-                # The bot or the person is not in the channel (Slack shows an ephemeral
-                # message only to a member, from a member): their conversation instead.
-                if _api_error(e) not in EPHEMERAL_REFUSALS:
-                    raise
-                log.info("chat.postEphemeral refused (%s); a direct message instead", e)
-            self.client.chat_postMessage(
-                channel=self.directory.direct_channel(where.user_id),
-                text=page.text,
-                blocks=page.blocks,
-            )
-        else:
-            self.client.chat_postMessage(
-                channel=self.directory.direct_channel(where.user_id),
-                text=page.text,
-                blocks=page.blocks,
-            )
+        except SlackApiError as e:
+            # A private channel the bot is not in, an archived one, or a person not in the
+            # channel (Slack shows an ephemeral message only to a member, from a member):
+            # the person who acted still gets the answer, in their conversation.
+            if _api_error(e) not in CHANNEL_REFUSALS | EPHEMERAL_REFUSALS:
+                raise
+            log.info("posting to %s refused (%s); to the person", where.channel_id, e)
+        direct = self.channels.direct_channel(where.user_id)
+        self.client.chat_postMessage(channel=direct, text=page.text, blocks=page.blocks)
 
     def upload(self, files: list[File], visibility: Visibility, where: Where) -> None:
         """Files of a reply for the channel go to the channel; the others to the person,
@@ -673,7 +654,7 @@ class SlackAdapter:
         if visibility == Visibility.CHANNEL and where.channel_id:
             target = where.channel_id
         else:
-            target = self.directory.direct_channel(where.user_id)
+            target = self.channels.direct_channel(where.user_id)
         try:
             self.client.files_upload_v2(
                 channel=target,
@@ -710,15 +691,16 @@ class SlackAdapter:
         )
         home = self.home_team(context, team)
         stamp = float(_field(action, "action_ts", required=False) or time.time())
+        clicked = datetime.fromtimestamp(stamp, UTC)
+        # This click's key, and the one it had a window earlier: a double click astride
+        # two windows is still one click.
         keys = [
-            f"slack:{home}:click:{_hash(user_id, place, action_id, value)}:{window}"
-            for window in (int(stamp // CLICK_WINDOW), int(stamp // CLICK_WINDOW) - 1)
+            click_key(Platform.SLACK, home, user_id, place, action_id, value, at, CLICK_WINDOW)
+            for at in (clicked, clicked - CLICK_WINDOW)
         ]
         invocation = self.invocation(
             context,
             user_id=user_id,
-            user_name=_field(body, "user", "username", required=False)
-            or _field(body, "user", "name", required=False),
             payload_team=team,
             channel_id=_field(body, "channel", "id", required=False),
             channel_name=_field(body, "channel", "name", required=False),
@@ -742,7 +724,7 @@ class SlackAdapter:
             if in_home:
                 self.publish_home(invocation, where)
                 if name != HOME_ACTION:
-                    self.deliver(reply, Where("", user_id, "", locale))
+                    self.deliver(reply, where.direct())
             else:
                 self.deliver(reply, where)
 
@@ -785,11 +767,9 @@ class SlackAdapter:
         invocation = self.invocation(
             context,
             user_id=user_id,
-            user_name=_field(body, "user", "username", required=False)
-            or _field(body, "user", "name", required=False),
             payload_team=team,
             channel_id=str(metadata.get("c") or ""),
-            request_key=f"slack:{home}:view:{view_id}",
+            request_key=delivery_key(Platform.SLACK, home, f"view:{view_id}"),
             mentioned_ids=mentions,
         )
         locale = normalise_locale(invocation.locale)
@@ -808,11 +788,7 @@ class SlackAdapter:
         if reply is None:
             ack()
             return
-        inputs = [
-            str(b.get("block_id"))
-            for b in view.get("blocks") or []
-            if isinstance(b, dict) and b.get("type") == "input"
-        ]
+        inputs = _inputs(view)
         if reply.errors and inputs:
             errors: dict[str, str] = {}
             for field_name, text in reply.errors.items():
@@ -849,13 +825,13 @@ class SlackAdapter:
 
     def _form_value(self, element: dict[str, Any], home: str, mentions: dict[str, str]) -> str:
         def person(user_id: Any) -> str:
-            handle = self.directory.handle(_text(user_id), home) or _text(user_id)
+            handle = self.person(_text(user_id), home).name
             mentions[handle] = _text(user_id)
             return "@" + handle
 
         def channel(channel_id: Any) -> str:
-            info = self.directory.channel(_text(channel_id))
-            return f"<#{info.external_id}|{info.name}>"
+            info = self.channels.channel(_text(channel_id))
+            return f"<#{info.id}|{info.name}>"
 
         kind = element.get("type")
         if kind == "users_select":
@@ -899,10 +875,7 @@ class SlackAdapter:
             return  # a retried delivery of an event already handled
         user_id = _field(event, "user")
         invocation = self.invocation(
-            context,
-            user_id=user_id,
-            user_name="",
-            payload_team=_field(body, "team_id", required=False),
+            context, user_id=user_id, payload_team=_field(body, "team_id", required=False)
         )
         where = Where("", user_id, "", normalise_locale(invocation.locale))
         self.after_ack(self.publish_home, invocation, where)
@@ -928,10 +901,10 @@ class SlackAdapter:
             timezone=invocation.timezone,
             role=invocation.role,
         )
-        reply = self._guarded(
-            lambda: self.router.act(self.engine, home_invocation, HOME_ACTION, ""),
+        reply = self.runner.guard(
             invocation.locale,
-            "App Home",
+            lambda: self.router.act(self.engine, home_invocation, HOME_ACTION, ""),
+            "Slack App Home",
         )
         self.client.views_publish(user_id=where.user_id, view=home_view(reply, locale=where.locale))
 
@@ -941,9 +914,34 @@ class SlackAdapter:
         if isinstance(error, MalformedRequest):
             log.info("Slack: malformed request refused (%s)", error)
             return BoltResponse(status=400, body={"error": f"malformed request: {error}"})
+        if isinstance(error, LookupFailed):
+            return self.refuse(error, body if isinstance(body, dict) else {})
         log.error("Slack listener failed", exc_info=error)
         text = message("core.unexpected", "fr")
         return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
+
+    def refuse(self, failed: LookupFailed, body: dict[str, Any]) -> BoltResponse:
+        """Slack could not say who someone is, and nobody remembers: nothing was run. They
+        are asked to try again, in their command's language (French otherwise): in the
+        command's answer, under the form (which stays open, its answers kept), or through
+        the click's ``response_url``."""
+        log.warning("Slack request refused: %s", failed)
+        try:
+            locale = self.router.resolve(str(body.get("command") or ""))[1]
+        except UserError:
+            locale = ""
+        text = message("kit.directory_unavailable", normalise_locale(locale or None))
+        inputs = _inputs(_object(body, "view"))
+        if body.get("type") == "view_submission" and inputs:
+            return BoltResponse(
+                status=200, body={"response_action": "errors", "errors": {inputs[0]: text}}
+            )
+        answer = _response_body(PlatformMessage(text), Visibility.EPHEMERAL)
+        if body.get("type") == "block_actions" and body.get("response_url"):
+            answer["replace_original"] = False
+            self.after_ack(post_to_response_url, str(body["response_url"]), answer)
+            return BoltResponse(status=200, body="")
+        return BoltResponse(status=200, body=answer)
 
 
 # -- the app -----------------------------------------------------------------------------------
@@ -1022,10 +1020,10 @@ class SlackApp:
             context={HANDOFF: handoff},
         )
         running = asyncio.get_running_loop().run_in_executor(
-            self.adapter.core, self.bolt.dispatch, bolt_request
+            self.adapter.runner.pool, self.bolt.dispatch, bolt_request
         )
         try:
-            answer = await asyncio.wait_for(asyncio.shield(running), self.adapter.ack_budget)
+            answer = await asyncio.wait_for(asyncio.shield(running), self.adapter.runner.ack_budget)
         except TimeoutError:
             if handoff.give_up():
                 # The listener answers later (response_url); Slack gets its ack now.
@@ -1109,13 +1107,17 @@ def build_slack_app(
     router: Router,
     client: WebClient,
     *,
+    runner: Runner | None = None,
     clock: Clock = _utc_now,
-    ack_budget: float = ACK_BUDGET,
-    directory: SlackDirectory | None = None,
+    people_ttl: timedelta = PEOPLE_TTL,
 ) -> SlackApp:
-    """The Bolt app for ``client``'s workspace; nothing is asked of Slack here."""
+    """The Bolt app for ``client``'s workspace; nothing is asked of Slack here.
+
+    ``runner``: the kit's runner the commands run in (its pool and its ack budget); by
+    default the one the process shares between its platforms for ``engine`` and
+    ``router``. The app closes it when it closes."""
     adapter = SlackAdapter(
-        engine, router, client, clock=clock, ack_budget=ack_budget, directory=directory
+        engine, router, client, runner=runner, clock=clock, people_ttl=people_ttl
     )
     secret = settings.slack_signing_secret
     bolt = App(

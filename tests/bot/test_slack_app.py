@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from bot.kit.runner import Runner
 from bot.scheduler import ports_from_settings
 from bot.sender import Sender
 from bot.settings import Settings
@@ -41,6 +43,7 @@ from models import (
     AuditEvent,
     ChannelBinding,
     Experiment,
+    Invitation,
     Membership,
     Milestone,
     MilestoneOwner,
@@ -216,7 +219,12 @@ class Lab:
 
 
 @contextmanager
-def slack_lab(engine: Engine, fake_slack: FakeSlack, ack_budget: float) -> Iterator[Lab]:
+def slack_lab(
+    engine: Engine,
+    fake_slack: FakeSlack,
+    ack_budget: float,
+    people_ttl: timedelta = timedelta(minutes=5),
+) -> Iterator[Lab]:
     fake_slack.add_user("U0CAMILLE", name="camille", locale="fr-FR")
     fake_slack.add_user("U0MARIE", name="marie", locale="en-GB")
     fake_slack.add_user("U0ELU", name="elu.bondy", team_id="T0MAIRIE")
@@ -234,7 +242,9 @@ def slack_lab(engine: Engine, fake_slack: FakeSlack, ack_budget: float) -> Itera
     )
     client = WebClient(token=fake_slack.token, base_url=fake_slack.api_url)
     received: list[dict[str, Any]] = []
-    app = build_slack_app(settings, engine, make_router(received), client, ack_budget=ack_budget)
+    router = make_router(received)
+    runner = Runner(engine, router, ack_budget=ack_budget)
+    app = build_slack_app(settings, engine, router, client, runner=runner, people_ttl=people_ttl)
     with running(create_app(settings, engine=engine, slack=app)) as url:
         sender = SlackSender(url, fake_slack)
         yield Lab(sender, fake_slack, engine, app, received)
@@ -251,6 +261,13 @@ def lab(engine: Engine, fake_slack: FakeSlack) -> Iterator[Lab]:
 def impatient_lab(engine: Engine, fake_slack: FakeSlack) -> Iterator[Lab]:
     """A lab whose ack budget is shorter than the slow test command."""
     with slack_lab(engine, fake_slack, ack_budget=0.2) as lab:
+        yield lab
+
+
+@pytest.fixture
+def forgetful_lab(engine: Engine, fake_slack: FakeSlack) -> Iterator[Lab]:
+    """A lab that asks Slack who someone is at every request."""
+    with slack_lab(engine, fake_slack, ack_budget=2.5, people_ttl=timedelta(0)) as lab:
         yield lab
 
 
@@ -552,6 +569,83 @@ def test_a_slack_guest_is_a_partner_too(lab: Lab) -> None:
         assert guest.lab_role is None
 
 
+def test_someone_slack_cannot_look_up_is_asked_to_try_again_and_nothing_is_written(
+    lab: Lab,
+) -> None:
+    """users.info fails and nobody remembers the person: neither a member's rights nor a
+    partner's are guessed; the command, the click and the form are refused in the
+    language of the command's word (French otherwise), and nothing is written."""
+    lab.fake.fail_next("users.info", status=200, error="internal_error")
+    french = lab.body(lab.slack.command('/labo creer bondy-bp "Budget participatif de Bondy"'))
+    lab.fake.fail_next("users.info", status=200, error="internal_error")
+    english = lab.body(lab.slack.command('/lab create bondy-bp "Participatory budget"'))
+
+    assert french["response_type"] == "ephemeral"
+    assert "Je n'arrive pas à vérifier qui vous êtes" in french["text"]
+    assert "I cannot check who you are just now. Try again" in english["text"]
+    for table in (Workspace, Person, Experiment, AuditEvent, RequestReceipt):
+        assert lab.count(table) == 0, table
+    assert lab.fake.calls.count("users.info") == 2
+
+    setup_bondy(lab)  # Slack answers again: the same person may act
+    echo = lab.body(lab.slack.command("/labo role <@U0MARIE|marie> membre"))
+    undo = echo["blocks"][-1]["elements"][0]
+    view = open_modal(lab, "/essai")
+    written = (lab.count(Person), lab.count(AuditEvent), lab.count(RequestReceipt))
+    url = lab.fake.new_response_url()
+    lab.fake.fail_next("users.info", status=200, error="internal_error")
+    clicked = lab.slack.interaction(
+        click(undo["action_id"], undo["value"], user="U0GUEST", response_url=url)
+    )
+    lab.fake.fail_next("users.info", status=200, error="internal_error")
+    sent = lab.slack.interaction(
+        view_submission(
+            view,
+            {
+                "slug": {"type": "plain_text_input", "value": "montreuil-ac"},
+                "name": {"type": "plain_text_input", "value": "Assemblée citoyenne"},
+                "owner": {"type": "users_select", "selected_user": None},
+            },
+            view_id="V0MODAL",
+            user="U0GUEST",
+        )
+    )
+
+    assert clicked.status_code == 200
+    [answer] = [c.body for c in lab.fake.calls.wait_for("response_url", 1)]
+    assert "Je n'arrive pas à vérifier qui vous êtes" in answer["text"]
+    assert answer["response_type"] == "ephemeral"
+    assert lab.body(sent)["response_action"] == "errors"  # the form stays open
+    assert "Réessayez" in lab.body(sent)["errors"]["slug"]
+    assert (lab.count(Person), lab.count(AuditEvent), lab.count(RequestReceipt)) == written
+    assert lab.count(Experiment) == 1
+    with Session(lab.engine) as session:
+        assert all(m.removed_at is None for m in session.exec(select(Membership)))
+
+
+def test_when_slack_fails_the_last_answer_known_is_used_whatever_its_age(
+    forgetful_lab: Lab,
+) -> None:
+    lab = forgetful_lab
+    setup_bondy(lab)
+    lab.body(lab.slack.command("/labo voir", user="U0GUEST", user_name="invitee"))
+    asked = lab.fake.calls.count("users.info")
+    lab.fake.fail_next("users.info", status=200, error="internal_error", times=2)
+
+    member = lab.body(lab.slack.command("/labo voir"))
+    guest = lab.body(lab.slack.command("/labo voir", user="U0GUEST", user_name="invitee"))
+
+    assert lab.fake.calls.count("users.info") == asked + 2  # Slack was asked, and failed
+    assert "*Budget participatif de Bondy*" in lab.text(member)
+    assert "Budget participatif de Bondy" in lab.text(guest)
+    assert "vérifier qui vous êtes" not in json.dumps([member, guest])
+    with Session(lab.engine) as session:
+        camille = session.exec(select(Person).where(Person.external_id == "U0CAMILLE")).one()
+        guest_person = session.exec(select(Person).where(Person.external_id == "U0GUEST")).one()
+        assert (camille.handle, camille.is_guest) == ("camille", False)
+        assert (guest_person.handle, guest_person.is_guest) == ("invitee", True)
+
+
 # -- buttons ----------------------------------------------------------------------------------------
 
 
@@ -581,6 +675,39 @@ def test_the_undo_button_undoes_once_even_when_double_clicked(lab: Lab) -> None:
         memberships = session.exec(select(Membership)).all()
         assert sorted(m.removed_at is None for m in memberships) == [False, True]
     assert lab.count(RequestReceipt) == 4  # two commands, the role, one click
+
+
+def test_yes_no_yes_on_an_invitation_counts_three_times_a_double_click_once(lab: Lab) -> None:
+    """A click brings no delivery id of its own: its key is who clicked which button of
+    which message, within a short window (``bot.kit.keys.click_key``)."""
+    setup_bondy(lab)
+    scheduled = lab.body(lab.slack.command("/copil jeudi 10h"))
+    buttons = [e for b in scheduled["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    by_answer = {
+        b["value"].rsplit(":", 1)[-1]: b for b in buttons if b["action_id"].startswith("meeting")
+    }
+    now = time.time()
+    clicks = [("yes", 0.0), ("no", 3.0), ("yes", 6.0), ("no", 9.0), ("no", 9.4)]
+    url = lab.fake.new_response_url()
+
+    for answer, later in clicks:
+        button = by_answer[answer]
+        sent = lab.slack.interaction(
+            click(button["action_id"], button["value"], response_url=url, action_ts=now + later)
+        )
+        assert sent.status_code == 200
+        lab.fake.calls.wait_for("response_url", 1 + clicks.index((answer, later)))
+
+    texts = [a["text"] for a in lab.fake.responses_to(url)]
+    assert [t == "Cette demande a déjà été traitée." for t in texts] == [False] * 4 + [True]
+    with Session(lab.engine) as session:
+        camille = session.exec(select(Person).where(Person.external_id == "U0CAMILLE")).one()
+        invitation = session.exec(
+            select(Invitation).where(Invitation.person_id == camille.id)
+        ).one()
+        assert invitation.response == "no"
+        keys = session.exec(select(RequestReceipt.key)).all()
+    assert len([k for k in keys if ":click:" in k]) == 4
 
 
 # -- modals -------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from bot.kit.directory import LookupFailed
-from bot.kit.runner import Runner
+from bot.kit.runner import Runner, shared_runner
 from commands.args import Args
 from commands.core import Context, Family, Router, Subcommand
 from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
@@ -70,3 +70,21 @@ def test_a_failed_look_up_asks_to_try_again_and_writes_nothing(engine: Engine) -
     assert reply.text == "I cannot check who you are just now. Try again in a moment."
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(Person)).one() == 0
+
+
+def test_the_platforms_of_a_process_share_one_runner(engine: Engine) -> None:
+    """Slack and Mattermost built for one engine and router ask ``shared_runner`` and get
+    one pool; the first to close it makes the next ask get a fresh one."""
+    commands, others = router(), router()
+    shared = shared_runner(engine, commands)
+
+    assert shared_runner(engine, commands) is shared
+    assert shared_runner(engine, others) is not shared
+    shared_runner(engine, others).close()
+    shared.close()
+    fresh = shared_runner(engine, commands)
+    assert fresh is not shared
+    reply = fresh.within_budget(fresh.dispatch(lambda: invocation("casse"), "fr"))
+    fresh.close()
+    assert reply is not None
+    assert reply.text.startswith("Désolé")
