@@ -10,6 +10,7 @@ never a stack trace.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -88,3 +89,23 @@ class Runner:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+        with _SHARED_LOCK:
+            for key in [k for k, runner in _SHARED.items() if runner is self]:
+                del _SHARED[key]
+
+
+# One runner per engine and router in a process, whatever platforms it serves. The
+# cache holds them, so their ids cannot be reused by new objects while they are cached.
+_SHARED: dict[tuple[int, int], Runner] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_runner(engine: Engine, router: Router) -> Runner:
+    """The process's runner for ``engine`` and ``router``: every platform served by one
+    process runs its commands in the same four threads. ``close`` takes it out."""
+    with _SHARED_LOCK:
+        key = (id(engine), id(router))
+        runner = _SHARED.get(key)
+        if runner is None:
+            runner = _SHARED[key] = Runner(engine, router)
+        return runner

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from bot.kit.directory import LookupFailed
-from bot.kit.runner import Runner
+from bot.kit.runner import Runner, shared_runner
 from commands.args import Args
 from commands.core import Context, Family, Router, Subcommand
 from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
@@ -70,3 +70,18 @@ def test_a_failed_look_up_asks_to_try_again_and_writes_nothing(engine: Engine) -
     assert reply.text == "I cannot check who you are just now. Try again in a moment."
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(Person)).one() == 0
+
+
+def test_a_process_has_one_runner_for_its_engine_and_router(engine: Engine) -> None:
+    commands = router()
+    runner = shared_runner(engine, commands)
+    other = shared_runner(engine, router())
+    try:
+        assert shared_runner(engine, commands) is runner  # Slack's, Mattermost's: one pool
+        assert other is not runner
+    finally:
+        runner.close()
+        other.close()
+    replaced = shared_runner(engine, commands)  # a closed runner is not handed out again
+    replaced.close()
+    assert replaced is not runner
