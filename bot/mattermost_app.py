@@ -675,9 +675,10 @@ class MattermostApp:
             fresh and self._respond(state.response_url, self.command_body(body, state.team_id))
         ):
             self._post_as_bot(body, state)
-        private = body.visibility != Visibility.CHANNEL
-        url = state.response_url if fresh else ""
-        self._send_files(files, private, state.channel_id, state.user_id, url)
+        if files:
+            private = body.visibility != Visibility.CHANNEL
+            url = state.response_url if fresh else ""
+            self._send_files(files, private, state.channel_id, state.user_id, url)
 
     def _post_as_bot(self, reply: Reply, state: DialogState) -> None:
         if self.chat is None:

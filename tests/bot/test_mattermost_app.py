@@ -19,6 +19,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, col, select
 
 from bot.kit.keys import CLICK_WINDOW
+from bot.kit.runner import Runner
 from bot.mattermost_app import click_moment, fit_bytes
 from bot.scheduler import ports_from_settings
 from bot.sender import Sender
@@ -1026,7 +1027,9 @@ def test_a_cancelled_dialog_does_nothing(mattermost_lab: Lab) -> None:
     assert mattermost_lab.count(Experiment) == 0
 
 
-def test_without_a_bot_account_a_form_shows_its_text(database_url: str, engine: Engine) -> None:
+def test_without_a_bot_account_a_form_shows_its_text_and_files_are_said_left_out(
+    database_url: str, engine: Engine
+) -> None:
     settings = Settings(
         database_url=database_url, mattermost_command_tokens=[LABO_TOKEN], scheduler=False
     )
@@ -1044,13 +1047,58 @@ def test_without_a_bot_account_a_form_shows_its_text(database_url: str, engine: 
         "user_name": "camille",
     }
     with serve(app) as url:
-        answer = httpx.post(url + "/mattermost/command", data=fields)
+        form = httpx.post(url + "/mattermost/command", data=fields)
+        export = httpx.post(
+            url + "/mattermost/command",
+            data={**fields, "text": "fichier canal", "trigger_id": trigger_id()},
+        )
 
-    assert answer.json() == {
+    assert form.json() == {
         "response_type": "ephemeral",
         "skip_slack_parsing": True,
         "text": "Usage : `/essai identifiant nom`",
     }
+    # No account to upload with: the reply says what was not sent, nothing is lost quietly.
+    assert export.json() == {
+        "response_type": "in_channel",
+        "skip_slack_parsing": True,
+        "text": "Export prêt\n\n📎 Non envoyé ici\u202f: Export du budget.",
+    }
+
+
+def test_the_platforms_of_a_process_run_in_the_runner_it_was_given(
+    database_url: str, engine: Engine
+) -> None:
+    """``python -m bot serve`` gives the web app the runner Matrix runs in too: commands run
+    there, and the app, which does not own it, leaves it open when it stops."""
+    router = essai_family(threading.Event())
+    runner = Runner(engine, router, name="given-runner")
+    settings = Settings(
+        database_url=database_url, mattermost_command_tokens=[LABO_TOKEN], scheduler=False
+    )
+    app = create_app(settings, router, engine=engine, runner=runner)
+    fields = {
+        "channel_id": "c1",
+        "channel_name": "bondy",
+        "command": "/labo",
+        "team_id": "t1",
+        "team_domain": "labo",
+        "text": "creer bondy-bp Bondy",
+        "token": LABO_TOKEN,
+        "trigger_id": trigger_id(),
+        "user_id": "u1",
+        "user_name": "camille",
+    }
+    try:
+        assert app.state.mattermost.runner is runner
+        with serve(app) as url:
+            answer = httpx.post(url + "/mattermost/command", data=fields)
+        assert answer.json()["response_type"] == "in_channel"
+        assert "given-runner_0" in {t.name for t in threading.enumerate()}
+        still_open = runner.run("fr", lambda: Reply(text="encore là"), "after the app stopped")
+        assert still_open.result(timeout=10).text == "encore là"
+    finally:
+        runner.close()
 
 
 # -- the lab's own families through Mattermost -------------------------------------------
