@@ -404,7 +404,12 @@ class MattermostApp:
             return PlainTextResponse("unauthorized", status_code=401)
         cmd = CommandRequest.from_fields(fields)
         locale = self._known_locale(cmd.user_id)
-        key = delivery_key(Platform.MATTERMOST, cmd.team_id, cmd.trigger_id)
+        # A retried delivery of the command carries its trigger id again.
+        key = (
+            delivery_key(Platform.MATTERMOST, cmd.team_id, cmd.trigger_id)
+            if cmd.trigger_id
+            else None
+        )
 
         def invocation() -> Invocation:
             return self._invocation(
@@ -416,7 +421,7 @@ class MattermostApp:
                 user_name=cmd.user_name,
                 command=cmd.command,
                 text=cmd.text,
-                key=key if cmd.trigger_id else None,
+                key=key,
                 mentions=cmd.mentions,
             )
 
