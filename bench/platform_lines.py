@@ -16,7 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {
     # Before the move the adapters were single files beside a shared renderer.
     "slack": ["bot/slack_app.py", "bot/platforms/slack_client.py", "bot/slack/"],
-    "mattermost": ["bot/mattermost_app.py", "bot/platforms/mattermost_client.py", "bot/mattermost/"],
+    "mattermost": [
+        "bot/mattermost_app.py",
+        "bot/platforms/mattermost_client.py",
+        "bot/mattermost/",
+    ],
     "matrix": ["bot/matrix/"],
     "kit (shared)": ["bot/kit/", "bot/platforms/port.py", "bot/platforms/render.py"],
 }

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from bot import parse_date_cli
 
 if TYPE_CHECKING:
+    from bot.kit.runner import Runner
     from bot.settings import Settings
 
 log = logging.getLogger("bot")
@@ -80,10 +81,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "console":
         return run_console(args, settings)
     if args.action == "serve":
+        from bot.kit.runner import Runner
         from bot.web import serve
+        from commands.registry import build_router
 
-        with matrix_connector(settings):
-            return serve(settings)
+        # One pool of core threads for the process: the web's platforms and Matrix's.
+        runner = Runner(make_engine(settings.database_url), build_router(settings.public_url))
+        try:
+            with matrix_connector(settings, runner):
+                return serve(settings, runner)
+        finally:
+            runner.close()
     if args.action == "worker":
         from bot.scheduler import run_worker
 
@@ -95,9 +103,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @contextmanager
-def matrix_connector(settings: Settings) -> Iterator[None]:
+def matrix_connector(settings: Settings, runner: Runner | None = None) -> Iterator[None]:
     """The Matrix connector, when Matrix is set, for the life of ``serve`` or ``worker``:
-    it syncs, answers the commands and delivers the Matrix workspace's outbox."""
+    it syncs, answers the commands and delivers the Matrix workspace's outbox. With
+    ``runner`` (``serve``), its commands run in the web's pool, on the runner's engine."""
     if not settings.matrix_homeserver or not settings.matrix_connector:
         yield
         return
@@ -105,9 +114,10 @@ def matrix_connector(settings: Settings) -> Iterator[None]:
     from commands.registry import build_router
     from models.db import make_engine, migrate
 
-    engine = make_engine(settings.database_url)
+    engine = runner.engine if runner is not None else make_engine(settings.database_url)
+    router = runner.router if runner is not None else build_router(settings.public_url)
     migrate(engine)
-    connector = from_settings(settings, engine, build_router(settings.public_url))
+    connector = from_settings(settings, engine, router, runner)
     if connector is None:
         log.error("MATRIX_HOMESERVER is set but MATRIX_USER_ID is not: Matrix stays off")
         yield

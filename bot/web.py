@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.kit.runner import Runner, shared_runner
 from bot.mattermost.app import MattermostApp
 from bot.settings import Settings, configure_logging
 from bot.slack.app import SlackApp, build_slack_app
@@ -107,16 +108,21 @@ def create_app(
     *,
     engine: Engine | None = None,
     slack: SlackApp | None = None,
+    runner: Runner | None = None,
 ) -> Starlette:
     """The web app. Slack is served when its bot token is set: over HTTP at
     ``/slack/events`` with the signing secret, and through Socket Mode with the app-level
-    token (``SLACK_APP_TOKEN``), which needs no public address."""
+    token (``SLACK_APP_TOKEN``), which needs no public address. ``runner``: the one pool
+    the platforms' commands run in; without one, the process's for this engine and router,
+    closed with the app."""
     if settings is None:  # run by uvicorn (the Procfile's web): the environment's settings
         settings = Settings()
         configure_logging(settings)
     engine = engine or make_engine(settings.database_url)
     router = router or build_router(settings.public_url)
-    mattermost = MattermostApp(settings, engine, router)
+    owns_runner = runner is None
+    runner = runner or shared_runner(engine, router)
+    mattermost = MattermostApp(settings, engine, router, runner=runner)
     if (
         slack is None
         and settings.slack_bot_token
@@ -152,6 +158,8 @@ def create_app(
                 app.state.jobs.sender.stop()
                 scheduler.shutdown(wait=True)
             await mattermost.aclose()
+            if owns_runner:
+                await run_in_threadpool(runner.close)
             engine.dispose()
 
     app = Starlette(routes=routes, lifespan=lifespan)
@@ -163,11 +171,16 @@ def create_app(
     return app
 
 
-def serve(settings: Settings) -> int:
-    """``python -m bot serve``: migrate, then run the web app."""
+def serve(settings: Settings, runner: Runner | None = None) -> int:
+    """``python -m bot serve``: migrate, then run the web app (in ``runner``, with its
+    engine and router, when the process shares one with Matrix)."""
     migrate(make_engine(settings.database_url))
+    if runner is None:
+        app = create_app(settings)
+    else:
+        app = create_app(settings, runner.router, engine=runner.engine, runner=runner)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

@@ -410,11 +410,19 @@ class Router:
         it again cures: on SQLite, another process's write got in between; on a server, the
         pooled connection turned out dead (the server restarted, or dropped it) before the
         commit was sent. Pooled connections are not pinged before each use, which would cost
-        every command a round trip: a dead one fails its first statement instead."""
+        every command a round trip: a dead one fails its first statement instead. Once
+        more after a unique key conflict: two first requests of a new workspace or person
+        at once, the loser's transaction rolled back whole; run again, it finds the rows."""
         invocation = cleaned(invocation)
+        conflicted = False
         for attempt in range(RUN_ATTEMPTS):
             try:
                 return self._run_once(engine, invocation, run)
+            except IntegrityError:
+                if conflicted or attempt == RUN_ATTEMPTS - 1:
+                    raise
+                conflicted = True
+                log.info("unique key conflict, running %r again", invocation.command)
             except _Disconnected as lost:
                 if attempt == RUN_ATTEMPTS - 1:
                     raise lost.error from None

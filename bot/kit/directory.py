@@ -58,3 +58,10 @@ class Directory:
         with self._lock:
             self._known[user_id] = (now, user)
         return user
+
+    def last_known(self, user_id: str) -> PlatformUser | None:
+        """What was last heard of ``user_id``, never asking the platform (the language
+        of an "on it" or of an apology, before the person is looked up)."""
+        with self._lock:
+            cached = self._known.get(user_id)
+        return cached[1] if cached is not None else None

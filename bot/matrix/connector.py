@@ -741,8 +741,11 @@ def _mentions(content: dict[str, Any]) -> dict[str, str]:
     return {u[1:].split(":", 1)[0]: u for u in users if isinstance(u, str) and u.startswith("@")}
 
 
-def from_settings(settings: Settings, engine: Engine, router: Router) -> MatrixConnector | None:
-    """The connector the settings ask for, not started; None without Matrix settings."""
+def from_settings(
+    settings: Settings, engine: Engine, router: Router, runner: Runner | None = None
+) -> MatrixConnector | None:
+    """The connector the settings ask for, not started; None without Matrix settings.
+    ``runner``: the process's pool, when it serves other platforms too."""
     if not (settings.matrix_homeserver and settings.matrix_user_id and settings.matrix_connector):
         return None
     config = MatrixConfig(
@@ -754,4 +757,4 @@ def from_settings(settings: Settings, engine: Engine, router: Router) -> MatrixC
         partners=list(settings.matrix_partners),
         pacing=settings.matrix_pacing,
     )
-    return MatrixConnector(config, engine, router)
+    return MatrixConnector(config, engine, router, runner=runner)

@@ -9,8 +9,8 @@ and interactive dialogs, answered by the neutral core.
   another. A wrong or missing one gets 401 and nothing runs. The answer is the command response
   JSON (``ephemeral`` or ``in_channel``, Markdown, attachments with fields and buttons).
   Mattermost would wait 30 s, but its documentation asks for an answer within 3 s: a
-  command still running after ``ack_seconds`` is answered "on it", and its reply goes to
-  ``response_url`` when ready. Files go through the bot account's API upload.
+  command still running after the runner's ack budget is answered "on it", and its reply
+  goes to ``response_url`` when ready. Files go through the bot account's API upload.
 - ``/mattermost/actions``: a click on a button Coordo made. Mattermost sends no token
   here; the button's ``context`` (kept by the Mattermost server, never shown to clients)
   carries Coordo's signature instead, and an unsigned click gets 401. The answer edits
@@ -20,32 +20,33 @@ and interactive dialogs, answered by the neutral core.
   come back as ``{"errors": {field: message}}`` so the dialog stays open; on success the
   reply goes to the command's ``response_url`` (or is posted by the bot).
 
-The core is synchronous: every call into it runs in Starlette's thread pool, never on
-the event loop. Retried deliveries and double clicks write once (``request_key``).
+What every platform shares comes from the adapter kit (``bot.kit``): commands, clicks and
+submissions run in the process's one ``Runner`` (never on the event loop); people are
+looked up through its ``Directory``; a retried delivery (the same trigger id) and a double
+click write once (``delivery_key``, ``click_key``); a reply's files go by ``plan``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import dataclasses
 import hashlib
 import hmac
 import json
 import logging
 import re
-import threading
 import time
 import unicodedata
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl
 
-import anyio
-import anyio.to_thread
 import httpx
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import ImmutableMultiDict
@@ -53,37 +54,40 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.kit.port import ChatError, PermanentError, PlatformUser, RateLimited
+from bot.kit.delivery import Where, plan
+from bot.kit.directory import Directory, LookupFailed
+from bot.kit.inbound import InboundCommand
+from bot.kit.keys import click_key, delivery_key
+from bot.kit.port import (
+    ChatError,
+    PermanentError,
+    PlatformChannel,
+    PlatformUser,
+    RateLimited,
+)
+from bot.kit.runner import Runner, shared_runner
 from bot.mattermost.client import MattermostChat
 from bot.mattermost.render import (
     MATTERMOST_ACTIONS_PATH,
     MATTERMOST_DIALOGS_PATH,
-    ButtonClick,
     MattermostSigner,
     mattermost_markdown,
     to_mattermost,
 )
 from bot.settings import Settings
 from bot.text import markdown_to_text
-from commands.core import Router, apology
-from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
+from commands.core import Router
+from commands.invocation import Invocation
 from commands.messages import normalise_locale
 from commands.render import message
-from commands.reply import Form, FormField, Reply, Visibility
-from models import Person, Platform, Role, Workspace
+from commands.reply import File, Form, FormField, Reply, Visibility
+from models import Person, Platform, Workspace
 
 log = logging.getLogger(__name__)
 
 COMMAND_PATH = "/mattermost/command"
-# Answer a slash command within this many seconds, or say "on it" and answer later.
-ACK_SECONDS = 2.5
 # How long what Mattermost says about a person (guest or not, locale) is trusted.
-USER_TTL_SECONDS = 300.0
-# Commands run at once per web process; the others wait their turn, first come first
-# served. Enough to overlap the database's round trips, few enough not to fight over the
-# interpreter lock; well within the database pool, so a running command never waits for
-# a connection.
-CORE_THREADS = 4
+USER_TTL = timedelta(minutes=5)
 # A user look-up refused for a rate limit is tried again after at most this wait.
 USER_RETRY_WAIT = 1.0
 # Background deliveries still running at shutdown get this long to finish.
@@ -91,8 +95,6 @@ DRAIN_SECONDS = 25.0
 # A command's response_url takes answers for 30 minutes (command_webhook.go); a dialog
 # answered later than this after its command is answered through the bot's own API.
 RESPONSE_URL_SECONDS = 25 * 60.0
-# Two identical clicks this close, without a trigger id to tell them apart, are one.
-CLICK_WINDOW_SECONDS = 10.0
 # Mattermost's limits on dialogs (integration_action.go), in UTF-8 bytes.
 DIALOG_TITLE_LIMIT = 24
 DIALOG_LABEL_LIMIT = 24
@@ -102,7 +104,6 @@ DIALOG_TEXT_LIMIT = 150
 _TOKEN_HEADER = re.compile(r"\s*token\s+(\S+)\s*", re.IGNORECASE)
 
 Clock = Callable[[], datetime]
-T = TypeVar("T")
 
 
 def _utc_now() -> datetime:
@@ -122,26 +123,16 @@ def fit_bytes(text: str, limit: int) -> str:
     return text[:end].rstrip() + "…"
 
 
-def request_key(kind: str, *parts: str) -> str:
-    """A receipt key for a Mattermost request: short whatever the ids' length."""
-    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
-    return f"mattermost:{kind}:{digest}"
-
-
-def click_request_key(payload: Mapping[str, Any], click: ButtonClick, now: datetime) -> str:
-    """The receipt key of a click. The server makes a new ``trigger_id`` for every click
-    (a random id, the clicker and the time, signed), so it names one delivery: the same
-    request sent again writes nothing twice, while yes → no → yes on one invitation
-    counts three times. Without a trigger id (a server too old to send one), the click
-    falls back to a short time window, in which a second identical click is a double
-    click."""
-    trigger_id = str(payload.get("trigger_id") or "")
-    user_id = str(payload.get("user_id") or "")
-    post_id = str(payload.get("post_id") or "")
-    if trigger_id:
-        return request_key("action", trigger_id, user_id, click.action, click.value)
-    bucket = str(int(now.timestamp() // CLICK_WINDOW_SECONDS))
-    return request_key("action", post_id, user_id, click.action, click.value, bucket)
+def click_moment(trigger_id: str, arrived: datetime) -> datetime:
+    """When a click was made: the time the server wrote into its trigger id (base64 of
+    ``client id:user id:milliseconds:signature``), so that an exact replay of one click
+    falls in its own window however late it comes; without a readable one, when it
+    arrived."""
+    try:
+        millis = int(base64.b64decode(trigger_id, validate=True).split(b":")[2])
+        return datetime.fromtimestamp(millis / 1000, UTC)
+    except (binascii.Error, ValueError, IndexError, OverflowError, OSError):
+        return arrived
 
 
 @dataclass(frozen=True)
@@ -322,6 +313,7 @@ class MattermostApp:
     ``chat`` (the bot account's API client) opens dialogs, uploads files, tells guests
     from members and posts what has no ``response_url``; without ``MATTERMOST_URL`` and
     ``MATTERMOST_BOT_TOKEN`` commands still work, without buttons, forms or files.
+    ``runner``: the process's one runner, shared with the other platforms.
     """
 
     def __init__(
@@ -332,26 +324,23 @@ class MattermostApp:
         *,
         chat: MattermostChat | None = None,
         clock: Clock = _utc_now,
-        ack_seconds: float = ACK_SECONDS,
-        user_ttl: float = USER_TTL_SECONDS,
-        core_threads: int = CORE_THREADS,
+        runner: Runner | None = None,
+        user_ttl: timedelta = USER_TTL,
     ) -> None:
         self.engine = engine
         self.router = router
         self.clock = clock
-        self.ack_seconds = ack_seconds
-        self.user_ttl = user_ttl
+        self.runner = runner or shared_runner(engine, router)
         self._tokens = [(word, token.encode()) for word, token in settings.mattermost_token_pairs()]
         self.signer = MattermostSigner.from_settings(settings)
         if chat is None and settings.mattermost_url and settings.mattermost_bot_token:
             chat = MattermostChat(settings.mattermost_url, settings.mattermost_bot_token)
         self.chat = chat
+        # Without a bot account no file can be uploaded: the reply says so.
+        self.capabilities = dataclasses.replace(MattermostChat.capabilities, files=bool(chat))
+        self.directory = Directory(self._look_up, ttl=user_ttl, clock=lambda: self.clock())
         self._hooks = httpx.Client(timeout=10.0)
-        self._users: dict[str, tuple[float, PlatformUser]] = {}
-        self._lock = threading.Lock()
         self._pending: set[asyncio.Task[None]] = set()
-        self._core_threads = core_threads
-        self._core_limiter: anyio.CapacityLimiter | None = None
         if not self._tokens:
             log.warning("MATTERMOST_COMMAND_TOKENS is empty: every slash command will be refused")
         if self.chat is None:
@@ -414,43 +403,16 @@ class MattermostApp:
             log.warning("refused a Mattermost command from %s: bad token", _client(request))
             return PlainTextResponse("unauthorized", status_code=401)
         cmd = CommandRequest.from_fields(fields)
-        work = asyncio.ensure_future(self._in_core(self._run_command, cmd))
-        try:
-            reply, dialog_opened = await asyncio.wait_for(asyncio.shield(work), self.ack_seconds)
-        except TimeoutError:
-            self._spawn(self._answer_late(work, cmd))
-            text = message("chat.working", self._known_locale(cmd.user_id))
-            return JSONResponse({"response_type": "ephemeral", "text": text})
-        if reply.files:
-            self._spawn(
-                run_in_threadpool(
-                    self._send_files, reply, cmd.channel_id, cmd.user_id, cmd.response_url
-                )
-            )
-        if dialog_opened:
-            return JSONResponse({})
-        return JSONResponse(self.command_body(reply, cmd.team_id))
+        locale = self._known_locale(cmd.user_id)
+        # A retried delivery of the command carries its trigger id again.
+        key = (
+            delivery_key(Platform.MATTERMOST, cmd.team_id, cmd.trigger_id)
+            if cmd.trigger_id
+            else None
+        )
 
-    def command_body(self, reply: Reply, team_id: str) -> dict[str, Any]:
-        """A reply as a command response (also what ``response_url`` takes)."""
-        ephemeral = reply.visibility != Visibility.CHANNEL
-        post = to_mattermost(reply, self.signer, ephemeral=ephemeral, team_id=team_id)
-        body: dict[str, Any] = {
-            "response_type": "ephemeral" if ephemeral else "in_channel",
-            "text": post.text,
-            # The text is Mattermost's markdown: the server must not read ``<!channel>``
-            # or ``<url|label>`` in it the Slack way.
-            "skip_slack_parsing": True,
-        }
-        if post.attachments:
-            body["attachments"] = post.attachments
-        return body
-
-    def _run_command(self, cmd: CommandRequest) -> tuple[Reply, bool]:
-        """Run a slash command in the core; open its form as a dialog if it has one."""
-        locale = None
-        try:
-            invocation = self._invocation(
+        def invocation() -> Invocation:
+            return self._invocation(
                 team_id=cmd.team_id,
                 team_name=cmd.team_domain,
                 channel_id=cmd.channel_id,
@@ -459,38 +421,48 @@ class MattermostApp:
                 user_name=cmd.user_name,
                 command=cmd.command,
                 text=cmd.text,
-                key=request_key("command", cmd.trigger_id) if cmd.trigger_id else None,
+                key=key,
                 mentions=cmd.mentions,
             )
-            locale = invocation.locale
-            reply = self._core(lambda: self.router.dispatch(self.engine, invocation))
-        except Exception:
-            log.exception("Mattermost command failed: %s %s", cmd.command, cmd.text)
-            return apology(locale), False
-        if reply.form is not None:
-            opened = self._open_dialog(
-                reply.form,
-                trigger_id=cmd.trigger_id,
-                user_id=cmd.user_id,
-                channel_id=cmd.channel_id,
-                team_id=cmd.team_id,
-                response_url=cmd.response_url,
-            )
-            return reply, opened
-        return reply, False
 
-    async def _answer_late(
-        self, work: asyncio.Future[tuple[Reply, bool]], cmd: CommandRequest
-    ) -> None:
-        reply, dialog_opened = await work
-        if not dialog_opened:
-            await run_in_threadpool(
-                self._respond, cmd.response_url, self.command_body(reply, cmd.team_id)
-            )
-        if reply.files:
-            await run_in_threadpool(
-                self._send_files, reply, cmd.channel_id, cmd.user_id, cmd.response_url
-            )
+        work = asyncio.wrap_future(self.runner.dispatch(invocation, locale))
+        done, _ = await asyncio.wait({work}, timeout=self.runner.ack_budget)
+        if not done:
+            self._spawn(self._answer_late(work, cmd))
+            return JSONResponse(_answer(message("chat.working", locale)))
+        body = await self._command_answer(work.result(), cmd)
+        return JSONResponse(body or {})
+
+    async def _answer_late(self, work: asyncio.Future[Reply], cmd: CommandRequest) -> None:
+        body = await self._command_answer(await work, cmd)
+        if body is not None:
+            await run_in_threadpool(self._respond, cmd.response_url, body)
+
+    async def _command_answer(self, reply: Reply, cmd: CommandRequest) -> dict[str, Any] | None:
+        """A command's answer (also what ``response_url`` takes), its files sent after;
+        None when its form opened as a dialog."""
+        if reply.form is not None and await run_in_threadpool(
+            self._open_dialog,
+            reply.form,
+            trigger_id=cmd.trigger_id,
+            user_id=cmd.user_id,
+            channel_id=cmd.channel_id,
+            team_id=cmd.team_id,
+            response_url=cmd.response_url,
+        ):
+            return None
+        body, files = self._planned(reply, cmd.user_id)
+        self._send_files_later(files, body, cmd.channel_id, cmd.user_id, cmd.response_url)
+        return self.command_body(body, cmd.team_id)
+
+    def command_body(self, reply: Reply, team_id: str) -> dict[str, Any]:
+        """A reply as a command response (also what ``response_url`` takes)."""
+        ephemeral = reply.visibility != Visibility.CHANNEL
+        post = to_mattermost(reply, self.signer, ephemeral=ephemeral, team_id=team_id)
+        body = _answer(post.text, ephemeral=ephemeral)
+        if post.attachments:
+            body["attachments"] = post.attachments
+        return body
 
     # -- buttons -----------------------------------------------------------------------
 
@@ -502,27 +474,23 @@ class MattermostApp:
         if click is None:
             log.warning("refused a Mattermost action from %s: unsigned context", _client(request))
             return PlainTextResponse("unauthorized", status_code=401)
-        body, reply = await self._in_core(self._run_action, payload, click)
-        if reply is not None and reply.files:
-            channel_id = str(payload.get("channel_id") or "")
-            user_id = str(payload.get("user_id") or "")
-            self._spawn(run_in_threadpool(self._send_files, reply, channel_id, user_id, ""))
-        return JSONResponse(body)
-
-    def _run_action(
-        self, payload: Mapping[str, Any], click: ButtonClick
-    ) -> tuple[dict[str, Any], Reply | None]:
         user_id = str(payload.get("user_id") or "")
         channel_id = str(payload.get("channel_id") or "")
         trigger_id = str(payload.get("trigger_id") or "")
-        team_id = click.team_id or str(payload.get("team_id") or "") or self._team_of(user_id)
-        locale = None
-        try:
-            if not team_id or not user_id:
-                return {
-                    "ephemeral_text": message("core.unknown_action", self._known_locale(user_id))
-                }, None
-            invocation = self._invocation(
+        team_id = click.team_id or str(payload.get("team_id") or "")
+        if not team_id and user_id:
+            team_id = await run_in_threadpool(self._team_of, user_id)
+        locale = self._known_locale(user_id)
+        if not team_id or not user_id:
+            return JSONResponse({"ephemeral_text": message("core.unknown_action", locale)})
+        moment = click_moment(trigger_id, self.clock())
+        post_id = str(payload.get("post_id") or "")
+        key = click_key(
+            Platform.MATTERMOST, team_id, user_id, post_id, click.action, click.value, moment
+        )
+
+        def invocation() -> Invocation:
+            return self._invocation(
                 team_id=team_id,
                 team_name=str(payload.get("team_domain") or ""),
                 channel_id=channel_id,
@@ -531,17 +499,14 @@ class MattermostApp:
                 user_name=str(payload.get("user_name") or ""),
                 command="",
                 text="",
-                key=click_request_key(payload, click, self.clock()),
+                key=key,
                 mentions={},
             )
-            locale = invocation.locale
-            reply = self._core(
-                lambda: self.router.act(self.engine, invocation, click.action, click.value)
-            )
-        except Exception:
-            log.exception("Mattermost action failed: %s %s", click.action, click.value)
-            return {"ephemeral_text": apology(locale).text}, None
-        if reply.form is not None and self._open_dialog(
+
+        work = self.runner.act(invocation, click.action, click.value, locale)
+        reply = await asyncio.wrap_future(work)
+        if reply.form is not None and await run_in_threadpool(
+            self._open_dialog,
             reply.form,
             trigger_id=trigger_id,
             user_id=user_id,
@@ -549,15 +514,17 @@ class MattermostApp:
             team_id=team_id,
             response_url="",
         ):
-            return {}, reply
-        if click.ephemeral or reply.visibility != Visibility.CHANNEL:
+            return JSONResponse({})
+        body, files = self._planned(reply, user_id)
+        self._send_files_later(files, body, channel_id, user_id, "")
+        if click.ephemeral or body.visibility != Visibility.CHANNEL:
             # An ephemeral post cannot be edited, and a private answer must not replace
             # what the channel sees: tell the clicker alone.
-            return {"ephemeral_text": flat_markdown(reply)}, reply
-        post = to_mattermost(reply, self.signer, team_id=team_id)
+            return JSONResponse({"ephemeral_text": flat_markdown(body)})
+        post = to_mattermost(body, self.signer, team_id=team_id)
         # Props given in full, so the old buttons go and the new ones come.
         update = {"message": post.text, "props": {"attachments": post.attachments or []}}
-        return {"update": update}, reply
+        return JSONResponse({"update": update})
 
     # -- dialogs -----------------------------------------------------------------------
 
@@ -630,7 +597,25 @@ class MattermostApp:
             return JSONResponse({})
         submission = payload.get("submission")
         values = submission if isinstance(submission, dict) else {}
-        reply = await self._in_core(self._run_dialog, payload, callback, state, values)
+
+        def submit() -> Reply:
+            fields, mentions = self._form_values(values, state)
+            invocation = self._invocation(
+                team_id=state.team_id,
+                team_name="",
+                channel_id=state.channel_id,
+                channel_name="",
+                user_id=state.user_id,
+                user_name="",
+                command="",
+                text="",
+                key=delivery_key(Platform.MATTERMOST, state.team_id, f"dialog:{state.nonce}"),
+                mentions=mentions,
+            )
+            return self.router.submit(self.engine, invocation, callback, fields, state.form_state)
+
+        locale = self._known_locale(user_id)
+        reply = await asyncio.wrap_future(self.runner.run(locale, submit, f"dialog {callback}"))
         if reply.errors:
             return JSONResponse(self.dialog_errors(reply, state))
         self._spawn(run_in_threadpool(self._deliver, reply, state))
@@ -649,40 +634,6 @@ class MattermostApp:
             body["error"] = " ".join(general)
         return body
 
-    def _run_dialog(
-        self,
-        payload: Mapping[str, Any],
-        callback: str,
-        state: DialogState,
-        submission: Mapping[str, Any],
-    ) -> Reply:
-        locale = None
-        try:
-            values, mentions = self._form_values(submission, state)
-            invocation = self._invocation(
-                team_id=state.team_id,
-                team_name="",
-                channel_id=state.channel_id,
-                channel_name="",
-                user_id=state.user_id,
-                user_name="",
-                command="",
-                text="",
-                key=request_key("dialog", state.nonce),
-                mentions=mentions,
-            )
-            locale = invocation.locale
-            return self._core(
-                lambda: self.router.submit(
-                    self.engine, invocation, callback, values, state.form_state
-                )
-            )
-        except Exception:
-            log.exception("Mattermost dialog failed: %s", callback)
-            sorry = apology(locale)
-            sorry.errors[""] = sorry.text
-            return sorry
-
     def _form_values(
         self, submission: Mapping[str, Any], state: DialogState
     ) -> tuple[dict[str, str], dict[str, str]]:
@@ -698,11 +649,10 @@ class MattermostApp:
                 continue
             if name in state.user_fields and text:
                 try:
-                    user = self._user(text)
-                except ChatError:
+                    user = self.directory.get(text)
+                except LookupFailed:
                     log.warning("Mattermost user look-up failed for a dialog", exc_info=True)
-                    user = None
-                if user is not None:
+                else:
                     mentions[user.name] = user.id
                     text = f"@{user.name}"
             values[str(name)] = text
@@ -710,21 +660,30 @@ class MattermostApp:
 
     # -- delivering --------------------------------------------------------------------
 
+    def _planned(self, reply: Reply, user_id: str) -> tuple[Reply, list[File]]:
+        """The reply by Mattermost's capabilities (``plan``): its message and the files
+        that follow it. Mattermost has ephemeral messages, so everything stays where it
+        was asked; without a bot account, a line says the files were left out."""
+        [step] = plan(reply, self.capabilities, in_direct=False, locale=self._known_locale(user_id))
+        assert step.where == Where.HERE
+        return step.reply, step.files
+
     def _deliver(self, reply: Reply, state: DialogState) -> None:
         """A dialog's reply: to the command's ``response_url`` while it still takes
         answers, else (the dialog came from a button, or was submitted too late, or the
         hook refused) posted by the bot: in the channel, or to the person in a direct
         message for a private reply (an ephemeral post needs a system admin's token)."""
+        body, files = self._planned(reply, state.user_id)
         age = self.clock().timestamp() - state.opened_at
         fresh = bool(state.response_url) and age < RESPONSE_URL_SECONDS
         if not (
-            fresh and self._respond(state.response_url, self.command_body(reply, state.team_id))
+            fresh and self._respond(state.response_url, self.command_body(body, state.team_id))
         ):
-            self._post_as_bot(reply, state)
-        if reply.files:
-            self._send_files(
-                reply, state.channel_id, state.user_id, state.response_url if fresh else ""
-            )
+            self._post_as_bot(body, state)
+        if files:
+            private = body.visibility != Visibility.CHANNEL
+            url = state.response_url if fresh else ""
+            self._send_files(files, private, state.channel_id, state.user_id, url)
 
     def _post_as_bot(self, reply: Reply, state: DialogState) -> None:
         if self.chat is None:
@@ -763,16 +722,27 @@ class MattermostApp:
             return False
         return True
 
-    def _send_files(self, reply: Reply, channel_id: str, user_id: str, response_url: str) -> None:
+    def _send_files_later(
+        self, files: list[File], body: Reply, channel_id: str, user_id: str, response_url: str
+    ) -> None:
+        if files:
+            private = body.visibility != Visibility.CHANNEL
+            self._spawn(
+                run_in_threadpool(
+                    self._send_files, files, private, channel_id, user_id, response_url
+                )
+            )
+
+    def _send_files(
+        self, files: list[File], private: bool, channel_id: str, user_id: str, response_url: str
+    ) -> None:
         """Upload a reply's files with the bot account: to the channel for a channel
         reply, to the person for a private one (an export is not for every guest of the
-        channel). When the bot may not post in the channel, the person gets the file."""
-        if self.chat is None:
-            log.warning("a reply has %d file(s) but no Mattermost bot account", len(reply.files))
-            return
+        channel, and a file cannot be ephemeral). When the bot may not post in the
+        channel, the person gets the file, and a notice says why."""
+        assert self.chat is not None  # without one, ``plan`` left the files out
         locale = self._known_locale(user_id)
-        private = reply.visibility != Visibility.CHANNEL
-        for file in reply.files:
+        for file in files:
             try:
                 target = self.chat.open_direct_channel(user_id) if private else channel_id
                 try:
@@ -780,29 +750,14 @@ class MattermostApp:
                 except PermanentError:
                     if private:
                         raise
-                    self.chat.upload_file(
-                        self.chat.open_direct_channel(user_id),
-                        file.filename,
-                        file.content,
-                        file.title,
-                    )
-                    notice = mattermost_markdown(
-                        message("chat.file_sent_privately", locale, title=file.title)
-                    )
-                    self._respond(response_url, {"response_type": "ephemeral", "text": notice})
+                    direct = self.chat.open_direct_channel(user_id)
+                    self.chat.upload_file(direct, file.filename, file.content, file.title)
+                    notice = message("chat.file_sent_privately", locale, title=file.title)
+                    self._respond(response_url, _answer(mattermost_markdown(notice)))
             except ChatError:
                 log.exception("could not upload %s to Mattermost", file.filename)
-                notice = mattermost_markdown(message("chat.file_failed", locale, title=file.title))
-                self._respond(response_url, {"response_type": "ephemeral", "text": notice})
-
-    async def _in_core(self, func: Callable[..., T], *args: Any) -> T:
-        """Run ``func`` (which calls the synchronous core) in a worker thread, at most
-        ``core_threads`` at once. Waiting in this fair queue rather than for a database
-        connection (which wakes waiters in no order) keeps the slowest answers close to
-        the typical one under load."""
-        if self._core_limiter is None:  # made on the event loop, at the first request
-            self._core_limiter = anyio.CapacityLimiter(self._core_threads)
-        return await anyio.to_thread.run_sync(func, *args, limiter=self._core_limiter)
+                notice = message("chat.file_failed", locale, title=file.title)
+                self._respond(response_url, _answer(mattermost_markdown(notice)))
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run ``work`` after the answer; kept until done so shutdown can wait for it."""
@@ -833,77 +788,44 @@ class MattermostApp:
         key: str | None,
         mentions: dict[str, str],
     ) -> Invocation:
-        user = self._user(user_id)
-        guest = bool(user and user.is_guest)
-        handle = user_name or (user.name if user else user_id)
-        return Invocation(
-            workspace=WorkspaceRef(Platform.MATTERMOST, team_id, team_name),
-            channel=ChannelInfo(channel_id, channel_name),
-            user=UserRef(user_id, handle, handle, is_guest=guest),
+        """Runs in the runner's pool: it may look the person up."""
+        return InboundCommand(
+            platform=Platform.MATTERMOST,
+            workspace_id=team_id,
+            workspace_name=team_name,
+            channel=PlatformChannel(channel_id, channel_name),
+            user=self._person(user_id, user_name),
             command=command.strip().lstrip("/"),
             text=text,
             now=self.clock(),
-            locale=user.locale if user else None,
-            timezone=user.timezone if user else None,
-            role=Role.PARTNER if guest else None,
             request_key=key,
             mentioned_ids=mentions,
-        )
+        ).invocation()
 
-    def _user(self, user_id: str) -> PlatformUser | None:
-        """What the server says of ``user_id`` (guest or not, locale, timezone), cached
-        for ``user_ttl`` s.
+    def _person(self, user_id: str, user_name: str) -> PlatformUser:
+        """Who ``user_id`` is, by the directory and its one policy when the server
+        cannot say (``LookupFailed``: the command is refused, nothing written). Without
+        a bot account nobody can be asked: a member, by the name the request gave."""
+        if self.chat is None:
+            return PlatformUser(user_id, user_name or user_id, is_guest=False)
+        return self.directory.get(user_id)
 
-        When the server cannot say (rate limit, outage), the last answer serves, however
-        old; else a person Coordo already knows goes on as the database knows them
-        (``None``: a guest stays a guest); a stranger gets no answer (the lookup's error
-        is raised), better than a guest taken for a member."""
-        if self.chat is None or not user_id:
-            return None
-        now = time.monotonic()
-        with self._lock:
-            cached = self._users.get(user_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        try:
-            user = self._fetch_user(self.chat, user_id)
-        except ChatError as error:
-            if cached is not None:
-                log.warning("Mattermost user look-up failed (%s); using the last answer", error)
-                return cached[1]
-            if self._known(user_id):
-                log.warning("Mattermost user look-up failed (%s); going by the database", error)
-                return None
-            raise
-        with self._lock:
-            self._users[user_id] = (now + self.user_ttl, user)
-        return user
-
-    @staticmethod
-    def _fetch_user(chat: MattermostChat, user_id: str) -> PlatformUser:
+    def _look_up(self, user_id: str) -> PlatformUser:
         """``GET /users/{id}``, once more after a short rate-limit wait (a person waits)."""
+        if self.chat is None:
+            raise PermanentError("no Mattermost bot account to look people up")
         try:
-            return chat.get_user(user_id)
+            return self.chat.get_user(user_id)
         except RateLimited as limited:
             if limited.retry_after > USER_RETRY_WAIT:
                 raise
             time.sleep(limited.retry_after)
-            return chat.get_user(user_id)
-
-    def _known(self, user_id: str) -> bool:
-        with Session(self.engine) as session:
-            found = session.exec(
-                select(Person.id)
-                .join(Workspace, col(Person.workspace_id) == Workspace.id)
-                .where(Workspace.platform == Platform.MATTERMOST, Person.external_id == user_id)
-            ).first()
-        return found is not None
+            return self.chat.get_user(user_id)
 
     def _known_locale(self, user_id: str) -> str:
         """The person's locale if already looked up (never a network call)."""
-        with self._lock:
-            cached = self._users.get(user_id)
-        return normalise_locale(cached[1].locale if cached is not None else None)
+        known = self.directory.last_known(user_id)
+        return normalise_locale(known.locale if known is not None else None)
 
     def _team_of(self, user_id: str) -> str:
         """The team of a click made where Mattermost names none (a direct message): the
@@ -917,14 +839,16 @@ class MattermostApp:
             ).first()
         return team or ""
 
-    @staticmethod
-    def _core(call: Callable[[], Reply]) -> Reply:
-        try:
-            return call()
-        except IntegrityError:
-            # Two first requests of a new workspace or person at once: the loser's
-            # transaction was rolled back whole; run it again, now that the rows exist.
-            return call()
+
+def _answer(text: str, *, ephemeral: bool = True) -> dict[str, Any]:
+    """A command's answer, or what a ``response_url`` takes. The text is Mattermost's
+    markdown: the server must not read ``<!channel>`` or ``<url|label>`` in it the Slack
+    way (``skip_slack_parsing``), notices as much as replies."""
+    return {
+        "response_type": "ephemeral" if ephemeral else "in_channel",
+        "text": text,
+        "skip_slack_parsing": True,
+    }
 
 
 async def _fields(request: Request) -> ImmutableMultiDict[str, str]:

@@ -18,8 +18,9 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, col, select
 
-from bot.mattermost.app import click_request_key, fit_bytes
-from bot.mattermost.render import ButtonClick
+from bot.kit.keys import CLICK_WINDOW
+from bot.kit.runner import Runner
+from bot.mattermost.app import click_moment, fit_bytes
 from bot.scheduler import ports_from_settings
 from bot.sender import Sender
 from bot.settings import Settings
@@ -515,7 +516,7 @@ def test_a_guest_account_is_a_partner_who_sees_no_budget(mattermost_lab: Lab) ->
         assert elu.lab_role is None
 
 
-def test_a_failed_lookup_of_the_user_answers_an_apology_and_writes_nothing(
+def test_a_failed_lookup_of_a_stranger_asks_to_try_again_and_writes_nothing(
     mattermost_lab: Lab,
 ) -> None:
     mattermost_lab.mm.fail_next(GET_USER, status=503)
@@ -523,28 +524,36 @@ def test_a_failed_lookup_of_the_user_answers_an_apology_and_writes_nothing(
     answer = mattermost_lab.command(mattermost_lab.camille, "creer bondy-bp Bondy")
 
     assert answer.status_code == 200
-    assert answer.json()["text"].startswith("Désolé")
-    assert mattermost_lab.count(Experiment) == 0
+    assert answer.json()["text"] == (
+        "Je n'arrive pas à vérifier qui vous êtes pour l'instant. Réessayez dans un instant."
+    )
+    assert mattermost_lab.counts() == dict.fromkeys(mattermost_lab.counts(), 0)
 
 
-def test_when_the_server_cannot_say_who_someone_is_a_known_person_goes_on(
+def test_when_the_server_cannot_say_who_someone_is_the_last_answer_serves_or_nothing_runs(
     mattermost_lab: Lab,
 ) -> None:
+    """The directory's one policy: the last answer, whatever its age; with none (Lucas,
+    whom the lab knows by a mention but this process never looked up), the command is
+    refused and nothing is written: his rights are not guessed from the database."""
     start_lab(mattermost_lab)
-    mattermost_lab.command(mattermost_lab.elu, "voir")
-    adapter = mattermost_lab.app.state.mattermost
-    adapter.user_ttl = 0  # every answer is stale: each command asks again
-    mattermost_lab.mm.fail_next(GET_USER, status=503)
+    lucas = mattermost_lab.lucas
+    mattermost_lab.command(
+        mattermost_lab.camille, "role @lucas membre", mentions={"lucas": lucas.id}
+    )
+    mattermost_lab.app.state.mattermost.directory.ttl = timedelta(0)  # every answer is stale
+    before = mattermost_lab.counts()
 
-    by_last_answer = mattermost_lab.command(mattermost_lab.camille, "voir")
-    adapter._users.clear()  # a new process: nothing remembered
     mattermost_lab.mm.fail_next(GET_USER, status=503)
-    by_database = mattermost_lab.command(mattermost_lab.elu, "voir")
+    by_last_answer = mattermost_lab.command(mattermost_lab.camille, "voir")
+    mattermost_lab.mm.fail_next(GET_USER, status=503)
+    refused = mattermost_lab.command(
+        lucas, "jalon Appeler la mairie pour:vendredi", command="jalon"
+    )
 
     assert "45 000" in by_last_answer.json()["text"].replace("\u202f", " ").replace("\xa0", " ")
-    partner_view = by_database.json()["text"]
-    assert "Budget participatif de Bondy" in partner_view
-    assert "45" not in partner_view  # still a guest
+    assert refused.json()["text"].startswith("Je n'arrive pas à vérifier qui vous êtes")
+    assert mattermost_lab.counts() == before
 
 
 def test_a_rate_limited_look_up_is_tried_again_after_the_wait(mattermost_lab: Lab) -> None:
@@ -559,7 +568,7 @@ def test_a_rate_limited_look_up_is_tried_again_after_the_wait(mattermost_lab: La
 def test_a_slow_command_is_acknowledged_then_answered_through_response_url(
     mattermost_lab: Lab,
 ) -> None:
-    mattermost_lab.app.state.mattermost.ack_seconds = 0.2
+    mattermost_lab.app.state.mattermost.runner.ack_budget = 0.2
     fields = mattermost_lab.form(mattermost_lab.camille, "lent", command="essai")
 
     answer = mattermost_lab.http.post(
@@ -622,6 +631,7 @@ def test_a_file_the_bot_may_not_post_in_the_channel_goes_to_the_person(
     assert uploads[1].body["fields"]["channel_id"] == dm
     [notice] = mattermost_lab.mm.responses_to(fields["response_url"])
     assert "message direct" in notice["text"]
+    assert notice["skip_slack_parsing"] is True
 
 
 # -- buttons ----------------------------------------------------------------------------
@@ -641,11 +651,15 @@ def test_the_undo_button_undoes_once(mattermost_lab: Lab) -> None:
 
     first = mattermost_lab.click(mattermost_lab.camille, action)
     undone = undo_events(mattermost_lab)
+    double = mattermost_lab.click(mattermost_lab.camille, action)
+    assert isinstance(mattermost_lab.mm.clock, ManualClock)
+    mattermost_lab.mm.clock.advance(CLICK_WINDOW.total_seconds())
     again = mattermost_lab.click(mattermost_lab.camille, action)
 
     assert first.status_code == 200
     assert first.json()["ephemeral_text"].startswith("↩️")
-    assert again.json() == {"ephemeral_text": "C'est déjà annulé."}  # a second click
+    assert double.json() == {"ephemeral_text": "Cette demande a déjà été traitée."}
+    assert again.json() == {"ephemeral_text": "C'est déjà annulé."}  # a second click, later
     assert undone > 0
     assert undo_events(mattermost_lab) == undone
     with Session(mattermost_lab.engine) as session:
@@ -660,29 +674,30 @@ def test_an_exact_replay_of_a_click_writes_once(mattermost_lab: Lab) -> None:
     first = mattermost_lab.click(mattermost_lab.camille, action, trigger=trigger)
     undone = undo_events(mattermost_lab)
     replay = mattermost_lab.click(mattermost_lab.camille, action, trigger=trigger)
+    # Long after: the click's moment is the one its trigger id carries.
+    mattermost_lab.app.state.mattermost.clock = lambda: datetime.now(UTC) + timedelta(hours=1)
+    late_replay = mattermost_lab.click(mattermost_lab.camille, action, trigger=trigger)
 
     assert first.json()["ephemeral_text"].startswith("↩️")
     assert replay.json() == {"ephemeral_text": "Cette demande a déjà été traitée."}
+    assert late_replay.json() == replay.json()
     assert undo_events(mattermost_lab) == undone
 
 
-def test_a_click_without_a_trigger_id_falls_back_to_a_short_window() -> None:
-    click = ButtonClick("meeting.rsvp", "7:yes", ephemeral=False, team_id="T1")
-    payload = {"user_id": "u1", "post_id": "p1"}
-    at = datetime(2026, 12, 3, 10, 0, 1, tzinfo=UTC)
+def test_a_click_happened_when_its_trigger_id_says() -> None:
+    arrived = datetime(2026, 12, 3, 10, 0, 1, tzinfo=UTC)
+    made = base64.b64encode(b"client:user:1796292000123:c2lnbmF0dXJl").decode()
 
-    one = click_request_key(payload, click, at)
-
-    assert click_request_key(payload, click, at + timedelta(seconds=2)) == one
-    assert click_request_key(payload, click, at + timedelta(seconds=30)) != one
-    assert click_request_key({**payload, "trigger_id": "t1"}, click, at) != click_request_key(
-        {**payload, "trigger_id": "t2"}, click, at
-    )
+    assert click_moment(made, arrived) == datetime(2026, 12, 3, 10, 0, 0, 123000, tzinfo=UTC)
+    # A trigger id of another shape (or none): when the click arrived.
+    for unreadable in ("", "not base64!", base64.b64encode(b"a:b").decode(), trigger_id()):
+        assert click_moment(unreadable, arrived) == arrived
 
 
 def test_yes_no_yes_on_an_invitation_counts_every_click(mattermost_lab: Lab) -> None:
-    """Mattermost sends no delivery id with a click, but a new trigger id each time: the
-    third click, the same button as the first, is an answer too."""
+    """Mattermost sends no delivery id with a click: who clicked what, within a short
+    window, is one click. A person's answers come seconds apart: the third click, the
+    same button as the first, is an answer too; a double click is one."""
     start_lab(mattermost_lab)
     scheduled = mattermost_lab.command(mattermost_lab.camille, "jeudi 10h", command="copil")
     actions = [a for att in scheduled.json()["attachments"] for a in att.get("actions", [])]
@@ -692,12 +707,15 @@ def test_yes_no_yes_on_an_invitation_counts_every_click(mattermost_lab: Lab) -> 
         if a["integration"]["context"]["action"] == "meeting.rsvp"
     }
 
-    answers = [
-        mattermost_lab.click(mattermost_lab.camille, by_answer[answer]).json()
-        for answer in ("yes", "no", "yes")
-    ]
+    answers = []
+    for answer in ("yes", "no", "yes"):
+        assert isinstance(mattermost_lab.mm.clock, ManualClock)
+        mattermost_lab.mm.clock.advance(CLICK_WINDOW.total_seconds())
+        answers.append(mattermost_lab.click(mattermost_lab.camille, by_answer[answer]).json())
+    double = mattermost_lab.click(mattermost_lab.camille, by_answer["yes"]).json()
 
     assert "déjà été traitée" not in str(answers), answers
+    assert double == {"ephemeral_text": "Cette demande a déjà été traitée."}
     with Session(mattermost_lab.engine) as session:
         camille = session.exec(
             select(Person).where(Person.external_id == mattermost_lab.camille.id)
@@ -1009,7 +1027,9 @@ def test_a_cancelled_dialog_does_nothing(mattermost_lab: Lab) -> None:
     assert mattermost_lab.count(Experiment) == 0
 
 
-def test_without_a_bot_account_a_form_shows_its_text(database_url: str, engine: Engine) -> None:
+def test_without_a_bot_account_a_form_shows_its_text_and_files_are_said_left_out(
+    database_url: str, engine: Engine
+) -> None:
     settings = Settings(
         database_url=database_url, mattermost_command_tokens=[LABO_TOKEN], scheduler=False
     )
@@ -1027,13 +1047,58 @@ def test_without_a_bot_account_a_form_shows_its_text(database_url: str, engine: 
         "user_name": "camille",
     }
     with serve(app) as url:
-        answer = httpx.post(url + "/mattermost/command", data=fields)
+        form = httpx.post(url + "/mattermost/command", data=fields)
+        export = httpx.post(
+            url + "/mattermost/command",
+            data={**fields, "text": "fichier canal", "trigger_id": trigger_id()},
+        )
 
-    assert answer.json() == {
+    assert form.json() == {
         "response_type": "ephemeral",
         "skip_slack_parsing": True,
         "text": "Usage : `/essai identifiant nom`",
     }
+    # No account to upload with: the reply says what was not sent, nothing is lost quietly.
+    assert export.json() == {
+        "response_type": "in_channel",
+        "skip_slack_parsing": True,
+        "text": "Export prêt\n\n📎 Non envoyé ici\u202f: Export du budget.",
+    }
+
+
+def test_the_platforms_of_a_process_run_in_the_runner_it_was_given(
+    database_url: str, engine: Engine
+) -> None:
+    """``python -m bot serve`` gives the web app the runner Matrix runs in too: commands run
+    there, and the app, which does not own it, leaves it open when it stops."""
+    router = essai_family(threading.Event())
+    runner = Runner(engine, router, name="given-runner")
+    settings = Settings(
+        database_url=database_url, mattermost_command_tokens=[LABO_TOKEN], scheduler=False
+    )
+    app = create_app(settings, router, engine=engine, runner=runner)
+    fields = {
+        "channel_id": "c1",
+        "channel_name": "bondy",
+        "command": "/labo",
+        "team_id": "t1",
+        "team_domain": "labo",
+        "text": "creer bondy-bp Bondy",
+        "token": LABO_TOKEN,
+        "trigger_id": trigger_id(),
+        "user_id": "u1",
+        "user_name": "camille",
+    }
+    try:
+        assert app.state.mattermost.runner is runner
+        with serve(app) as url:
+            answer = httpx.post(url + "/mattermost/command", data=fields)
+        assert answer.json()["response_type"] == "in_channel"
+        assert "given-runner_0" in {t.name for t in threading.enumerate()}
+        still_open = runner.run("fr", lambda: Reply(text="encore là"), "after the app stopped")
+        assert still_open.result(timeout=10).text == "encore là"
+    finally:
+        runner.close()
 
 
 # -- the lab's own families through Mattermost -------------------------------------------

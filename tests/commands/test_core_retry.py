@@ -1,11 +1,14 @@
 """A command whose transaction rolled back for a reason that running it again cures runs
 again, whole, instead of failing: on SQLite, a snapshot gone stale (another process wrote
-between its read and its write); on either database, a pooled connection found dead."""
+between its read and its write); on either database, a pooled connection found dead, or a
+unique key taken meanwhile (once: a conflict that stays is a bug, not a race)."""
 
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 from commands.args import Args
@@ -101,3 +104,36 @@ def test_a_command_on_a_connection_the_server_dropped_runs_again(
     assert len(runs) == 1  # the dead connection failed the first statement, before the handler
     with Session(engine) as session:
         assert session.exec(select(Experiment.slug)).all() == ["e"]
+
+
+def test_a_command_that_met_a_unique_key_taken_meanwhile_runs_again_once(engine: Engine) -> None:
+    """As when two first requests of a new workspace arrive at once: the loser inserts the
+    workspace the winner has just committed, its whole transaction rolls back, and run
+    again it finds the row. A conflict that stays is raised after the second run."""
+    runs: list[int] = []
+
+    def create(ctx: Context, args: Args) -> Reply:
+        runs.append(1)
+        if len(runs) == 1:  # what the winner wrote first, met by the loser's insert
+            ctx.session.add(Workspace(platform="console", external_id="w", name="w"))
+            ctx.session.flush()
+        ctx.session.add(Experiment(workspace_id=ctx.workspace_id, slug="e", name="E"))
+        return Reply(text="created")
+
+    assert router_with(create).dispatch(engine, go(request_key="test:go:1")).text == "created"
+    assert len(runs) == 2
+    with Session(engine) as session:
+        assert session.exec(select(Experiment.slug)).all() == ["e"]
+        assert session.exec(select(Workspace.external_id)).all() == ["w"]
+
+    runs.clear()
+
+    def always(ctx: Context, args: Args) -> Reply:
+        runs.append(1)
+        ctx.session.add(Workspace(platform="console", external_id="w", name="w"))
+        ctx.session.flush()
+        return Reply(text="never")
+
+    with pytest.raises(IntegrityError):
+        router_with(always).dispatch(engine, go(request_key="test:go:2"))
+    assert len(runs) == 2
