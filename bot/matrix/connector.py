@@ -112,6 +112,8 @@ class _State:
         self.choices: OrderedDict[str, list[list[str]]] = OrderedDict(data.get("choices", []))
         # (room, thread root) → the last message of Coordo's in it that offered choices.
         self.threads: OrderedDict[str, str] = OrderedDict(data.get("threads", []))
+        # A native poll's event id → where it is and what each answer does.
+        self.polls: OrderedDict[str, dict[str, Any]] = OrderedDict(data.get("polls", []))
         self.lock = threading.Lock()
 
     def save(self) -> None:
@@ -124,6 +126,7 @@ class _State:
                 "direct": self.direct,
                 "choices": list(self.choices.items()),
                 "threads": list(self.threads.items()),
+                "polls": list(self.polls.items()),
             }
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(json.dumps(data))
@@ -144,6 +147,40 @@ class _State:
     def buttons(self, event_id: str) -> list[Button]:
         with self.lock:
             return [Button(*b) for b in self.choices.get(event_id, [])]
+
+    def replace_buttons(self, event_id: str, buttons: list[Button]) -> None:
+        """An edited message's choices are the new ones (none once a poll is closed)."""
+        with self.lock:
+            if buttons:
+                self.choices[event_id] = [[b.label, b.action, b.value] for b in buttons]
+                return
+            self.choices.pop(event_id, None)
+            for poll_id in [p for p, k in self.polls.items() if k["message"] == event_id]:
+                del self.polls[poll_id]
+
+    def remember_poll(
+        self, poll_id: str, message_id: str, thread: str, answers: dict[str, Button]
+    ) -> None:
+        with self.lock:
+            self.polls[poll_id] = {
+                "message": message_id,
+                "thread": thread,
+                "answers": {k: [b.label, b.action, b.value] for k, b in answers.items()},
+            }
+            while len(self.polls) > REMEMBERED_CHOICES:
+                self.polls.popitem(last=False)
+
+    def poll(self, poll_id: str) -> tuple[str, dict[str, Button]] | None:
+        """The thread a poll lives in and its answers, or None for a poll unknown."""
+        with self.lock:
+            known = self.polls.get(poll_id)
+            if known is None:
+                return None
+            return known["thread"], {k: Button(*b) for k, b in known["answers"].items()}
+
+    def polls_of(self, message_id: str) -> list[str]:
+        with self.lock:
+            return [p for p, known in self.polls.items() if known["message"] == message_id]
 
 
 @dataclass(frozen=True)
@@ -365,6 +402,11 @@ class MatrixConnector:
                 None,
             )
             return
+        if kind in render.POLL_RESPONSES:
+            selection = render.poll_selection(content)
+            if selection is not None:
+                self._on_poll_answer(room_id, event.sender, event.event_id, *selection)
+            return
         if not isinstance(event, nio.RoomMessageText):
             return
         relates = content.get("m.relates_to") or {}
@@ -424,13 +466,33 @@ class MatrixConnector:
         button = choices.pick(buttons, answer)
         if button is None:
             return
+        self._act(room_id, sender, event_id, thread_root or target, button)
+
+    def _on_poll_answer(
+        self, room_id: str, sender: str, event_id: str, poll_id: str, selected: list[str]
+    ) -> None:
+        """A native poll's answer is the click it stands for. Its event id is the request
+        key, so a response handed over again writes once; a changed answer is a new
+        response, and counts as the new answer. An answer withdrawn (no selection) or
+        not one of the poll's is left alone."""
+        known = self.state.poll(poll_id)
+        if known is None or not selected:
+            return
+        thread, answers = known
+        button = answers.get(selected[0])
+        if button is not None:
+            self._act(room_id, sender, event_id, thread, button)
+
+    def _act(
+        self, room_id: str, sender: str, event_id: str, thread_root: str, button: Button
+    ) -> None:
         client = self.client
         assert client is not None
         locale = "fr"
         origin = _Origin(
             room_id=room_id,
             event_id=event_id,
-            thread_root=thread_root or target,
+            thread_root=thread_root,
             user_id=sender,
             locale=locale,
             in_direct=self._is_direct(client, room_id),
@@ -577,6 +639,64 @@ class MatrixConnector:
                 await self._send(
                     room_id, "m.reaction", reaction, _txn(event_id, "react", str(number)), live=live
                 )
+            await self._polls(room_id, event_id, thread, content, live=live)
+        return event_id
+
+    async def _polls(
+        self,
+        room_id: str,
+        event_id: str,
+        thread: tuple[str, str] | None,
+        content: dict[str, Any],
+        *,
+        live: bool,
+    ) -> None:
+        """The native polls a message's answers stand for, after it (its reactions and
+        numbered answers keep working). One poll goes where the message went; several
+        (a date poll's dates) go in the message's thread, so that the room shows one
+        message, edited as answers come, and its thread one card per date."""
+        polls = render.native_polls(content)
+        if not polls:
+            return
+        if thread is not None:
+            where: tuple[str, str] | None = (thread[0], event_id)
+        elif len(polls) > 1:
+            where = (event_id, event_id)
+        else:
+            where = None
+        for number, poll in enumerate(polls):
+            start = poll.content()
+            if where is not None:
+                start["m.relates_to"] = {
+                    "rel_type": "m.thread",
+                    "event_id": where[0],
+                    "is_falling_back": True,
+                    "m.in_reply_to": {"event_id": where[1]},
+                }
+            poll_id = await self._send(
+                room_id, render.POLL_START, start, _txn(event_id, "poll", str(number)), live=live
+            )
+            self.state.remember_poll(
+                poll_id, event_id, where[0] if where else event_id, dict(poll.answers)
+            )
+        self.state.save()
+
+    async def edit(self, room_id: str, message_id: str, content: dict[str, Any], key: str) -> str:
+        """Replace message ``message_id``'s content (``m.replace``). The transaction id
+        comes from ``key`` (the outbox row's), so an edit sent again is one event. When
+        the message's choices are gone (a poll closed), its native polls are ended."""
+        edit = render.edit_of(message_id, content)
+        event_id = await self._send(
+            room_id, "m.room.message", edit, _txn(room_id, "edit", key), live=False
+        )
+        buttons = render.buttons_of(content)
+        if not buttons:
+            closing = render.first_line(str(content.get("body", "")))
+            for poll_id in self.state.polls_of(message_id):
+                end = render.poll_end(poll_id, closing)
+                await self._send(room_id, render.POLL_END, end, _txn(poll_id, "end"), live=False)
+        self.state.replace_buttons(message_id, buttons)
+        self.state.save()
         return event_id
 
     async def _file(
