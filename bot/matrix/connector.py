@@ -46,7 +46,7 @@ from bot.kit.delivery import Where, plan
 from bot.kit.inbound import InboundCommand, read_command
 from bot.kit.keys import delivery_key
 from bot.kit.runner import Runner
-from bot.matrix import render
+from bot.matrix import forms, render
 from bot.platforms.port import (
     Capabilities,
     ChatError,
@@ -58,6 +58,7 @@ from bot.platforms.port import (
 )
 from bot.settings import Settings
 from commands.core import Router
+from commands.render import message
 from commands.reply import Button, File, Reply
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ class MatrixConfig:
     pacing: float = 1.0
     device_name: str = "Coordo"
     names: tuple[str, ...] = ("coordo",)
+    # A guided form without an answer for this long ends (seconds).
+    form_expiry: float = forms.EXPIRY
 
     @property
     def server_name(self) -> str:
@@ -114,6 +117,10 @@ class _State:
         self.threads: OrderedDict[str, str] = OrderedDict(data.get("threads", []))
         # A native poll's event id → where it is and what each answer does.
         self.polls: OrderedDict[str, dict[str, Any]] = OrderedDict(data.get("polls", []))
+        # Guided forms under way, by room and person (``forms.Guided``).
+        self.forms: dict[str, forms.Guided] = {
+            k: forms.Guided.from_json(v) for k, v in data.get("forms", {}).items()
+        }
         self.lock = threading.Lock()
 
     def save(self) -> None:
@@ -127,6 +134,7 @@ class _State:
                 "choices": list(self.choices.items()),
                 "threads": list(self.threads.items()),
                 "polls": list(self.polls.items()),
+                "forms": {k: g.to_json() for k, g in self.forms.items()},
             }
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(json.dumps(data))
@@ -224,6 +232,7 @@ class MatrixConnector:
         self.sender: Any = None
         # Commands seen and replies sent, for logs and benchmarks.
         self.handled = 0
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- life --------------------------------------------------------------------------
 
@@ -327,6 +336,7 @@ class MatrixConnector:
         self.state.next_batch = response.next_batch
         self.state.save()
         await self._share_keys(client)
+        await self._expire_forms()
 
     async def _sync_forever(self, client: nio.AsyncClient) -> None:
         while True:
@@ -348,6 +358,7 @@ class MatrixConnector:
                 continue
             await self._handle(client, response)
             await self._share_keys(client)
+            await self._expire_forms()
             # Written after the events were handed over: a crash in between hands them
             # over again, and their request keys (the event ids) make them write once.
             self.state.next_batch = response.next_batch
@@ -415,6 +426,13 @@ class MatrixConnector:
         thread_root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
         body = _strip_reply_fallback(event.body)
         answer = body.strip()
+        guided = self.state.forms.get(forms.Guided.key_of(room_id, event.sender))
+        if guided is not None and (
+            thread_root == guided.thread_root
+            or (thread_root is None and self._is_direct(client, room_id))
+        ):
+            self._on_form_answer(client, guided, event.event_id, answer)
+            return
         if answer and (answer.rstrip(".)").isdigit() or len(answer) <= 2):
             replied = (relates.get("m.in_reply_to") or {}).get("event_id")
             target = replied if replied and self.state.buttons(replied) else None
@@ -519,6 +537,139 @@ class MatrixConnector:
 
         future.add_done_callback(done)
 
+    # -- guided forms ------------------------------------------------------------------
+
+    async def _start_form(self, origin: _Origin, reply: Reply) -> None:
+        assert reply.form is not None
+        guided = forms.start(
+            reply.form,
+            room_id=origin.room_id,
+            thread_root=origin.thread_root,
+            user_id=origin.user_id,
+            locale=origin.locale,
+            now=time.time(),
+        )
+        guided.expires_at = time.time() + self.config.form_expiry
+        with self.state.lock:
+            self.state.forms[guided.key] = guided
+        self.state.save()
+        await self._ask(guided, origin.event_id, forms.question(guided, first=True))
+
+    async def _ask(self, guided: forms.Guided, replied: str, text: str, what: str = "form") -> None:
+        """A message of the exchange in its thread, replying to ``replied``; its
+        transaction id comes from that event and ``what``."""
+        await self._post(
+            guided.room_id,
+            render.content(Reply(text=text), guided.locale),
+            f"{replied}:{what}",
+            (guided.thread_root, replied),
+        )
+
+    def _end_form(self, guided: forms.Guided) -> None:
+        with self.state.lock:
+            if self.state.forms.get(guided.key) is guided:
+                del self.state.forms[guided.key]
+        self.state.save()
+
+    def _on_form_answer(
+        self, client: nio.AsyncClient, guided: forms.Guided, event_id: str, answer: str
+    ) -> None:
+        """One answer to the current field: checked, kept, and the next field asked; the
+        form submitted to the core after the last one."""
+        loc = guided.locale
+        if time.time() > guided.expires_at:
+            self._end_form(guided)
+            self._spawn(self._ask(guided, event_id, self._expired_text(guided)))
+            return
+        if forms.is_cancel(answer):
+            self._end_form(guided)
+            self._spawn(self._ask(guided, event_id, message("kit.form_cancelled", loc)))
+            return
+        wrong = forms.take(guided, answer)
+        guided.expires_at = time.time() + self.config.form_expiry
+        self.state.save()
+        if wrong is not None:
+            self._spawn(self._ask(guided, event_id, wrong + "\n\n" + forms.question(guided)))
+            return
+        if not guided.complete:
+            self._spawn(self._ask(guided, event_id, forms.question(guided)))
+            return
+        # The last answer: the form goes to the core, keyed by this answer's event id.
+        self._end_form(guided)
+        origin = _Origin(
+            room_id=guided.room_id,
+            event_id=event_id,
+            thread_root=guided.thread_root,
+            user_id=guided.user_id,
+            locale=loc,
+            in_direct=self._is_direct(client, guided.room_id),
+        )
+        command = InboundCommand(
+            platform="matrix",
+            workspace_id=self.config.server_name,
+            workspace_name=self.config.server_name,
+            channel=self._channel(client, guided.room_id),
+            user=self.person(client, guided.room_id, guided.user_id),
+            command="",
+            text="",
+            now=datetime.now(UTC),
+            request_key=delivery_key("matrix", self.config.server_name, event_id),
+        )
+        make = command.invocation
+        values, callback, state = dict(guided.values), guided.callback, guided.state
+
+        def submit() -> Reply:
+            return self.router.submit(self.engine, make(), callback, values, state)
+
+        future = self.runner.run(loc, submit, f"form {callback}")
+
+        def done(finished: Future[Reply]) -> None:
+            asyncio.run_coroutine_threadsafe(
+                self._after_submit(guided, origin, finished.result()), self.loop
+            )
+
+        future.add_done_callback(done)
+
+    async def _after_submit(self, guided: forms.Guided, origin: _Origin, reply: Reply) -> None:
+        """The core's answer; a field it refused is asked again, the others kept."""
+        if reply.errors and forms.refused(guided, reply.errors):
+            guided.expires_at = time.time() + self.config.form_expiry
+            with self.state.lock:
+                self.state.forms[guided.key] = guided
+            self.state.save()
+            error = reply.errors[guided.again[0]]
+            text = message("kit.form_refused", guided.locale, error=error)
+            await self._ask(guided, origin.event_id, text + "\n\n" + forms.question(guided))
+            return
+        await self._deliver_logged(origin, reply)
+
+    def _expired_text(self, guided: forms.Guided) -> str:
+        minutes = max(1, round(self.config.form_expiry / 60))
+        return message("kit.form_expired", guided.locale, title=guided.title, minutes=minutes)
+
+    async def _expire_forms(self) -> None:
+        now = time.time()
+        with self.state.lock:
+            expired = [g for g in self.state.forms.values() if g.expires_at < now]
+        for guided in expired:
+            self._end_form(guided)
+            try:
+                text = self._expired_text(guided)
+                await self._ask(guided, guided.thread_root, text, f"expired:{guided.expires_at}")
+            except ChatError as error:
+                log.warning("form expiry note in %s: %s", guided.room_id, error)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        async def logged() -> None:
+            try:
+                await coroutine
+            except Exception:
+                log.exception("guided form message")
+
+        task = self.loop.create_task(logged())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def _names(self, client: nio.AsyncClient) -> tuple[str, ...]:
         local = self.config.user_id[1:].split(":", 1)[0]
         return (self.config.user_id, *self.config.names, local)
@@ -575,6 +726,9 @@ class MatrixConnector:
         self.handled += 1
         client = self.client
         assert client is not None
+        if reply.form is not None and reply.form.fields:
+            await self._start_form(origin, reply)
+            return
         steps = plan(reply, CAPABILITIES, in_direct=origin.in_direct, locale=origin.locale)
         for index, step in enumerate(steps):
             key = f"{origin.event_id}:{index}"
