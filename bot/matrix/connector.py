@@ -121,6 +121,9 @@ class _State:
         self.forms: dict[str, forms.Guided] = {
             k: forms.Guided.from_json(v) for k, v in data.get("forms", {}).items()
         }
+        # The events taken as answers to a form: handed over again after a crash, they
+        # are neither a second answer nor, once the form is over, a numbered click.
+        self.form_answers: list[str] = data.get("form_answers", [])
         self.lock = threading.Lock()
 
     def save(self) -> None:
@@ -135,6 +138,7 @@ class _State:
                 "threads": list(self.threads.items()),
                 "polls": list(self.polls.items()),
                 "forms": {k: g.to_json() for k, g in self.forms.items()},
+                "form_answers": self.form_answers[-REMEMBERED_CHOICES:],
             }
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(json.dumps(data))
@@ -426,10 +430,19 @@ class MatrixConnector:
         thread_root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
         body = _strip_reply_fallback(event.body)
         answer = body.strip()
+        if event.event_id in self.state.form_answers:
+            return
         guided = self.state.forms.get(forms.Guided.key_of(room_id, event.sender))
-        if guided is not None and (
-            thread_root == guided.thread_root
-            or (thread_root is None and self._is_direct(client, room_id))
+        typed_command = body.lstrip().startswith("!") and read_command(
+            body, words=self._words, names=()
+        )
+        if (
+            guided is not None
+            and not typed_command
+            and (
+                thread_root == guided.thread_root
+                or (thread_root is None and self._is_direct(client, room_id))
+            )
         ):
             self._on_form_answer(client, guided, event.event_id, answer)
             return
@@ -577,6 +590,9 @@ class MatrixConnector:
         """One answer to the current field: checked, kept, and the next field asked; the
         form submitted to the core after the last one."""
         loc = guided.locale
+        with self.state.lock:
+            self.state.form_answers.append(event_id)
+            del self.state.form_answers[:-REMEMBERED_CHOICES]
         if time.time() > guided.expires_at:
             self._end_form(guided)
             self._spawn(self._ask(guided, event_id, self._expired_text(guided)))

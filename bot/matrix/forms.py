@@ -17,6 +17,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from commands import usertext
 from commands.args import fold
 from commands.render import message
 from commands.reply import Form
@@ -121,7 +122,8 @@ def question(guided: Guided, *, first: bool = False) -> str:
         )
     )
     for n, (_, label) in enumerate(current["options"], 1):
-        lines.append(f"{n}. {label}")
+        # Option labels may be typed by people (budget lines): escaped by the renderer.
+        lines.append(f"{n}. {usertext.mark(label)}")
     return "\n".join(lines)
 
 
