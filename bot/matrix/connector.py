@@ -561,8 +561,8 @@ class MatrixConnector:
             user_id=origin.user_id,
             locale=origin.locale,
             now=time.time(),
+            expiry=self.config.form_expiry,
         )
-        guided.expires_at = time.time() + self.config.form_expiry
         with self.state.lock:
             self.state.forms[guided.key] = guided
         self.state.save()

@@ -75,7 +75,14 @@ class Guided:
 
 
 def start(
-    form: Form, *, room_id: str, thread_root: str, user_id: str, locale: str, now: float
+    form: Form,
+    *,
+    room_id: str,
+    thread_root: str,
+    user_id: str,
+    locale: str,
+    now: float,
+    expiry: float = EXPIRY,
 ) -> Guided:
     fields = [
         {
@@ -97,7 +104,7 @@ def start(
         state=form.state,
         title=form.title,
         fields=fields,
-        expires_at=now + EXPIRY,
+        expires_at=now + expiry,
     )
 
 
