@@ -55,9 +55,10 @@ from bot.kit.port import (
     TransientError,
 )
 from bot.kit.runner import Runner
-from bot.matrix import render
+from bot.matrix import forms, render
 from bot.settings import Settings
 from commands.core import Router
+from commands.render import message
 from commands.reply import Button, File, Reply
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ class MatrixConfig:
     pacing: float = 1.0
     device_name: str = "Coordo"
     names: tuple[str, ...] = ("coordo",)
+    # A guided form without an answer for this long ends (seconds).
+    form_expiry: float = forms.EXPIRY
 
     @property
     def server_name(self) -> str:
@@ -112,6 +115,15 @@ class _State:
         self.choices: OrderedDict[str, list[list[str]]] = OrderedDict(data.get("choices", []))
         # (room, thread root) → the last message of Coordo's in it that offered choices.
         self.threads: OrderedDict[str, str] = OrderedDict(data.get("threads", []))
+        # A native poll's event id → where it is and what each answer does.
+        self.polls: OrderedDict[str, dict[str, Any]] = OrderedDict(data.get("polls", []))
+        # Guided forms under way, by room and person (``forms.Guided``).
+        self.forms: dict[str, forms.Guided] = {
+            k: forms.Guided.from_json(v) for k, v in data.get("forms", {}).items()
+        }
+        # The events taken as answers to a form: handed over again after a crash, they
+        # are neither a second answer nor, once the form is over, a numbered click.
+        self.form_answers: list[str] = data.get("form_answers", [])
         self.lock = threading.Lock()
 
     def save(self) -> None:
@@ -124,6 +136,9 @@ class _State:
                 "direct": self.direct,
                 "choices": list(self.choices.items()),
                 "threads": list(self.threads.items()),
+                "polls": list(self.polls.items()),
+                "forms": {k: g.to_json() for k, g in self.forms.items()},
+                "form_answers": self.form_answers[-REMEMBERED_CHOICES:],
             }
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(json.dumps(data))
@@ -144,6 +159,40 @@ class _State:
     def buttons(self, event_id: str) -> list[Button]:
         with self.lock:
             return [Button(*b) for b in self.choices.get(event_id, [])]
+
+    def replace_buttons(self, event_id: str, buttons: list[Button]) -> None:
+        """An edited message's choices are the new ones (none once a poll is closed)."""
+        with self.lock:
+            if buttons:
+                self.choices[event_id] = [[b.label, b.action, b.value] for b in buttons]
+                return
+            self.choices.pop(event_id, None)
+            for poll_id in [p for p, k in self.polls.items() if k["message"] == event_id]:
+                del self.polls[poll_id]
+
+    def remember_poll(
+        self, poll_id: str, message_id: str, thread: str, answers: dict[str, Button]
+    ) -> None:
+        with self.lock:
+            self.polls[poll_id] = {
+                "message": message_id,
+                "thread": thread,
+                "answers": {k: [b.label, b.action, b.value] for k, b in answers.items()},
+            }
+            while len(self.polls) > REMEMBERED_CHOICES:
+                self.polls.popitem(last=False)
+
+    def poll(self, poll_id: str) -> tuple[str, dict[str, Button]] | None:
+        """The thread a poll lives in and its answers, or None for a poll unknown."""
+        with self.lock:
+            known = self.polls.get(poll_id)
+            if known is None:
+                return None
+            return known["thread"], {k: Button(*b) for k, b in known["answers"].items()}
+
+    def polls_of(self, message_id: str) -> list[str]:
+        with self.lock:
+            return [p for p, known in self.polls.items() if known["message"] == message_id]
 
 
 @dataclass(frozen=True)
@@ -187,6 +236,7 @@ class MatrixConnector:
         self.sender: Any = None
         # Commands seen and replies sent, for logs and benchmarks.
         self.handled = 0
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- life --------------------------------------------------------------------------
 
@@ -290,6 +340,7 @@ class MatrixConnector:
         self.state.next_batch = response.next_batch
         self.state.save()
         await self._share_keys(client)
+        await self._expire_forms()
 
     async def _sync_forever(self, client: nio.AsyncClient) -> None:
         while True:
@@ -311,6 +362,7 @@ class MatrixConnector:
                 continue
             await self._handle(client, response)
             await self._share_keys(client)
+            await self._expire_forms()
             # Written after the events were handed over: a crash in between hands them
             # over again, and their request keys (the event ids) make them write once.
             self.state.next_batch = response.next_batch
@@ -365,6 +417,11 @@ class MatrixConnector:
                 None,
             )
             return
+        if kind in render.POLL_RESPONSES:
+            selection = render.poll_selection(content)
+            if selection is not None:
+                self._on_poll_answer(room_id, event.sender, event.event_id, *selection)
+            return
         if not isinstance(event, nio.RoomMessageText):
             return
         relates = content.get("m.relates_to") or {}
@@ -373,6 +430,22 @@ class MatrixConnector:
         thread_root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
         body = _strip_reply_fallback(event.body)
         answer = body.strip()
+        if event.event_id in self.state.form_answers:
+            return
+        guided = self.state.forms.get(forms.Guided.key_of(room_id, event.sender))
+        typed_command = body.lstrip().startswith("!") and read_command(
+            body, words=self._words, names=()
+        )
+        if (
+            guided is not None
+            and not typed_command
+            and (
+                thread_root == guided.thread_root
+                or (thread_root is None and self._is_direct(client, room_id))
+            )
+        ):
+            self._on_form_answer(client, guided, event.event_id, answer)
+            return
         if answer and (answer.rstrip(".)").isdigit() or len(answer) <= 2):
             replied = (relates.get("m.in_reply_to") or {}).get("event_id")
             target = replied if replied and self.state.buttons(replied) else None
@@ -424,13 +497,33 @@ class MatrixConnector:
         button = choices.pick(buttons, answer)
         if button is None:
             return
+        self._act(room_id, sender, event_id, thread_root or target, button)
+
+    def _on_poll_answer(
+        self, room_id: str, sender: str, event_id: str, poll_id: str, selected: list[str]
+    ) -> None:
+        """A native poll's answer is the click it stands for. Its event id is the request
+        key, so a response handed over again writes once; a changed answer is a new
+        response, and counts as the new answer. An answer withdrawn (no selection) or
+        not one of the poll's is left alone."""
+        known = self.state.poll(poll_id)
+        if known is None or not selected:
+            return
+        thread, answers = known
+        button = answers.get(selected[0])
+        if button is not None:
+            self._act(room_id, sender, event_id, thread, button)
+
+    def _act(
+        self, room_id: str, sender: str, event_id: str, thread_root: str, button: Button
+    ) -> None:
         client = self.client
         assert client is not None
         locale = "fr"
         origin = _Origin(
             room_id=room_id,
             event_id=event_id,
-            thread_root=thread_root or target,
+            thread_root=thread_root,
             user_id=sender,
             locale=locale,
             in_direct=self._is_direct(client, room_id),
@@ -456,6 +549,142 @@ class MatrixConnector:
             )
 
         future.add_done_callback(done)
+
+    # -- guided forms ------------------------------------------------------------------
+
+    async def _start_form(self, origin: _Origin, reply: Reply) -> None:
+        assert reply.form is not None
+        guided = forms.start(
+            reply.form,
+            room_id=origin.room_id,
+            thread_root=origin.thread_root,
+            user_id=origin.user_id,
+            locale=origin.locale,
+            now=time.time(),
+            expiry=self.config.form_expiry,
+        )
+        with self.state.lock:
+            self.state.forms[guided.key] = guided
+        self.state.save()
+        await self._ask(guided, origin.event_id, forms.question(guided, first=True))
+
+    async def _ask(self, guided: forms.Guided, replied: str, text: str, what: str = "form") -> None:
+        """A message of the exchange in its thread, replying to ``replied``; its
+        transaction id comes from that event and ``what``."""
+        await self._post(
+            guided.room_id,
+            render.content(Reply(text=text), guided.locale),
+            f"{replied}:{what}",
+            (guided.thread_root, replied),
+        )
+
+    def _end_form(self, guided: forms.Guided) -> None:
+        with self.state.lock:
+            if self.state.forms.get(guided.key) is guided:
+                del self.state.forms[guided.key]
+        self.state.save()
+
+    def _on_form_answer(
+        self, client: nio.AsyncClient, guided: forms.Guided, event_id: str, answer: str
+    ) -> None:
+        """One answer to the current field: checked, kept, and the next field asked; the
+        form submitted to the core after the last one."""
+        loc = guided.locale
+        with self.state.lock:
+            self.state.form_answers.append(event_id)
+            del self.state.form_answers[:-REMEMBERED_CHOICES]
+        if time.time() > guided.expires_at:
+            self._end_form(guided)
+            self._spawn(self._ask(guided, event_id, self._expired_text(guided)))
+            return
+        if forms.is_cancel(answer):
+            self._end_form(guided)
+            self._spawn(self._ask(guided, event_id, message("kit.form_cancelled", loc)))
+            return
+        wrong = forms.take(guided, answer)
+        guided.expires_at = time.time() + self.config.form_expiry
+        self.state.save()
+        if wrong is not None:
+            self._spawn(self._ask(guided, event_id, wrong + "\n\n" + forms.question(guided)))
+            return
+        if not guided.complete:
+            self._spawn(self._ask(guided, event_id, forms.question(guided)))
+            return
+        # The last answer: the form goes to the core, keyed by this answer's event id.
+        self._end_form(guided)
+        origin = _Origin(
+            room_id=guided.room_id,
+            event_id=event_id,
+            thread_root=guided.thread_root,
+            user_id=guided.user_id,
+            locale=loc,
+            in_direct=self._is_direct(client, guided.room_id),
+        )
+        command = InboundCommand(
+            platform="matrix",
+            workspace_id=self.config.server_name,
+            workspace_name=self.config.server_name,
+            channel=self._channel(client, guided.room_id),
+            user=self.person(client, guided.room_id, guided.user_id),
+            command="",
+            text="",
+            now=datetime.now(UTC),
+            request_key=delivery_key("matrix", self.config.server_name, event_id),
+        )
+        make = command.invocation
+        values, callback, state = dict(guided.values), guided.callback, guided.state
+
+        def submit() -> Reply:
+            return self.router.submit(self.engine, make(), callback, values, state)
+
+        future = self.runner.run(loc, submit, f"form {callback}")
+
+        def done(finished: Future[Reply]) -> None:
+            asyncio.run_coroutine_threadsafe(
+                self._after_submit(guided, origin, finished.result()), self.loop
+            )
+
+        future.add_done_callback(done)
+
+    async def _after_submit(self, guided: forms.Guided, origin: _Origin, reply: Reply) -> None:
+        """The core's answer; a field it refused is asked again, the others kept."""
+        if reply.errors and forms.refused(guided, reply.errors):
+            guided.expires_at = time.time() + self.config.form_expiry
+            with self.state.lock:
+                self.state.forms[guided.key] = guided
+            self.state.save()
+            error = reply.errors[guided.again[0]]
+            text = message("kit.form_refused", guided.locale, error=error)
+            await self._ask(guided, origin.event_id, text + "\n\n" + forms.question(guided))
+            return
+        await self._deliver_logged(origin, reply)
+
+    def _expired_text(self, guided: forms.Guided) -> str:
+        minutes = max(1, round(self.config.form_expiry / 60))
+        return message("kit.form_expired", guided.locale, title=guided.title, minutes=minutes)
+
+    async def _expire_forms(self) -> None:
+        now = time.time()
+        with self.state.lock:
+            expired = [g for g in self.state.forms.values() if g.expires_at < now]
+        for guided in expired:
+            self._end_form(guided)
+            try:
+                text = self._expired_text(guided)
+                await self._ask(guided, guided.thread_root, text, f"expired:{guided.expires_at}")
+            except ChatError as error:
+                log.warning("form expiry note in %s: %s", guided.room_id, error)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        async def logged() -> None:
+            try:
+                await coroutine
+            except Exception:
+                log.exception("guided form message")
+
+        task = self.loop.create_task(logged())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _names(self, client: nio.AsyncClient) -> tuple[str, ...]:
         local = self.config.user_id[1:].split(":", 1)[0]
@@ -513,6 +742,9 @@ class MatrixConnector:
         self.handled += 1
         client = self.client
         assert client is not None
+        if reply.form is not None and reply.form.fields:
+            await self._start_form(origin, reply)
+            return
         steps = plan(reply, CAPABILITIES, in_direct=origin.in_direct, locale=origin.locale)
         for index, step in enumerate(steps):
             key = f"{origin.event_id}:{index}"
@@ -577,6 +809,64 @@ class MatrixConnector:
                 await self._send(
                     room_id, "m.reaction", reaction, _txn(event_id, "react", str(number)), live=live
                 )
+            await self._polls(room_id, event_id, thread, content, live=live)
+        return event_id
+
+    async def _polls(
+        self,
+        room_id: str,
+        event_id: str,
+        thread: tuple[str, str] | None,
+        content: dict[str, Any],
+        *,
+        live: bool,
+    ) -> None:
+        """The native polls a message's answers stand for, after it (its reactions and
+        numbered answers keep working). One poll goes where the message went; several
+        (a date poll's dates) go in the message's thread, so that the room shows one
+        message, edited as answers come, and its thread one card per date."""
+        polls = render.native_polls(content)
+        if not polls:
+            return
+        if thread is not None:
+            where: tuple[str, str] | None = (thread[0], event_id)
+        elif len(polls) > 1:
+            where = (event_id, event_id)
+        else:
+            where = None
+        for number, poll in enumerate(polls):
+            start = poll.content()
+            if where is not None:
+                start["m.relates_to"] = {
+                    "rel_type": "m.thread",
+                    "event_id": where[0],
+                    "is_falling_back": True,
+                    "m.in_reply_to": {"event_id": where[1]},
+                }
+            poll_id = await self._send(
+                room_id, render.POLL_START, start, _txn(event_id, "poll", str(number)), live=live
+            )
+            self.state.remember_poll(
+                poll_id, event_id, where[0] if where else event_id, dict(poll.answers)
+            )
+        self.state.save()
+
+    async def edit(self, room_id: str, message_id: str, content: dict[str, Any], key: str) -> str:
+        """Replace message ``message_id``'s content (``m.replace``). The transaction id
+        comes from ``key`` (the outbox row's), so an edit sent again is one event. When
+        the message's choices are gone (a poll closed), its native polls are ended."""
+        edit = render.edit_of(message_id, content)
+        event_id = await self._send(
+            room_id, "m.room.message", edit, _txn(room_id, "edit", key), live=False
+        )
+        buttons = render.buttons_of(content)
+        if not buttons:
+            closing = render.first_line(str(content.get("body", "")))
+            for poll_id in self.state.polls_of(message_id):
+                end = render.poll_end(poll_id, closing)
+                await self._send(room_id, render.POLL_END, end, _txn(poll_id, "end"), live=False)
+        self.state.replace_buttons(message_id, buttons)
+        self.state.save()
         return event_id
 
     async def _file(

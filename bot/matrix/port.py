@@ -2,7 +2,9 @@
 pacing, its encryption). A message's transaction id is derived from its room and its outbox
 key (the content when it has none), so the same outbox message sent again after a crash is
 the same event for the homeserver (which keeps transaction ids for a while and answers with
-the first event), and two messages that say the same thing are still two."""
+the first event), and two messages that say the same thing are still two.
+
+It edits in place (``MessageEditor``: a date poll's counts) with ``m.replace`` events."""
 
 from __future__ import annotations
 
@@ -33,6 +35,13 @@ class MatrixChat(ChatPort):
         else:
             key = "outbox:" + json.dumps(content, sort_keys=True, ensure_ascii=False)
         return self.connector.call(self.connector._post(channel_id, content, key, None, live=False))
+
+    def edit(self, channel_id: str, message_id: str, message: PlatformMessage) -> None:
+        """Replace the message's content in place (``m.replace``); the transaction id is
+        the outbox key's, so an edit retried after a crash is one event."""
+        content = self._content(message)
+        key = message.key or json.dumps(content, sort_keys=True, ensure_ascii=False)
+        self.connector.call(self.connector.edit(channel_id, message_id, content, key))
 
     def direct_message(self, user_id: str, message: PlatformMessage) -> str:
         return self.post(self.open_direct_channel(user_id), message)

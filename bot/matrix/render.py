@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from bot.kit import choices
@@ -124,3 +125,122 @@ def to_matrix(reply: Reply, workspace: str = "") -> PlatformMessage:
 
 def content_of_text(text: str) -> dict[str, Any]:
     return {"msgtype": "m.text", "body": text}
+
+
+# -- native polls (MSC3381, in the form Element sends and shows) ---------------------------
+
+POLL_START = "org.matrix.msc3381.poll.start"
+POLL_END = "org.matrix.msc3381.poll.end"
+# Element sends the unstable names; the stable ones (``m.poll.*``) are read too.
+POLL_RESPONSES = ("org.matrix.msc3381.poll.response", "m.poll.response")
+POLL_TEXT = "org.matrix.msc1767.text"
+POLL_DISCLOSED = "org.matrix.msc3381.poll.disclosed"
+# The actions a native poll stands for: one question per meeting (its answers) and one
+# per date of a date poll (yes, if need be, no).
+POLL_ACTIONS = ("meeting.rsvp", "poll.answer")
+
+
+@dataclass(frozen=True)
+class NativePoll:
+    """One question, its answers by id (``yes``, ``no``, ``maybe``) and what each does."""
+
+    question: str
+    answers: tuple[tuple[str, Button], ...]
+
+    def content(self) -> dict[str, Any]:
+        """The poll start event, with its text fallback for clients without polls."""
+        labels = [_answer_label(button) for _, button in self.answers]
+        fallback = "\n".join(
+            [self.question, *(f"{n}. {label}" for n, label in enumerate(labels, 1))]
+        )
+        return {
+            POLL_START: {
+                "question": {POLL_TEXT: self.question, "body": self.question, "msgtype": "m.text"},
+                "kind": POLL_DISCLOSED,
+                "max_selections": 1,
+                "answers": [
+                    {"id": answer_id, POLL_TEXT: label}
+                    for (answer_id, _), label in zip(self.answers, labels, strict=True)
+                ],
+            },
+            POLL_TEXT: fallback,
+            "body": fallback,
+        }
+
+
+def _answer_label(button: Button) -> str:
+    # A date poll's button reads "2 · Oui": the poll's question already names the date.
+    return button.label.split(" · ", 1)[-1] if button.action == "poll.answer" else button.label
+
+
+def first_line(body: str) -> str:
+    for line in body.splitlines():
+        if line.strip():
+            return line.strip()[:300]
+    return ""
+
+
+def native_polls(content: dict[str, Any]) -> list[NativePoll]:
+    """The native polls a message's buttons stand for: one per meeting answered (yes, no,
+    maybe), one per date of a date poll. Each is single-choice, as Element shows polls
+    (a click there replaces the person's answer), so a date keeps its three answers."""
+    body = str(content.get("body", ""))
+    groups: dict[str, list[Button]] = {}
+    for button in buttons_of(content):
+        if button.action in POLL_ACTIONS and ":" in button.value:
+            groups.setdefault(button.value.rsplit(":", 1)[0], []).append(button)
+    polls = []
+    for subject, group in groups.items():
+        if group[0].action == "poll.answer":
+            number = subject.rsplit(":", 1)[-1]
+            slot = re.search(rf"^\s*{re.escape(number)}\. (.+?)(?: — |$)", body, re.MULTILINE)
+            question = slot.group(1).strip() if slot else f"{first_line(body)} · {number}"
+        else:
+            question = first_line(body)
+        answers = tuple((b.value.rsplit(":", 1)[-1], b) for b in group)
+        polls.append(NativePoll(question, answers))
+    return polls
+
+
+def poll_selection(content: dict[str, Any]) -> tuple[str, list[str]] | None:
+    """``(poll event id, answer ids)`` of a poll response, in the unstable form Element
+    sends or the stable one; None when it is not one."""
+    relates = content.get("m.relates_to") or {}
+    if relates.get("rel_type") != "m.reference" or not relates.get("event_id"):
+        return None
+    answers: Any = None
+    for key in POLL_RESPONSES:
+        if isinstance(content.get(key), dict):
+            answers = content[key].get("answers")
+    if answers is None:
+        answers = content.get("m.selections")
+    if not isinstance(answers, list):
+        return None
+    return str(relates["event_id"]), [str(a) for a in answers]
+
+
+def poll_end(poll_id: str, text: str) -> dict[str, Any]:
+    return {
+        "m.relates_to": {"rel_type": "m.reference", "event_id": poll_id},
+        POLL_END: {},
+        POLL_TEXT: text,
+        "body": text,
+    }
+
+
+def edit_of(message_id: str, new: dict[str, Any]) -> dict[str, Any]:
+    """An ``m.replace`` of ``message_id``: clients show ``m.new_content``; the rest is the
+    fallback ("* …") for those that do not. An edit mentions nobody anew (the message's
+    mentions notified when it was sent; a vote is no reason to notify them again)."""
+    new = {k: v for k, v in new.items() if k != "m.relates_to"}
+    edit: dict[str, Any] = {
+        "msgtype": new.get("msgtype", "m.text"),
+        "body": "* " + str(new.get("body", "")),
+        "m.new_content": new,
+        "m.mentions": {},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": message_id},
+    }
+    if "formatted_body" in new:
+        edit["format"] = new.get("format", "org.matrix.custom.html")
+        edit["formatted_body"] = "* " + str(new["formatted_body"])
+    return edit
