@@ -32,6 +32,7 @@ from starlette.routing import Route
 from bot.mattermost_app import MattermostApp
 from bot.settings import Settings, configure_logging
 from bot.slack_app import SlackApp, build_slack_app
+from bot.slack_install import SlackInstallations, install_routes, oauth_enabled
 from commands.core import Router
 from commands.registry import build_router
 from commands.services.calendars import FeedFile, feed_for_token
@@ -117,7 +118,13 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     router = router or build_router(settings.public_url)
     mattermost = MattermostApp(settings, engine, router)
-    if (
+    if slack is None and oauth_enabled(settings):
+        # Many workspaces: each installs Coordo at /slack/install (bot.slack_install).
+        assert settings.slack_client_id
+        installations = SlackInstallations(engine, settings.slack_client_id)
+        client = slack_client(settings.model_copy(update={"slack_bot_token": None}))
+        slack = build_slack_app(settings, engine, router, client, installations=installations)
+    elif (
         slack is None
         and settings.slack_bot_token
         and (settings.slack_signing_secret or settings.slack_app_token)
@@ -130,6 +137,8 @@ def create_app(
     ]
     if slack is not None and settings.slack_signing_secret:
         routes.append(Route(SLACK_EVENTS_PATH, slack.endpoint, methods=["POST"]))
+    if slack is not None and slack.bolt.oauth_flow is not None:
+        routes.extend(install_routes(slack.bolt))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
