@@ -121,6 +121,8 @@ def create_app(
     if slack is None and oauth_enabled(settings):
         # Many workspaces: each installs Coordo at /slack/install (bot.slack_install).
         assert settings.slack_client_id
+        if settings.slack_bot_token:
+            log.warning("SLACK_CLIENT_ID is set: SLACK_BOT_TOKEN is not used (many workspaces)")
         installations = SlackInstallations(engine, settings.slack_client_id)
         client = slack_client(settings.model_copy(update={"slack_bot_token": None}))
         slack = build_slack_app(settings, engine, router, client, installations=installations)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from commands.reply import Reply
 from commands.services import outbox
 from models import Experiment, OutboxMessage, Workspace
 from models.installations import bots, installations, oauth_states
-from tests.bot.slack_wire import SIGNING_SECRET, SlackSender, running
+from tests.bot.slack_wire import SIGNING_SECRET, SlackSender, home_opened, running
 from tests.bot.test_manifest import manifest
 from tests.fakes.slack_api import FakeSlack
 
@@ -349,8 +350,11 @@ def test_a_token_revoked_without_a_word_holds_the_messages_too(both: Network) ->
     assert (held.attempts, held.last_error, held.dead_at) == (0, NOT_INSTALLED, None)
 
 
-def test_the_scopes_asked_are_the_manifests() -> None:
-    assert set(SCOPES) == set(manifest()["oauth_config"]["scopes"]["bot"])
+def test_the_scopes_asked_are_the_manifests_and_it_hears_of_uninstalls() -> None:
+    data = manifest()
+    assert set(SCOPES) == set(data["oauth_config"]["scopes"]["bot"])
+    events = data["settings"]["event_subscriptions"]["bot_events"]
+    assert {"app_uninstalled", "tokens_revoked"} <= set(events)
 
 
 def test_installations_keep_the_latest_bot_token(engine: Engine) -> None:
@@ -385,3 +389,43 @@ def test_installations_keep_the_latest_bot_token(engine: Engine) -> None:
 
     assert store.bot_token("T0LAB") is None
     assert store.store.find_installation(enterprise_id=None, team_id="T0LAB") is None
+
+
+def wait_for(found: Any, what: str) -> None:
+    """Until ``found()`` is true (work done after the ack, in the background)."""
+    for _ in range(200):
+        if found():
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError(what)
+
+
+def test_the_home_tab_of_the_second_workspace_is_published_with_its_token(both: Network) -> None:
+    wire = both.sender_for(both.second)
+    try:
+        event = home_opened("U0NOOR", event_id="Ev0HOME2", team="T0SECOND")
+        assert wire.post(json.dumps(event).encode(), "application/json").status_code == 200
+    finally:
+        wire.close()
+
+    def published() -> list[str]:
+        return [token(c) for c in both.first.calls if c.name == "views.publish"]
+
+    wait_for(published, "no Home tab published")
+    assert published() == [both.second.token]
+    assert both.second.views  # the second workspace's Home tab, on its own fake
+
+
+def test_tokens_revoked_for_the_bot_deletes_the_installation(both: Network) -> None:
+    event = uninstalled("T0SECOND")
+    event["event"] = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["U0COORDO2"]}}
+    wire = both.sender_for(both.second)
+    try:
+        assert wire.post(json.dumps(event).encode(), "application/json").status_code == 200
+    finally:
+        wire.close()
+
+    assert both.installed_teams() == ["T0LAB"]
+    with both.engine.connect() as conn:
+        teams = conn.execute(select(installations.c.team_id)).scalars().all()
+    assert teams == ["T0LAB"]
