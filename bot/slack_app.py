@@ -1136,7 +1136,7 @@ def build_slack_app(
         return adapter
 
     adapter_for: Callable[[BoltContext], SlackAdapter] = the_adapter
-    oauth_settings = None
+    oauth_settings = authorize = None
     if installations is not None:
         from bot.slack_install import TeamAdapters  # which builds on this module
 
@@ -1144,6 +1144,7 @@ def build_slack_app(
         installations.on_change(team_adapters.forget)
         adapter_for = team_adapters
         oauth_settings = installations.oauth_settings(settings)
+        authorize = installations.authorize(client)
     secret = settings.slack_signing_secret
     bolt = App(
         client=client,
@@ -1158,6 +1159,7 @@ def build_slack_app(
         name="coordo",
         logger=logging.getLogger("bot.slack_bolt"),
         oauth_settings=oauth_settings,
+        authorize=authorize,
     )
 
     def command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

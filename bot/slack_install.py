@@ -30,11 +30,14 @@ import logging
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
-from slack_bolt import App, BoltContext, BoltRequest
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
@@ -59,7 +62,6 @@ log = logging.getLogger(__name__)
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
-AUTHORIZATION_URL = "https://slack.com/oauth/v2/authorize"
 # The bot scopes of ``bot/manifest.yml`` (a test keeps them equal).
 SCOPES = (
     "commands",
@@ -98,9 +100,9 @@ class SlackInstallations:
         self.client_id = client_id
         self.store = _Store(self, engine, client_id)
         self.states = _States(engine)
-        self._listeners: list[Any] = []
+        self._listeners: list[Callable[[str], None]] = []
 
-    def on_change(self, listener: Any) -> None:
+    def on_change(self, listener: Callable[[str], None]) -> None:
         """``listener(team_id)`` is called after a workspace installs or uninstalls."""
         self._listeners.append(listener)
 
@@ -114,7 +116,7 @@ class SlackInstallations:
                 bots.c.team_id == team_id,
                 bots.c.bot_token.is_not(None),
             )
-            .order_by(bots.c.installed_at.desc())
+            .order_by(bots.c.installed_at.desc(), bots.c.id.desc())
             .limit(1)
         )
         with self.engine.connect() as conn:
@@ -161,10 +163,25 @@ class SlackInstallations:
             install_page_rendering_enabled=False,
             authorization_url=settings.slack_authorization_url,
             installation_store=self.store,
+            installation_store_bot_only=True,
             state_store=self.states,
             state_expiration_seconds=STATE_LIFETIME,
             logger=logging.getLogger("bot.slack_install.oauth"),
         )
+
+    def authorize(self, client: WebClient) -> Callable[..., AuthorizeResult]:
+        """Bolt's authorize over the store: each request reads its workspace's latest bot
+        (one indexed query), so an uninstall is seen at once; what ``auth.test`` says of
+        a token is asked once and remembered (not one more call to Slack per request)."""
+        authorize = InstallationStoreAuthorize(
+            logger=logging.getLogger("bot.slack_install.authorize"),
+            installation_store=self.store,
+            bot_only=True,
+            cache_enabled=True,
+            client=client,
+        )
+        # An ``Authorize`` (Bolt takes it as it is), typed as Bolt's argument is.
+        return cast(Callable[..., AuthorizeResult], authorize)
 
     # -- Bolt's listeners of the two events ----------------------------------------------
 
@@ -442,7 +459,7 @@ def install_routes(bolt: App) -> list[Route]:
     ]
 
 
-async def _run(handler: Any, request: Request) -> Response:
+async def _run(handler: Callable[[BoltRequest], BoltResponse], request: Request) -> Response:
     bolt_request = BoltRequest(
         body="",
         query=request.url.query,
