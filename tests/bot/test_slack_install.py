@@ -35,6 +35,7 @@ from models import Experiment, OutboxMessage, Workspace
 from models.installations import bots, installations, oauth_states
 from tests.bot.slack_wire import SIGNING_SECRET, SlackSender, home_opened, running
 from tests.bot.test_manifest import manifest
+from tests.fakes._server import ManualClock
 from tests.fakes.slack_api import FakeSlack
 
 CLIENT_ID = "1234567890.0987654321"
@@ -205,7 +206,7 @@ def test_a_code_is_exchanged_once_and_a_replayed_redirect_installs_nothing(
     assert len(exchanges) == 1
 
 
-def test_the_fake_serves_oauth_strictly(network: Network) -> None:
+def test_the_fake_serves_oauth_strictly(network: Network, manual_clock: ManualClock) -> None:
     fake = network.first
     with httpx.Client(timeout=10) as browser:
         fake.sign_in(network.second, "U0NOOR")
@@ -236,6 +237,14 @@ def test_the_fake_serves_oauth_strictly(network: Network) -> None:
     )
     assert access(CLIENT_ID, CLIENT_SECRET, code) == "xoxb-second-lab"
     assert access(CLIENT_ID, CLIENT_SECRET, code) == "invalid_code"  # once only
+    with httpx.Client(timeout=10) as browser:
+        late = browser.get(
+            fake.authorize_url,
+            params={"client_id": CLIENT_ID, "scope": "commands", "redirect_uri": REDIRECT},
+        )
+    manual_clock.advance(601)
+    stale = parse_qs(urlsplit(late.headers["location"]).query)["code"][0]
+    assert access(CLIENT_ID, CLIENT_SECRET, stale) == "invalid_code"  # 10 minutes at most
 
     def whose(token: str) -> str:
         answer = httpx.post(fake.api_url + "auth.test", data={"token": token}).json()
