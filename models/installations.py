@@ -2,10 +2,10 @@
 app in a workspace (its bot token), the latest bot of each workspace, and the one-time
 ``state`` values of installs under way.
 
-The columns are those the platform kit's SQLAlchemy installation and state stores read and
-write (``bot.slack_install`` hands them our engine); they are declared here, on Coordo's
-metadata, so that the migrations create them and the schema check sees them. A test
-compares them with the kit's own declaration.
+The tables and columns are those of the platform kit's SQLAlchemy installation and state
+stores (so that a deployment could use either), declared here, on Coordo's metadata, so that
+the migrations create them and the schema check sees them; ``bot.slack_install`` reads and
+writes them.
 """
 
 from __future__ import annotations
