@@ -36,9 +36,10 @@ from bot.console import Console, ConsoleChat
 from bot.kit.port import ChatPort
 from bot.mattermost.client import MattermostChat
 from bot.mattermost.render import MattermostSigner, to_mattermost
-from bot.sender import Renderer, Sender, SendReport, utc_now
+from bot.sender import PortsByWorkspace, Renderer, Sender, SendReport, utc_now
 from bot.settings import Settings
 from bot.slack.client import SlackChat
+from bot.slack.install import SlackInstallations, SlackWorkspaces, oauth_enabled
 from bot.slack.render import to_slack
 from commands.services.scan import ScanReport, scan
 from models.db import make_engine, session_scope
@@ -182,11 +183,20 @@ def console_scheduler(console: Console, out: TextIO, every: float = 30.0) -> Bac
 # -- from the settings ------------------------------------------------------------------
 
 
-def ports_from_settings(settings: Settings) -> tuple[dict[str, ChatPort], dict[str, Renderer]]:
-    """The platform clients the settings allow, and their renderers."""
-    ports: dict[str, ChatPort] = {}
+def ports_from_settings(
+    settings: Settings, engine: Engine | None = None
+) -> tuple[dict[str, ChatPort | PortsByWorkspace], dict[str, Renderer]]:
+    """The platform clients the settings allow, and their renderers. With the Slack app
+    distributed to many workspaces (and ``engine``, where their installations are), each
+    Slack message goes with its workspace's bot token."""
+    ports: dict[str, ChatPort | PortsByWorkspace] = {}
     renderers: dict[str, Renderer] = {}
-    if settings.slack_bot_token:
+    if oauth_enabled(settings) and engine is not None:
+        assert settings.slack_client_id
+        installations = SlackInstallations(engine, settings.slack_client_id)
+        ports["slack"] = SlackWorkspaces(installations, base_url=settings.slack_api_url)
+        renderers["slack"] = to_slack
+    elif settings.slack_bot_token:
         ports["slack"] = SlackChat(settings.slack_bot_token, base_url=settings.slack_api_url)
         renderers["slack"] = to_slack
     if settings.mattermost_url and settings.mattermost_bot_token:
@@ -197,8 +207,8 @@ def ports_from_settings(settings: Settings) -> tuple[dict[str, ChatPort], dict[s
 
 
 def jobs_from_settings(settings: Settings, engine: Engine | None = None) -> Jobs:
-    ports, renderers = ports_from_settings(settings)
     engine = engine or make_engine(settings.database_url)
+    ports, renderers = ports_from_settings(settings, engine)
     return Jobs(engine, Sender(engine, ports, renderers=renderers))
 
 
@@ -207,7 +217,8 @@ def run_worker(settings: Settings, *, once: bool = False) -> int:
     jobs = jobs_from_settings(settings)
     if not jobs.sender.ports and not settings.matrix_homeserver:
         log.error(
-            "no chat platform configured: set SLACK_BOT_TOKEN, or MATTERMOST_URL and "
+            "no chat platform configured: set SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET), or MATTERMOST_URL and "
             "MATTERMOST_BOT_TOKEN; the worker would queue messages it cannot send"
         )
         return 2

@@ -59,7 +59,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -96,6 +96,23 @@ EDIT_WAIT = timedelta(seconds=30)
 RATE_LIMITS_PER_PASS = 5
 # Platforms whose rate limit is one for the whole token, not per channel.
 TOKEN_WIDE_LIMITS = frozenset({"mattermost"})
+# A row of a workspace where the app is no longer installed (uninstalled, token revoked)
+# waits this long, or until the workspace installs it again (which resumes it), without
+# counting an attempt: neither dead-lettered nor retried every few seconds.
+NOT_INSTALLED = "not installed in this workspace"
+NOT_INSTALLED_HOLD = timedelta(hours=24)
+# What a platform answers for a token that is no longer good.
+TOKEN_GONE = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed"})
+
+
+@runtime_checkable
+class PortsByWorkspace(Protocol):
+    """A platform whose client depends on the workspace: an app installed in many, each
+    with its own token. None when the app is not installed in ``workspace``."""
+
+    platform: str
+
+    def for_workspace(self, workspace: str) -> ChatPort | None: ...
 
 
 def utc_now() -> datetime:
@@ -159,7 +176,7 @@ class Sender:
     def __init__(
         self,
         engine: Engine,
-        ports: Mapping[str, ChatPort],
+        ports: Mapping[str, ChatPort | PortsByWorkspace],
         *,
         renderers: Mapping[str, Renderer] | None = None,
         clock: Clock = utc_now,
@@ -386,7 +403,7 @@ class Sender:
 
     def _deliver(self, row: Claimed, platform: tuple[str, str]) -> Outcome:
         name, workspace = platform
-        port = self.ports[name]
+        ports = self.ports[name]
         now = self.clock()
         with self._session() as session:
             row = outbox.refresh(session, row)
@@ -410,6 +427,13 @@ class Sender:
                 )
                 session.commit()
             return Outcome("held")
+        if isinstance(ports, PortsByWorkspace):
+            found = ports.for_workspace(workspace)
+            if found is None:
+                return self._not_installed(row, name, workspace)
+            port: ChatPort = found
+        else:
+            port = ports
         if destination is None:
             return self._dead(row, "unknown person", self.max_attempts)
         if row.payload.get("edit_of"):
@@ -446,6 +470,8 @@ class Sender:
         except TransientError as error:
             return self._failed(row, str(error))
         except PermanentError as error:
+            if error.code in TOKEN_GONE and isinstance(ports, PortsByWorkspace):
+                return self._not_installed(row, name, workspace)
             return self._dead(row, str(error), row.attempts + 1)
         with self._session() as session:
             outbox.mark_sent(session, row.id, self.clock(), message_id, note)
@@ -592,6 +618,28 @@ class Sender:
             payload = outbox.mark_file(session, row, index, entry)
             session.commit()
         row.payload[outbox.FILES_SENT] = payload[outbox.FILES_SENT]
+
+    def _not_installed(self, row: Claimed, platform: str, workspace: str) -> Outcome:
+        """Hold a row of a workspace without the app: no attempt counted, nothing lost;
+        a new installation resumes it (``outbox.resume_held``), its expiry drops it."""
+        with self._session() as session:
+            outbox.mark_retry(
+                session,
+                row.id,
+                at=self.clock() + NOT_INSTALLED_HOLD,
+                error=NOT_INSTALLED,
+                count_attempt=False,
+            )
+            session.commit()
+        log.warning(
+            "outbox row %s (%s) held: Coordo is not installed in %s workspace %s; it goes "
+            "when the workspace installs Coordo again",
+            row.id,
+            row.key,
+            platform,
+            workspace,
+        )
+        return Outcome("held")
 
     def _failed(self, row: Claimed, error: str) -> Outcome:
         attempts = row.attempts + 1

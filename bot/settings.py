@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Many workspaces ("Add to Slack"): the app's OAuth client; each workspace installs
+    # Coordo at PUBLIC_URL/slack/install and its bot token is kept in the database. Set,
+    # with the signing secret, they take the place of SLACK_BOT_TOKEN.
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_authorization_url: str = "https://slack.com/oauth/v2/authorize"
 
     mattermost_url: str | None = None
     mattermost_bot_token: str | None = None

@@ -33,6 +33,7 @@ from bot.kit.runner import Runner, shared_runner
 from bot.mattermost.app import MattermostApp
 from bot.settings import Settings, configure_logging
 from bot.slack.app import SlackApp, build_slack_app
+from bot.slack.install import SlackInstallations, install_routes, oauth_enabled
 from commands.core import Router
 from commands.registry import build_router
 from commands.services.calendars import FeedFile, feed_for_token
@@ -123,12 +124,22 @@ def create_app(
     owns_runner = runner is None
     runner = runner or shared_runner(engine, router)
     mattermost = MattermostApp(settings, engine, router, runner=runner)
-    if (
+    if slack is None and oauth_enabled(settings):
+        # Many workspaces: each installs Coordo at /slack/install (bot.slack.install).
+        assert settings.slack_client_id
+        if settings.slack_bot_token:
+            log.warning("SLACK_CLIENT_ID is set: SLACK_BOT_TOKEN is not used (many workspaces)")
+        installations = SlackInstallations(engine, settings.slack_client_id)
+        client = slack_client(settings.model_copy(update={"slack_bot_token": None}))
+        slack = build_slack_app(
+            settings, engine, router, client, installations=installations, runner=runner
+        )
+    elif (
         slack is None
         and settings.slack_bot_token
         and (settings.slack_signing_secret or settings.slack_app_token)
     ):
-        slack = build_slack_app(settings, engine, router, slack_client(settings))
+        slack = build_slack_app(settings, engine, router, slack_client(settings), runner=runner)
     routes = [
         Route("/healthz", health),
         Route("/calendar/{token}.ics", calendar_feed, methods=["GET", "HEAD"]),
@@ -136,6 +147,8 @@ def create_app(
     ]
     if slack is not None and settings.slack_signing_secret:
         routes.append(Route(SLACK_EVENTS_PATH, slack.endpoint, methods=["POST"]))
+    if slack is not None and slack.bolt.oauth_flow is not None:
+        routes.extend(install_routes(slack.bolt))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -5,6 +5,7 @@ from models.base import Platform, Role, pk
 from models.budget import BudgetLine, Expense
 from models.copil import Attendance, CalendarFeed, DatePoll, PollAnswer, PollInvitee, PollSlot
 from models.due import RECOMPUTE
+from models.installations import INSTALLATIONS, OAUTH_STATES
 from models.lab import ChannelBinding, Experiment, Membership, Person, Workspace
 from models.ledger import (
     Allocation,
@@ -19,6 +20,8 @@ from models.milestones import Milestone, MilestoneOwner
 from models.outbox import NotificationPreference, OutboxMessage, RequestReceipt
 
 __all__ = [
+    "INSTALLATIONS",
+    "OAUTH_STATES",
     "RECOMPUTE",
     "AgendaItem",
     "Allocation",

@@ -58,7 +58,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
@@ -89,6 +89,9 @@ from commands.messages import normalise_locale
 from commands.render import message
 from commands.reply import File, Reply, Visibility
 from models import Platform, RequestReceipt
+
+if TYPE_CHECKING:
+    from bot.slack.install import SlackInstallations
 
 log = logging.getLogger(__name__)
 
@@ -1063,7 +1066,9 @@ class SlackApp:
             logger=logging.getLogger("bot.slack.app.start"),
         )
         probe.retry_handlers.clear()
-        steps: list[tuple[str, Callable[[], object]]] = [("auth.test", probe.auth_test)]
+        steps: list[tuple[str, Callable[[], object]]] = []
+        if client.token:  # with many workspaces, each installation has its token
+            steps.append(("auth.test", probe.auth_test))
         if app_token:
             steps.append(("Socket Mode", lambda: self.start_socket_mode(app_token)))
         for what, step in steps:
@@ -1110,8 +1115,11 @@ def build_slack_app(
     runner: Runner | None = None,
     clock: Clock = _utc_now,
     people_ttl: timedelta = PEOPLE_TTL,
+    installations: SlackInstallations | None = None,
 ) -> SlackApp:
-    """The Bolt app for ``client``'s workspace; nothing is asked of Slack here.
+    """The Bolt app for ``client``'s workspace, or, with ``installations``, for every
+    workspace that installed Coordo (``bot.slack.install``: ``client`` then has no token,
+    each request is served with its workspace's); nothing is asked of Slack here.
 
     ``runner``: the kit's runner the commands run in (its pool and its ack budget); by
     default the one the process shares between its platforms for ``engine`` and
@@ -1119,6 +1127,20 @@ def build_slack_app(
     adapter = SlackAdapter(
         engine, router, client, runner=runner, clock=clock, people_ttl=people_ttl
     )
+
+    def the_adapter(context: BoltContext) -> SlackAdapter:
+        return adapter
+
+    adapter_for: Callable[[BoltContext], SlackAdapter] = the_adapter
+    oauth_settings = authorize = None
+    if installations is not None:
+        from bot.slack.install import TeamAdapters  # which builds on this module
+
+        team_adapters = TeamAdapters(adapter)
+        installations.on_change(team_adapters.forget)
+        adapter_for = team_adapters
+        oauth_settings = installations.oauth_settings(settings)
+        authorize = installations.authorize(client)
     secret = settings.slack_signing_secret
     bolt = App(
         client=client,
@@ -1132,22 +1154,24 @@ def build_slack_app(
         raise_error_for_unhandled_request=False,
         name="coordo",
         logger=logging.getLogger("bot.slack_bolt"),
+        oauth_settings=oauth_settings,
+        authorize=authorize,
     )
 
     def command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        adapter.on_command(ack, body, context)
+        adapter_for(context).on_command(ack, body, context)
 
     def action(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        adapter.on_action(ack, body, context)
+        adapter_for(context).on_action(ack, body, context)
 
     def view_submission(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        adapter.on_view_submission(ack, body, context)
+        adapter_for(context).on_view_submission(ack, body, context)
 
     def view_closed(ack: Ack) -> None:
         ack()
 
     def home_opened(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
-        adapter.on_home_opened(event, body, context)
+        adapter_for(context).on_home_opened(event, body, context)
 
     def error(error: Exception, body: Any) -> BoltResponse:
         return adapter.on_error(error, body)
@@ -1158,5 +1182,8 @@ def build_slack_app(
     bolt.view_submission(everything)(view_submission)
     bolt.view_closed(everything)(view_closed)
     bolt.event("app_home_opened")(home_opened)
+    if installations is not None:
+        bolt.event("app_uninstalled")(installations.on_app_uninstalled)
+        bolt.event("tokens_revoked")(installations.on_tokens_revoked)
     bolt.error(error)
     return SlackApp(bolt, adapter, secret)

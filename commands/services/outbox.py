@@ -815,3 +815,22 @@ def platforms_of(session: Session, workspace_ids: set[int]) -> dict[int, tuple[s
         )
     )
     return {int(i or 0): (str(p), str(e)) for i, p, e in rows}
+
+
+def resume_held(session: Session, platform: str, external_id: str, reason: str) -> int:
+    """The rows of a workspace held for ``reason`` (the app was not installed in it), due
+    again now and untried; returns how many. The caller commits."""
+    workspace_ids = select(col(Workspace.id)).where(
+        Workspace.platform == platform, Workspace.external_id == external_id
+    )
+    result = session.exec(
+        update(TABLE)
+        .where(
+            TABLE.c.workspace_id.in_(workspace_ids.scalar_subquery()),
+            TABLE.c.last_error == reason,
+            TABLE.c.claimed_at.is_(None),
+            *_unfinished(),
+        )
+        .values(next_attempt_at=None, last_error="")
+    )
+    return int(result.rowcount or 0)

@@ -259,14 +259,16 @@ class FakeMattermost(FakeServer):
         *,
         type: str = "O",
         bot_member: bool = True,
+        team_id: str | None = None,
     ) -> MattermostChannel:
-        """A channel of the team; the bot is a member unless ``bot_member=False``."""
+        """A channel of the team (or of another team of the server, ``team_id``); the
+        bot is a member unless ``bot_member=False``."""
         channel_id = channel_id or new_id()
         channel = MattermostChannel(
             channel_id,
             name or f"channel-{channel_id[:6]}",
             type,
-            self.team_id,
+            team_id or self.team_id,
             {self.bot.id} if bot_member else set(),
         )
         with self._lock:

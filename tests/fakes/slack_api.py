@@ -27,11 +27,20 @@ The fake is as strict as Slack, always (there is no lenient mode):
   (``expired_trigger_id``, ``exchanged_trigger_id``, ``invalid_trigger_id``);
 - a ``response_url`` takes 5 uses within 30 minutes, then HTTP 404 ``expired_url``;
 - its rate limit answers 429 with ``Retry-After``, or, as some methods do, HTTP 200
-  ``{"ok": false, "error": "rate_limited"}``.
+  ``{"ok": false, "error": "rate_limited"}``;
+- an app distributed by OAuth (``distribute``): ``GET /oauth/v2/authorize`` takes the
+  person signed in (``sign_in``) through consent and back to the app's redirect URL with a
+  code; ``oauth.v2.access`` checks the client id (``invalid_client_id``), the secret
+  (``bad_client_secret``), the code (``invalid_code``: unknown, older than 10 minutes, or
+  used already) and the redirect URL (``bad_redirect_uri``), and gives the workspace's bot
+  token. Other workspaces (``add_workspace``) are served by the same server, each call by
+  the workspace of its token (``auth.test`` says whose); a revoked token
+  (``revoke``) answers ``token_revoked``.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import logging
@@ -40,6 +49,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
+from urllib.parse import urlencode
 
 from tests.fakes import slack_rules
 from tests.fakes._server import (
@@ -55,6 +65,7 @@ from tests.fakes._server import (
 
 logger = logging.getLogger(__name__)
 
+OAUTH_CODE_LIFETIME = 600.0
 RESPONSE_URL_MAX_USES = 5
 RESPONSE_URL_LIFETIME = 30 * 60.0
 TRIGGER_LIFETIME = 3.0
@@ -186,6 +197,25 @@ class Trigger:
     used: bool = False
 
 
+@dataclass
+class OAuthCode:
+    code: str
+    workspace: FakeSlack
+    user_id: str
+    scopes: list[str]
+    redirect_uri: str | None
+    created: float
+    used: bool = False
+
+
+@dataclass
+class OAuthApp:
+    client_id: str
+    client_secret: str
+    app_id: str
+    redirect_url: str
+
+
 class SlackError(Exception):
     def __init__(self, error: str, reasons: list[str] | None = None) -> None:
         super().__init__(error)
@@ -232,6 +262,12 @@ class FakeSlack(FakeServer):
         self._rate_burst = 1
         self._rate_error_status = 429
         self._buckets: dict[str, TokenBucket] = {}
+        self.revoked = False
+        # Slack's side of an app distributed by OAuth (``distribute``).
+        self.oauth_app: OAuthApp | None = None
+        self.oauth_codes: dict[str, OAuthCode] = {}
+        self.signed_in: tuple[FakeSlack, str] | None = None
+        self.workspaces: list[FakeSlack] = []
         self.add_user(bot_user_id, name="coordo", is_bot=True)
 
     # -- set-up --------------------------------------------------------------------------
@@ -337,6 +373,42 @@ class FakeSlack(FakeServer):
             self.triggers[trigger_id] = Trigger(trigger_id, self.clock())
         return trigger_id
 
+    # -- many workspaces, and the app's OAuth ------------------------------------------
+
+    def distribute(
+        self, client_id: str, client_secret: str, *, redirect_url: str, app_id: str = "A0COORDO"
+    ) -> None:
+        """Register the app for distribution: its OAuth client and its redirect URL."""
+        with self._lock:
+            self.oauth_app = OAuthApp(client_id, client_secret, app_id, redirect_url)
+
+    def add_workspace(self, other: FakeSlack) -> None:
+        """Serve ``other``'s Web API here too: a call with its bot token (as it is at the
+        time of the call) is its."""
+        with self._lock:
+            self.workspaces.append(other)
+
+    def sign_in(self, workspace: FakeSlack, user_id: str) -> None:
+        """Who the browser at the consent page is: a person of ``workspace`` (this one or
+        one added with ``add_workspace``)."""
+        with self._lock:
+            self.signed_in = (workspace, user_id)
+
+    def revoke(self) -> None:
+        """The bot token of this workspace is revoked (the app was uninstalled)."""
+        with self._lock:
+            self.revoked = True
+
+    def reinstate(self, token: str) -> None:
+        """A new bot token for this workspace (installed again)."""
+        with self._lock:
+            self.token = token
+            self.revoked = False
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.url}/oauth/v2/authorize"
+
     # -- queries -------------------------------------------------------------------------
 
     def messages_in(self, channel: str) -> list[SlackMessage]:
@@ -361,6 +433,8 @@ class FakeSlack(FakeServer):
             return method, body, self._api(method, body, request)
         if path.startswith("/upload/v1/"):
             return "upload", None, self._upload(path.rsplit("/", 1)[-1], request)
+        if path == "/oauth/v2/authorize" and request.method == "GET":
+            return "oauth.authorize", dict(request.query), self._authorize(request.query)
         if path.startswith("/response/"):
             try:
                 payload = json.loads(request.body or b"null")
@@ -385,11 +459,20 @@ class FakeSlack(FakeServer):
         if failure is not None:
             return self._failure(failure)
         auth = request.header("authorization") or ""
+        if method == "oauth.v2.access":
+            with self._lock:
+                return self._oauth_access(body, auth)
         token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else body.get("token")
         if not token:
             return _error("not_authed")
+        with self._lock:
+            other = next((w for w in self.workspaces if w.token == token), None)
+        if other is not None:
+            return other._api(method, body, request)
         if token != self.token:
             return _error("invalid_auth")
+        if self.revoked:
+            return _error("token_revoked")
         handler = _METHODS.get(method)
         if handler is None:
             return _error("unknown_method")
@@ -430,6 +513,61 @@ class FakeSlack(FakeServer):
             )
         return Response.json(
             {"ok": False, "error": failure.error or "invalid_request"}, failure.status, headers
+        )
+
+    # -- OAuth (called with the lock held) ---------------------------------------------
+
+    def _authorize(self, query: dict[str, str]) -> Response:
+        """Slack's consent page, consented at once by the person signed in: back to the
+        app's redirect URL with a one-time code and the app's ``state``."""
+        with self._lock:
+            app = self.oauth_app
+            if app is None or query.get("client_id") != app.client_id:
+                return Response.text("invalid_client_id", 400)
+            if self.signed_in is None:
+                return Response.text("nobody signed in", 400)
+            redirect_uri = query.get("redirect_uri") or None
+            if redirect_uri is not None and redirect_uri != app.redirect_url:
+                return Response.text("bad_redirect_uri", 400)
+            if query.get("user_scope"):
+                return Response.text("this app asks for bot scopes only", 400)
+            workspace, user_id = self.signed_in
+            n = next(self._seq)
+            code = f"{workspace.team_id}.{n}.{n * 104729:010x}"
+            scopes = [s for s in (query.get("scope") or "").split(",") if s]
+            self.oauth_codes[code] = OAuthCode(
+                code, workspace, user_id, scopes, redirect_uri, self.clock()
+            )
+        target = f"{redirect_uri or app.redirect_url}?{urlencode({'code': code, 'state': query.get('state', '')})}"
+        return Response(302, b"", "text/plain", {"Location": target})
+
+    def _oauth_access(self, body: dict[str, Any], auth: str) -> Response:
+        app = self.oauth_app
+        client_id, client_secret = body.get("client_id"), body.get("client_secret")
+        if auth.startswith("Basic "):
+            decoded = base64.b64decode(auth[len("Basic ") :]).decode()
+            client_id, _, client_secret = decoded.partition(":")
+        if app is None or client_id != app.client_id:
+            return _error("invalid_client_id")
+        if client_secret != app.client_secret:
+            return _error("bad_client_secret")
+        grant = self.oauth_codes.get(str(body.get("code") or ""))
+        if grant is None or grant.used or self.clock() - grant.created > OAUTH_CODE_LIFETIME:
+            return _error("invalid_code")
+        if grant.redirect_uri is not None and body.get("redirect_uri") != grant.redirect_uri:
+            return _error("bad_redirect_uri")
+        grant.used = True
+        workspace = grant.workspace
+        return _ok(
+            app_id=app.app_id,
+            authed_user={"id": grant.user_id},
+            scope=",".join(grant.scopes),
+            token_type="bot",
+            access_token=workspace.token,
+            bot_user_id=workspace.bot_user_id,
+            team={"id": workspace.team_id, "name": workspace.team},
+            enterprise=None,
+            is_enterprise_install=False,
         )
 
     # -- lookups (called with the lock held) ---------------------------------------------
