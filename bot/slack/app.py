@@ -160,7 +160,8 @@ def look_up_user(client: WebClient, user_id: str) -> PlatformUser:
 
 class SlackChannels:
     """Whether a channel is shared with another organisation (``conversations.info``),
-    looked up once per ``DIRECTORY_TTL`` seconds, and the bot's direct conversation with a person.
+    looked up once per ``DIRECTORY_TTL`` seconds, and the bot's direct conversation with
+    a person.
 
     A channel look-up that fails (Slack down, a channel the bot cannot see) does not fail
     the command: the channel is taken as not shared, for a short while.

@@ -27,7 +27,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from bot.kit.runner import Runner
+from bot.kit.runner import Runner, shared_runner
 from bot.scheduler import ports_from_settings
 from bot.sender import Sender
 from bot.settings import Settings
@@ -644,6 +644,29 @@ def test_when_slack_fails_the_last_answer_known_is_used_whatever_its_age(
         guest_person = session.exec(select(Person).where(Person.external_id == "U0GUEST")).one()
         assert (camille.handle, camille.is_guest) == ("camille", False)
         assert (guest_person.handle, guest_person.is_guest) == ("invitee", True)
+
+
+def test_slack_runs_in_the_one_runner_the_process_shares(
+    engine: Engine, fake_slack: FakeSlack
+) -> None:
+    """Built without a runner, the Slack app takes the process's one for its engine and
+    router (the pool Mattermost takes too), and closing the app closes it."""
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token=fake_slack.token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.api_url,
+        scheduler=False,
+    )
+    router = build_router()
+    client = WebClient(token=fake_slack.token, base_url=fake_slack.api_url)
+    app = build_slack_app(settings, engine, router, client)
+    runner = app.adapter.runner
+
+    assert runner is shared_runner(engine, router)
+    app.close()
+    assert shared_runner(engine, router) is not runner
+    shared_runner(engine, router).close()
 
 
 # -- buttons ----------------------------------------------------------------------------------------
