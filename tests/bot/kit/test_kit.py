@@ -149,7 +149,8 @@ def test_the_directory_never_guesses_who_someone_is() -> None:
         directory.get("u2")
     # What was heard last, without asking (the language of an "on it").
     known = directory.last_known("u1")
-    assert known is not None and known.name == "marie"
+    assert known is not None
+    assert known.name == "marie"
     assert directory.last_known("u2") is None
 
 
