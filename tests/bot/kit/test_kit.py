@@ -147,6 +147,11 @@ def test_the_directory_never_guesses_who_someone_is() -> None:
     # Someone never met: refused, not taken for a member nor marked a partner.
     with pytest.raises(LookupFailed):
         directory.get("u2")
+    # What was heard last, without asking (the language of an "on it").
+    known = directory.last_known("u1")
+    assert known is not None
+    assert known.name == "marie"
+    assert directory.last_known("u2") is None
 
 
 def test_an_inbound_command_makes_guests_and_outsiders_partners() -> None:
