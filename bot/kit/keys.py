@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 
 # A receipt's key holds at most this many characters (``RequestReceipt.key``).
 KEY_LIMIT = 200
-CLICK_WINDOW = timedelta(seconds=10)
+# A double click lands within a fraction of a second; a person changing their answer
+# (yes → no → yes) takes longer than this. One window for every platform.
+CLICK_WINDOW = timedelta(seconds=2)
 
 
 def _fit(key: str) -> str:

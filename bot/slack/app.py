@@ -74,7 +74,7 @@ from bot.kit.delivery import Where as Place
 from bot.kit.delivery import plan
 from bot.kit.directory import Directory, LookupFailed
 from bot.kit.inbound import InboundCommand
-from bot.kit.keys import click_key, delivery_key
+from bot.kit.keys import CLICK_WINDOW, click_key, delivery_key
 from bot.kit.port import ChatError, PlatformChannel, PlatformMessage, PlatformUser
 from bot.kit.runner import Runner, shared_runner
 from bot.settings import Settings
@@ -101,9 +101,6 @@ PEOPLE_TTL = timedelta(minutes=5)
 # How long what conversations.info said is trusted, and how many answers are kept.
 DIRECTORY_TTL = 300.0
 DIRECTORY_SIZE = 10_000
-# A double click: two clicks of one person on one button within this window (Slack
-# stamps each click with its own clock, ``action_ts``; the window before counts too).
-CLICK_WINDOW = timedelta(seconds=2)
 # Slack's requests are a few kilobytes; anything this large is not one of them.
 MAX_BODY = 1_000_000
 # A ``response_url`` takes 5 messages; the ack carries the first page of a reply.
@@ -697,7 +694,7 @@ class SlackAdapter:
         stamp = float(_field(action, "action_ts", required=False) or time.time())
         clicked = datetime.fromtimestamp(stamp, UTC)
         # This click's key, and the one it had a window earlier: a double click astride
-        # two windows is still one click.
+        # two windows is still one click (Slack stamps each click, ``action_ts``).
         keys = [
             click_key(Platform.SLACK, home, user_id, place, action_id, value, at, CLICK_WINDOW)
             for at in (clicked, clicked - CLICK_WINDOW)

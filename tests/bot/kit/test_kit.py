@@ -112,10 +112,16 @@ def test_a_form_becomes_a_usage_message_and_missing_files_are_said() -> None:
 def test_request_keys() -> None:
     one = click_key("mattermost", "team", "u1", "post", "meeting.rsvp", "7:yes", NOW)
     double = click_key(
-        "mattermost", "team", "u1", "post", "meeting.rsvp", "7:yes", NOW + timedelta(seconds=3)
+        "mattermost",
+        "team",
+        "u1",
+        "post",
+        "meeting.rsvp",
+        "7:yes",
+        NOW + timedelta(milliseconds=400),
     )
     later = click_key(
-        "mattermost", "team", "u1", "post", "meeting.rsvp", "7:yes", NOW + timedelta(seconds=30)
+        "mattermost", "team", "u1", "post", "meeting.rsvp", "7:yes", NOW + timedelta(seconds=5)
     )
     assert one == double  # a double click is one click
     assert later != one  # yes → no → yes: the third answer counts
