@@ -35,6 +35,7 @@ import re
 import threading
 import time
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -93,6 +94,10 @@ DRAIN_SECONDS = 25.0
 RESPONSE_URL_SECONDS = 25 * 60.0
 # Two identical clicks this close, without a trigger id to tell them apart, are one.
 CLICK_WINDOW_SECONDS = 10.0
+# A click that repeats the person's previous click on the same post this soon after is a
+# double click (each click has its own trigger id): it takes that click's request key.
+DOUBLE_CLICK_SECONDS = 2.0
+REMEMBERED_CLICKS = 1000
 # Mattermost's limits on dialogs (integration_action.go), in UTF-8 bytes.
 DIALOG_TITLE_LIMIT = 24
 DIALOG_LABEL_LIMIT = 24
@@ -349,6 +354,8 @@ class MattermostApp:
         self._hooks = httpx.Client(timeout=10.0)
         self._users: dict[str, tuple[float, PlatformUser]] = {}
         self._lock = threading.Lock()
+        # (person, post) → the last click's action, value, time and request key.
+        self._clicks: OrderedDict[tuple[str, str], tuple[str, str, datetime, str]] = OrderedDict()
         self._pending: set[asyncio.Task[None]] = set()
         self._core_threads = core_threads
         self._core_limiter: anyio.CapacityLimiter | None = None
@@ -531,7 +538,7 @@ class MattermostApp:
                 user_name=str(payload.get("user_name") or ""),
                 command="",
                 text="",
-                key=click_request_key(payload, click, self.clock()),
+                key=self._click_key(payload, click),
                 mentions={},
             )
             locale = invocation.locale
@@ -560,6 +567,26 @@ class MattermostApp:
         return {"update": update}, reply
 
     # -- dialogs -----------------------------------------------------------------------
+
+    def _click_key(self, payload: Mapping[str, Any], click: ButtonClick) -> str:
+        """The click's request key; a double click shares the first click's, so it writes
+        once, while yes → no → yes, each a new click, counts three times."""
+        now = self.clock()
+        key = click_request_key(payload, click, now)
+        place = (str(payload.get("user_id") or ""), str(payload.get("post_id") or ""))
+        with self._lock:
+            last = self._clicks.get(place)
+            if (
+                last is not None
+                and last[:2] == (click.action, click.value)
+                and (now - last[2]).total_seconds() < DOUBLE_CLICK_SECONDS
+            ):
+                key = last[3]
+            self._clicks[place] = (click.action, click.value, now, key)
+            self._clicks.move_to_end(place)
+            while len(self._clicks) > REMEMBERED_CLICKS:
+                self._clicks.popitem(last=False)
+        return key
 
     def _open_dialog(
         self,

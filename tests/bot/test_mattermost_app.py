@@ -641,11 +641,13 @@ def test_the_undo_button_undoes_once(mattermost_lab: Lab) -> None:
 
     first = mattermost_lab.click(mattermost_lab.camille, action)
     undone = undo_events(mattermost_lab)
+    # A second click, seconds later (sooner, it is a double click: "already handled").
+    mattermost_lab.app.state.mattermost.clock = lambda: datetime.now(UTC) + timedelta(seconds=5)
     again = mattermost_lab.click(mattermost_lab.camille, action)
 
     assert first.status_code == 200
     assert first.json()["ephemeral_text"].startswith("↩️")
-    assert again.json() == {"ephemeral_text": "C'est déjà annulé."}  # a second click
+    assert again.json() == {"ephemeral_text": "C'est déjà annulé."}
     assert undone > 0
     assert undo_events(mattermost_lab) == undone
     with Session(mattermost_lab.engine) as session:
