@@ -144,6 +144,27 @@ def contract_router(gate: threading.Event) -> Router:
     return router
 
 
+def both(first: Callable[[], None], second: Callable[[], None]) -> None:
+    """Two requests at once, as a double click sends them (the second leaves before the
+    first is answered); the second starts a moment after the first."""
+    errors: list[BaseException] = []
+
+    def run(call: Callable[[], None]) -> None:
+        try:
+            call()
+        except BaseException as error:  # reported in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in (first, second)]
+    threads[0].start()
+    time.sleep(0.01)
+    threads[1].start()
+    for thread in threads:
+        thread.join(PATIENCE)
+    if errors:
+        raise errors[0]
+
+
 def new_texts(before: list[str], after: list[str]) -> list[str]:
     return list((Counter(after) - Counter(before)).elements())
 
@@ -251,6 +272,8 @@ class SlackPlatform(_Seeing):
         self.acks: dict[str, list[dict[str, Any]]] = {p: [] for p in PEOPLE}
         self.urls: dict[str, list[str]] = {p: [] for p in PEOPLE}
         self.last: dict[str, dict[str, str]] = {}
+        # The time of clicks (Slack's ``action_ts``) moves only with ``pause``.
+        self.start = time.time()
         self.offset = 0.0
 
     def close(self) -> None:
@@ -309,12 +332,14 @@ class SlackPlatform(_Seeing):
         assert answer.status_code == 200, answer.text
 
     def press(self, person: str, choice: str, on: str) -> None:
-        self._click(person, choice, on, time.time() + self.offset)
+        self._click(person, choice, on, self.start + self.offset)
 
     def double_click(self, person: str, choice: str, *, on: str = "") -> None:
-        at = time.time() + self.offset
-        self._click(person, choice, on, at)
-        self._click(person, choice, on, at + 0.3)
+        at = self.start + self.offset
+        both(
+            lambda: self._click(person, choice, on, at),
+            lambda: self._click(person, choice, on, at + 0.3),
+        )
 
     def pause(self, seconds: float) -> None:
         self.offset += seconds
@@ -392,7 +417,10 @@ class MattermostPlatform(_Seeing):
         self.offers: dict[str, list[dict[str, Any]]] = {p: [] for p in PEOPLE}
         self.urls: dict[str, list[str]] = {p: [] for p in PEOPLE}
         self.last: dict[str, dict[str, Any]] = {}
+        # The adapter's clock (the time of clicks) moves only with ``pause``.
+        self.start = datetime.now(UTC)
         self.offset = timedelta(0)
+        self.app.state.mattermost.clock = lambda: self.start + self.offset
 
     def close(self) -> None:
         self.gate.set()
@@ -477,14 +505,10 @@ class MattermostPlatform(_Seeing):
 
     def double_click(self, person: str, choice: str, *, on: str = "") -> None:
         # Two clicks, each with its own trigger id (the server makes one per click).
-        self.press(person, choice, on)
-        self.pause(0.3)
-        self.press(person, choice, on)
+        both(lambda: self.press(person, choice, on), lambda: self.press(person, choice, on))
 
     def pause(self, seconds: float) -> None:
         self.offset += timedelta(seconds=seconds)
-        offset = self.offset
-        self.app.state.mattermost.clock = lambda: datetime.now(UTC) + offset
 
     def _direct(self, person: str) -> str:
         return self.mm.direct_channel_id(self.mm.bot_user_id, self.users[person].id)
