@@ -35,7 +35,6 @@ import re
 import threading
 import time
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,6 +53,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.kit.keys import RecentClicks
 from bot.platforms.mattermost_client import MattermostChat
 from bot.platforms.port import ChatError, PermanentError, PlatformUser, RateLimited
 from bot.platforms.render import (
@@ -94,10 +94,6 @@ DRAIN_SECONDS = 25.0
 RESPONSE_URL_SECONDS = 25 * 60.0
 # Two identical clicks this close, without a trigger id to tell them apart, are one.
 CLICK_WINDOW_SECONDS = 10.0
-# A click that repeats the person's previous click on the same post this soon after is a
-# double click (each click has its own trigger id): it takes that click's request key.
-DOUBLE_CLICK_SECONDS = 2.0
-REMEMBERED_CLICKS = 1000
 # Mattermost's limits on dialogs (integration_action.go), in UTF-8 bytes.
 DIALOG_TITLE_LIMIT = 24
 DIALOG_LABEL_LIMIT = 24
@@ -354,8 +350,8 @@ class MattermostApp:
         self._hooks = httpx.Client(timeout=10.0)
         self._users: dict[str, tuple[float, PlatformUser]] = {}
         self._lock = threading.Lock()
-        # (person, post) → the last click's action, value, time and request key.
-        self._clicks: OrderedDict[tuple[str, str], tuple[str, str, datetime, str]] = OrderedDict()
+        # Each click has its own trigger id: a double click is told by the one before.
+        self.clicks = RecentClicks()
         self._pending: set[asyncio.Task[None]] = set()
         self._core_threads = core_threads
         self._core_limiter: anyio.CapacityLimiter | None = None
@@ -566,27 +562,18 @@ class MattermostApp:
         update = {"message": post.text, "props": {"attachments": post.attachments or []}}
         return {"update": update}, reply
 
-    # -- dialogs -----------------------------------------------------------------------
-
     def _click_key(self, payload: Mapping[str, Any], click: ButtonClick) -> str:
-        """The click's request key; a double click shares the first click's, so it writes
-        once, while yes → no → yes, each a new click, counts three times."""
+        """The click's request key; a double click shares the first click's."""
         now = self.clock()
-        key = click_request_key(payload, click, now)
-        place = (str(payload.get("user_id") or ""), str(payload.get("post_id") or ""))
-        with self._lock:
-            last = self._clicks.get(place)
-            if (
-                last is not None
-                and last[:2] == (click.action, click.value)
-                and (now - last[2]).total_seconds() < DOUBLE_CLICK_SECONDS
-            ):
-                key = last[3]
-            self._clicks[place] = (click.action, click.value, now, key)
-            self._clicks.move_to_end(place)
-            while len(self._clicks) > REMEMBERED_CLICKS:
-                self._clicks.popitem(last=False)
-        return key
+        return self.clicks.key(
+            str(payload.get("user_id") or ""),
+            str(payload.get("post_id") or ""),
+            f"{click.action}\x1f{click.value}",
+            now,
+            click_request_key(payload, click, now),
+        )
+
+    # -- dialogs -----------------------------------------------------------------------
 
     def _open_dialog(
         self,

@@ -29,10 +29,12 @@ it at most ``ack_budget`` seconds.
 
 Safety. A request is identified by a key the core stores once it has handled it
 (``RequestReceipt``): the ``trigger_id`` of a slash command, the view of a modal, and for a
-click the person, the message, the button and a two-second window, so a retried delivery
-or a double click writes once. The workspace is the one the app is installed in (the bot
-token's team): a person from another organisation, in a channel shared with it (Slack
-Connect), acts inside that workspace as a partner and never reaches data of their own team.
+click the person, the message, the button and its ``action_ts``; a click repeating the
+person's previous one on that message within two seconds takes its key (``RecentClicks``).
+So a retried delivery or a double click writes once, and yes → no → yes counts three
+times. The workspace is the one the app is installed in (the bot token's team): a person
+from another organisation, in a channel shared with it (Slack Connect), acts inside that
+workspace as a partner and never reaches data of their own team.
 """
 
 from __future__ import annotations
@@ -58,10 +60,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
-from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.kit.keys import RecentClicks
 from bot.platforms.port import ChatError, PlatformMessage
 from bot.platforms.render import (
     action_name,
@@ -79,7 +81,7 @@ from commands.invocation import ChannelInfo, Invocation, UserRef, WorkspaceRef
 from commands.messages import normalise_locale
 from commands.render import message
 from commands.reply import File, Reply, Visibility
-from models import Platform, RequestReceipt, Role
+from models import Platform, Role
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +90,6 @@ ACK_BUDGET = 2.5
 # How long what users.info and conversations.info said is trusted.
 DIRECTORY_TTL = 300.0
 DIRECTORY_SIZE = 10_000
-# A double click: two clicks of one person on one button within this window.
-CLICK_WINDOW = 2
 # Slack's requests are a few kilobytes; anything this large is not one of them.
 MAX_BODY = 1_000_000
 # A ``response_url`` takes 5 messages; the ack carries the first page of a reply.
@@ -446,6 +446,7 @@ class SlackAdapter:
         self.core = ThreadPoolExecutor(core_threads, thread_name_prefix="coordo-core")
         self.background = ThreadPoolExecutor(background_threads, thread_name_prefix="coordo-after")
         self._seen_events: OrderedDict[str, None] = OrderedDict()
+        self.clicks = RecentClicks()
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -716,10 +717,13 @@ class SlackAdapter:
         )
         home = self.home_team(context, team)
         stamp = float(_field(action, "action_ts", required=False) or time.time())
-        keys = [
-            f"slack:{home}:click:{_hash(user_id, place, action_id, value)}:{window}"
-            for window in (int(stamp // CLICK_WINDOW), int(stamp // CLICK_WINDOW) - 1)
-        ]
+        key = self.clicks.key(
+            user_id,
+            place,
+            f"{action_id}\x1f{value}",
+            datetime.fromtimestamp(stamp, UTC),
+            f"slack:{home}:click:{_hash(user_id, place, action_id, value, f'{stamp:.6f}')}",
+        )
         invocation = self.invocation(
             context,
             user_id=user_id,
@@ -728,7 +732,7 @@ class SlackAdapter:
             payload_team=team,
             channel_id=_field(body, "channel", "id", required=False),
             channel_name=_field(body, "channel", "name", required=False),
-            request_key=keys[0],
+            request_key=key,
         )
         locale = normalise_locale(invocation.locale)
         where = Where(
@@ -740,8 +744,6 @@ class SlackAdapter:
         name = action_name(action_id)
 
         def act() -> Reply:
-            if self._handled(keys[1]):  # the first click of a double click, just before
-                return Reply(text=message("core.duplicate_request", locale))
             return self.router.act(self.engine, invocation, name, value)
 
         def answer(reply: Reply) -> None:
@@ -763,11 +765,6 @@ class SlackAdapter:
         ack()
         if reply is not None:
             self.after_ack(answer, reply)
-
-    def _handled(self, key: str) -> bool:
-        with Session(self.engine) as session:
-            found = session.exec(select(RequestReceipt.id).where(RequestReceipt.key == key))
-            return found.first() is not None
 
     # -- modals --------------------------------------------------------------------------
 

@@ -174,19 +174,8 @@ def test_a_double_click_on_an_answer_counts_once(platform: Platform) -> None:
     assert answers(platform) == ("yes", 1)
 
 
-def test_answers_a_second_apart_each_count(
-    platform: Platform, request: pytest.FixtureRequest
-) -> None:
+def test_answers_a_second_apart_each_count(platform: Platform) -> None:
     """Someone who misclicks and corrects at once: yes, no, then yes again, a second apart."""
-    if platform.name == "slack":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="Slack keys a click by who clicked what within 2 s windows and "
-                "refuses one whose key is in the window before: the second yes, 2 s after "
-                "the first, is taken for a double click of it though a no came between",
-            )
-        )
     open_lab(platform)
     platform.command("camille", "/copil jeudi 10h", expect=INVITATION)
 
