@@ -20,8 +20,9 @@ from commands.demo import seed_demo
 from commands.registry import build_router
 from models.db import make_engine, normalise_url
 
-# fake_slack, fake_mattermost, manual_clock; pytester runs a test of the fixtures themselves
-pytest_plugins = ["tests.fakes.fixtures", "pytester"]
+# fake_slack, fake_mattermost, manual_clock; homeserver (the session's Synapse, for the
+# Matrix tests and the contract suite); pytester runs a test of the fixtures themselves
+pytest_plugins = ["tests.fakes.fixtures", "tests.synapse", "pytester"]
 
 PARIS = ZoneInfo("Europe/Paris")
 # Tuesday 24 November 2026, 10:00 in Paris: the base time of the conversation tests.

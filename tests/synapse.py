@@ -17,11 +17,13 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from tests.processes import free_port
@@ -224,6 +226,15 @@ class Homeserver:
         )
         if answer.status_code != 200:
             raise HomeserverFailed(f"override_ratelimit: {answer.status_code} {answer.text}")
+
+
+@pytest.fixture(scope="session")
+def homeserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Homeserver]:
+    """One Synapse for the test session (loaded as a plugin by ``tests/conftest.py``)."""
+    server = Homeserver(tmp_path_factory.mktemp("synapse"))
+    server.start()
+    yield server
+    server.stop()
 
 
 class Client:

@@ -57,7 +57,7 @@ from starlette.routing import Route
 from bot.kit.delivery import Where, plan
 from bot.kit.directory import Directory, LookupFailed
 from bot.kit.inbound import InboundCommand
-from bot.kit.keys import click_key, delivery_key
+from bot.kit.keys import RecentClicks, click_key, delivery_key
 from bot.kit.port import (
     ChatError,
     PermanentError,
@@ -339,6 +339,7 @@ class MattermostApp:
         # Without a bot account no file can be uploaded: the reply says so.
         self.capabilities = dataclasses.replace(MattermostChat.capabilities, files=bool(chat))
         self.directory = Directory(self._look_up, ttl=user_ttl, clock=lambda: self.clock())
+        self.clicks = RecentClicks()
         self._hooks = httpx.Client(timeout=10.0)
         self._pending: set[asyncio.Task[None]] = set()
         if not self._tokens:
@@ -485,9 +486,17 @@ class MattermostApp:
             return JSONResponse({"ephemeral_text": message("core.unknown_action", locale)})
         moment = click_moment(trigger_id, self.clock())
         post_id = str(payload.get("post_id") or "")
-        key = click_key(
-            Platform.MATTERMOST, team_id, user_id, post_id, click.action, click.value, moment
+        # Each click has its own trigger id (an exact replay writes once however late); one
+        # that repeats the person's previous click on this post within two seconds is a
+        # double click and takes that one's key.
+        own = (
+            delivery_key(Platform.MATTERMOST, team_id, f"click:{trigger_id}")
+            if trigger_id
+            else click_key(
+                Platform.MATTERMOST, team_id, user_id, post_id, click.action, click.value, moment
+            )
         )
+        key = self.clicks.key(user_id, post_id, f"{click.action}\x1f{click.value}", moment, own)
 
         def invocation() -> Invocation:
             return self._invocation(

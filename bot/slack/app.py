@@ -37,8 +37,9 @@ puts them by Slack's capabilities: ephemeral through ``response_url`` or
 
 Safety. A request is identified by a key the core stores once it has handled it
 (``RequestReceipt``, keys of ``bot.kit.keys``): the ``trigger_id`` of a slash command, the
-view of a modal, and for a click the person, the message, the button and a two-second
-window (the window before counts too), so a retried delivery or a double click writes
+view of a modal, and for a click the person, the message, the button and its
+``action_ts``; a click repeating the person's previous one on that message within two
+seconds takes its key (``RecentClicks``). So a retried delivery or a double click writes
 once, and yes → no → yes counts three times. The workspace is the one the app is
 installed in (the bot token's team): a person from another organisation, in a channel
 shared with it (Slack Connect), acts inside that workspace as a partner and never reaches
@@ -66,7 +67,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
-from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -74,7 +74,7 @@ from bot.kit.delivery import Where as Place
 from bot.kit.delivery import plan
 from bot.kit.directory import Directory, LookupFailed
 from bot.kit.inbound import InboundCommand
-from bot.kit.keys import CLICK_WINDOW, click_key, delivery_key
+from bot.kit.keys import RecentClicks, delivery_key
 from bot.kit.port import ChatError, PlatformChannel, PlatformMessage, PlatformUser
 from bot.kit.runner import Runner, shared_runner
 from bot.settings import Settings
@@ -88,7 +88,7 @@ from commands.invocation import ChannelInfo, Invocation
 from commands.messages import normalise_locale
 from commands.render import message
 from commands.reply import File, Reply, Visibility
-from models import Platform, RequestReceipt
+from models import Platform
 
 if TYPE_CHECKING:
     from bot.slack.install import SlackInstallations
@@ -433,6 +433,7 @@ class SlackAdapter:
         self.clock = clock
         self.background = ThreadPoolExecutor(background_threads, thread_name_prefix="coordo-after")
         self._seen_events: OrderedDict[str, None] = OrderedDict()
+        self.clicks = RecentClicks()
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -693,19 +694,24 @@ class SlackAdapter:
         home = self.home_team(context, team)
         stamp = float(_field(action, "action_ts", required=False) or time.time())
         clicked = datetime.fromtimestamp(stamp, UTC)
-        # This click's key, and the one it had a window earlier: a double click astride
-        # two windows is still one click (Slack stamps each click, ``action_ts``).
-        keys = [
-            click_key(Platform.SLACK, home, user_id, place, action_id, value, at, CLICK_WINDOW)
-            for at in (clicked, clicked - CLICK_WINDOW)
-        ]
+        # Each click has its own key (Slack stamps it, ``action_ts``); one that repeats the
+        # person's previous click on this message within two seconds takes that one's key.
+        key = self.clicks.key(
+            user_id,
+            place,
+            f"{action_id}\x1f{value}",
+            clicked,
+            delivery_key(
+                Platform.SLACK, home, f"click:{user_id}:{place}:{action_id}:{value}:{stamp:.6f}"
+            ),
+        )
         invocation = self.invocation(
             context,
             user_id=user_id,
             payload_team=team,
             channel_id=_field(body, "channel", "id", required=False),
             channel_name=_field(body, "channel", "name", required=False),
-            request_key=keys[0],
+            request_key=key,
         )
         locale = normalise_locale(invocation.locale)
         where = Where(
@@ -717,8 +723,6 @@ class SlackAdapter:
         name = action_name(action_id)
 
         def act() -> Reply:
-            if self._handled(keys[1]):  # the first click of a double click, just before
-                return Reply(text=message("core.duplicate_request", locale))
             return self.router.act(self.engine, invocation, name, value)
 
         def answer(reply: Reply) -> None:
@@ -740,11 +744,6 @@ class SlackAdapter:
         ack()
         if reply is not None:
             self.after_ack(answer, reply)
-
-    def _handled(self, key: str) -> bool:
-        with Session(self.engine) as session:
-            found = session.exec(select(RequestReceipt.id).where(RequestReceipt.key == key))
-            return found.first() is not None
 
     # -- modals --------------------------------------------------------------------------
 

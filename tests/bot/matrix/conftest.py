@@ -1,5 +1,6 @@
-"""A real Synapse for the Matrix tests: started once per test session (per xdist worker),
-never skipped: if it does not start, every test that needs it fails with its log."""
+"""The Matrix tests' lab on the real Synapse (``homeserver``, in ``tests/synapse.py``: started
+once per test session, per xdist worker, and shared with the contract suite; never skipped:
+if it does not start, every test that needs it fails with its log)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,9 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.matrix.connector import MatrixConfig, MatrixConnector
+from commands.core import Router
 from commands.registry import build_router
 from tests.synapse import Account, Client, Homeserver
-
-
-@pytest.fixture(scope="session")
-def homeserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Homeserver]:
-    server = Homeserver(tmp_path_factory.mktemp("synapse"))
-    server.start()
-    yield server
-    server.stop()
 
 
 class Lab:
@@ -46,6 +40,7 @@ class Lab:
         partners: list[str] | None = None,
         pacing: float = 0.0,
         account: Account | None = None,
+        router: Router | None = None,
     ) -> MatrixConnector:
         bot = account or self.bot
         config = MatrixConfig(
@@ -56,7 +51,9 @@ class Lab:
             partners=partners or [],
             pacing=pacing,
         )
-        connector = MatrixConnector(config, self.engine, build_router(), send_outbox=False)
+        connector = MatrixConnector(
+            config, self.engine, router or build_router(), send_outbox=False
+        )
         connector.start()
         self.connectors.append(connector)
         return connector
