@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from bot.kit.directory import LookupFailed
 from commands.core import Router, apology
+from commands.errors import UserError
 from commands.invocation import Invocation
 from commands.render import message
 from commands.reply import Reply
@@ -61,6 +62,14 @@ class Runner:
     def run(self, locale: str | None, call: Callable[[], Reply], what: str) -> Future[Reply]:
         """Run ``call`` in the pool; its future always holds a reply."""
         return self.pool.submit(self.guard, locale, call, what)
+
+    def word_locale(self, word: str) -> str | None:
+        """The language of a command's word (``/depense`` French, ``/expense`` English), in
+        which a failure is apologised for; None for a word that is not Coordo's."""
+        try:
+            return self.router.resolve(word)[1]
+        except UserError:
+            return None
 
     def dispatch(self, make: Callable[[], Invocation], locale: str | None = None) -> Future[Reply]:
         """A typed command; ``make`` builds the invocation in the pool (it may look the

@@ -404,7 +404,8 @@ class MattermostApp:
             log.warning("refused a Mattermost command from %s: bad token", _client(request))
             return PlainTextResponse("unauthorized", status_code=401)
         cmd = CommandRequest.from_fields(fields)
-        locale = self._known_locale(cmd.user_id)
+        # A failure is apologised for in the language of the command's word.
+        locale = self.runner.word_locale(cmd.command) or self._known_locale(cmd.user_id)
         # A retried delivery of the command carries its trigger id again.
         key = (
             delivery_key(Platform.MATTERMOST, cmd.team_id, cmd.trigger_id)

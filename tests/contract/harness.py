@@ -372,13 +372,14 @@ class SlackPlatform(_Seeing):
 
     @contextmanager
     def slow_core(self) -> Iterator[Callable[[], None]]:
-        budget = self.app.adapter.ack_budget
-        self.app.adapter.ack_budget = 0.2
+        runner = self.app.adapter.runner
+        budget = runner.ack_budget
+        runner.ack_budget = 0.2
         try:
             yield self.gate.set
         finally:
             self.gate.set()
-            self.app.adapter.ack_budget = budget
+            runner.ack_budget = budget
 
 
 # -- Mattermost -------------------------------------------------------------------------------------
@@ -537,14 +538,14 @@ class MattermostPlatform(_Seeing):
 
     @contextmanager
     def slow_core(self) -> Iterator[Callable[[], None]]:
-        adapter = self.app.state.mattermost
-        budget = adapter.ack_seconds
-        adapter.ack_seconds = 0.2
+        runner = self.app.state.mattermost.runner
+        budget = runner.ack_budget
+        runner.ack_budget = 0.2
         try:
             yield self.gate.set
         finally:
             self.gate.set()
-            adapter.ack_seconds = budget
+            runner.ack_budget = budget
 
 
 # -- Matrix -----------------------------------------------------------------------------------------
