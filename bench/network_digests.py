@@ -97,6 +97,18 @@ def expected_digests(engine: Any) -> set[str]:
     return keys
 
 
+def unfinished_digests(engine: Any) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM outbox_message WHERE kind IN ('digest', 'lab_digest') "
+                    "AND sent_at IS NULL AND dead_at IS NULL AND dropped_at IS NULL"
+                )
+            ).scalar_one()
+        )
+
+
 def delivered(fake: FakeSlack) -> tuple[Counter[str], dict[str, float]]:
     """Messages the fake kept, by outbox key, and when each key was first accepted."""
     counts: Counter[str] = Counter()
@@ -183,6 +195,7 @@ def run(engine: Any, url: str, expected: set[str], args: argparse.Namespace, log
         workers = [
             procs.start("worker", env, label=f"worker{n + 1}") for n in range(args.workers)
         ]
+        print(f"workers started: pids {', '.join(str(w.pid) for w in workers)}", flush=True)
         last_count, last_change = -1, nine
         loads = []
         while time.time() - nine < args.limit:
@@ -197,8 +210,8 @@ def run(engine: Any, url: str, expected: set[str], args: argparse.Namespace, log
                     f" (load {loads[-1]:.1f})",
                     flush=True,
                 )
-            if done == len(expected) and fake.calls.count("files.completeUploadExternal") >= done:
-                break
+            if done == len(expected) and not unfinished_digests(engine):
+                break  # every digest's message is in, and its chart (marked sent after)
             if any(w.poll() is not None for w in workers):
                 break
         time.sleep(5.0)  # what is under way lands; anything sent twice shows
