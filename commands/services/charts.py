@@ -227,7 +227,10 @@ def layout(spec: dict[str, Any]) -> Layout | None:
     for n, line in enumerate(title):
         build.text("title", MARGIN, 12 + 17 + TITLE_LINE * n, line, TITLE_SIZE, bold=True)
     if lines:
-        by = "digest.chart_budget_lab_title" if spec.get("by") == "experiment" else None
+        by = {
+            "experiment": "digest.chart_budget_lab_title",
+            "largest": "digest.chart_budget_largest_title",
+        }.get(str(spec.get("by")))
         _budget(build, top, lines, str(spec.get("currency", "EUR")), locale, by)
         top += heights[0] + GAP
     if milestones:

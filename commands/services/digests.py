@@ -19,6 +19,8 @@ The chart is drawn only when the message is sent (``commands.services.charts``).
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -32,8 +34,8 @@ from sqlmodel import Session, col, select
 
 from commands.messages import normalise_locale
 from commands.render import plain_message, render
-from commands.reply import Reply
-from commands.services import ledger_sql, outbox
+from commands.reply import File, Reply
+from commands.services import exports, ledger_sql, outbox
 from commands.services.budget import BudgetState, compute
 from commands.services.due import write_moments
 from models import (
@@ -59,6 +61,10 @@ AHEAD_DAYS = 14
 LAB_DIGEST_WEEKDAY = 1
 LAB_DIGEST_TIME = time(9, 0)
 LIST_LIMIT = 10
+# The lab digest lists every experiment up to this many; beyond, it is summarised.
+STANDINGS_LISTED = 15
+# The lab chart's bars: every experiment up to this many, else the largest budgets.
+CHART_BARS = 15
 EXPERIMENT_QUERIES = 8
 LAB_QUERIES = 8
 
@@ -187,6 +193,50 @@ class LabDigest:
     def next(self) -> list[tuple[Experiment, MilestoneItem]]:
         items = [(s.experiment, m) for s in self.standings for m in s.next]
         return sorted(items, key=lambda pair: pair[1].due_on)
+
+    # A network of labs runs thousands of experiments: beyond ``STANDINGS_LISTED`` the
+    # digest says the totals and the experiments to look at first, and every experiment
+    # goes in a file (``lab_digest_csv``), one line each.
+    @property
+    def summarised(self) -> bool:
+        return len(self.standings) > STANDINGS_LISTED
+
+    @property
+    def shown(self) -> list[ExperimentStanding]:
+        """Every experiment, or, summarised, the ``LIST_LIMIT`` to look at first: the
+        most late milestones, then the furthest over budget."""
+        if not self.summarised:
+            return self.standings
+        return sorted(self.standings, key=_attention)[:LIST_LIMIT]
+
+    @property
+    def _in_euros(self) -> list[ExperimentStanding]:
+        return [s for s in self.standings if s.experiment.currency == "EUR"]
+
+    @property
+    def spent_total(self) -> int:
+        return sum(s.spent for s in self._in_euros)
+
+    @property
+    def planned_total(self) -> int:
+        return sum(s.planned for s in self._in_euros)
+
+    @property
+    def other_currencies(self) -> int:
+        return len(self.standings) - len(self._in_euros)
+
+    @property
+    def with_late(self) -> list[ExperimentStanding]:
+        return [s for s in self.standings if s.late]
+
+    @property
+    def over_budget(self) -> list[ExperimentStanding]:
+        return [s for s in self.standings if s.planned and s.spent > s.planned]
+
+
+def _attention(s: ExperimentStanding) -> tuple[int, float, str]:
+    over = s.spent / s.planned if s.planned else 0.0
+    return (-len(s.late), -over, s.experiment.name)
 
 
 # -- gathering --------------------------------------------------------------------------
@@ -574,24 +624,86 @@ def render_lab_digest(digest: LabDigest, locale: str) -> str:
 
 
 def lab_chart(digest: LabDigest, locale: str) -> dict[str, Any]:
+    """Every experiment's bar up to ``CHART_BARS``; beyond, the largest budgets only (a
+    bar is a row of the picture: thousands would make it metres long)."""
+    in_euros = [s for s in digest.standings if s.experiment.currency == "EUR"]
+    largest = len(in_euros) > CHART_BARS
+    if largest:
+        in_euros = sorted(in_euros, key=lambda s: (-s.planned, s.experiment.name))[:CHART_BARS]
     return {
         "locale": normalise_locale(locale),
         "title": digest.workspace.name,
-        # Its bars are experiments, not budget lines.
-        "by": "experiment",
+        # Its bars are experiments, not budget lines (the largest budgets, of many).
+        "by": "largest" if largest else "experiment",
         "currency": "EUR",
         "today": digest.today.isoformat(),
-        "lines": [
-            [s.experiment.name, s.planned, s.spent]
-            for s in digest.standings
-            if s.experiment.currency == "EUR"
-        ],
+        "lines": [[s.experiment.name, s.planned, s.spent] for s in in_euros],
         "milestones": [
             [f"{e.slug} · {m.title}", m.due_on.isoformat(), _state(m, digest.today)]
             for e, m in [*digest.late, *digest.next][:30]
         ],
         "filename": f"digest-lab-{digest.today.isoformat()}.png",
     }
+
+
+LAB_CSV_COLUMNS = (
+    "slug",
+    "name",
+    "currency",
+    "spent",
+    "planned",
+    "share",
+    "committed_unpaid",
+    "late",
+    "next",
+    "next_on",
+    "meeting",
+    "meeting_on",
+)
+
+
+def lab_digest_csv(digest: LabDigest, locale: str) -> File:
+    """Every experiment of the lab digest, one line each, in the export's convention for
+    ``locale`` (``commands.services.exports``: ``;`` and decimal commas in French, a byte
+    order mark; no text read as a formula)."""
+    locale = normalise_locale(locale)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";" if locale == "fr" else ",", lineterminator="\r\n")
+    writer.writerow([plain_message(f"digest.csv_{c}", locale) for c in LAB_CSV_COLUMNS])
+    for s in sorted(digest.standings, key=lambda s: s.experiment.name):
+        e = s.experiment
+        share = f"{round(100 * s.spent / s.planned)}" if s.planned else ""
+        meeting = s.meetings[0] if s.meetings else None
+        writer.writerow(
+            [
+                exports.safe_text(e.slug),
+                exports.safe_text(e.name),
+                e.currency,
+                exports.amount_text(s.spent, locale),
+                exports.amount_text(s.planned, locale),
+                share,
+                exports.amount_text(s.committed_unpaid, locale),
+                len(s.late),
+                exports.safe_text(s.next[0].title) if s.next else "",
+                exports.day_text(s.next[0].due_on, locale) if s.next else "",
+                exports.safe_text(meeting.title or meeting.kind.upper()) if meeting else "",
+                exports.day_text(meeting.starts_at.date(), locale) if meeting else "",
+            ]
+        )
+    return File(
+        filename=f"point-labo-{digest.today.isoformat()}.csv"
+        if locale == "fr"
+        else f"lab-digest-{digest.today.isoformat()}.csv",
+        content=buffer.getvalue().encode("utf-8-sig"),
+        title=plain_message("digest.csv_title", locale, count=len(digest.standings)),
+        mime_type="text/csv",
+    )
+
+
+def lab_digest_reply(digest: LabDigest, locale: str) -> Reply:
+    """The lab digest's message, with the file of every experiment when it is summarised."""
+    files = [lab_digest_csv(digest, locale)] if digest.summarised else []
+    return Reply(text=render_lab_digest(digest, locale), files=files)
 
 
 def _state(m: MilestoneItem, today: date) -> str:
@@ -790,7 +902,7 @@ def queue_lab_digests(
             kind="lab_digest",
             target_kind="person",
             target_id=str(person.id),
-            reply=Reply(text=render_lab_digest(digest, locale)),
+            reply=lab_digest_reply(digest, locale),
             not_before=moment,
             expires_at=moment + VALID_FOR,
             quiet_hours=False,
