@@ -61,6 +61,8 @@ AHEAD_DAYS = 14
 LAB_DIGEST_WEEKDAY = 1
 LAB_DIGEST_TIME = time(9, 0)
 LIST_LIMIT = 10
+# The experiments whose digests one scan pass gathers, writes and commits.
+DIGESTS_PER_PASS = 250
 # The lab digest lists every experiment up to this many; beyond, it is summarised.
 STANDINGS_LISTED = 15
 # The lab chart's bars: every experiment up to this many, else the largest budgets.
@@ -742,16 +744,21 @@ def next_digest_moment(experiment: Experiment, now: datetime) -> datetime:
     )
 
 
-def digest_candidates(session: Session, now: datetime) -> list[Experiment]:
+def digest_candidates(
+    session: Session, now: datetime, limit: int | None = None
+) -> list[Experiment]:
     """The active experiments whose digest's next moment has come (``digest_next_at``, by
     its index; ``models.due``): on a tick when no digest is due, none is read. On
     PostgreSQL the rows read are locked against writes (others are skipped: a command
     holds them, and the next tick takes them), so that a command's change of the digest
     settings is never overwritten by a moment worked out from the values before it; the
-    lock lets rows referring to the experiment be written meanwhile."""
+    lock lets rows referring to the experiment be written meanwhile. ``limit``: the
+    first ones only (by id), the others are left for another pass."""
     query = select(Experiment).where(
         col(Experiment.digest_next_at) <= now, col(Experiment.archived_at).is_(None)
     )
+    if limit is not None:
+        query = query.order_by(col(Experiment.id)).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, key_share=True)
     return list(session.exec(query))
@@ -768,7 +775,23 @@ def queue_digests(
     whose digest's next moment has come are loaded (``digest_candidates``), and each gets
     its next one written (a digest less than ``VALID_FOR`` late is queued now; one later
     than that is dropped, as before)."""
-    pool = digest_candidates(session, now) if experiments is None else experiments.values()
+    queued, lab, _ = queue_digest_pass(session, now, experiments)
+    return queued, lab
+
+
+def queue_digest_pass(
+    session: Session,
+    now: datetime,
+    experiments: dict[int | None, Experiment] | None = None,
+    *,
+    limit: int | None = None,
+) -> tuple[int, int, bool]:
+    """``queue_digests`` for ``limit`` experiments at most; the third value says whether
+    more may be due (another pass, in a transaction of its own, takes them: on a Monday
+    at 9:00 the first digests go while the others are written, and two workers' scans
+    share them, each skipping the experiments the other holds)."""
+    pool = digest_candidates(session, now, limit) if experiments is None else experiments.values()
+    more = limit is not None and experiments is None and len(pool) >= limit
     due = {
         e.id: (e, moment)
         for e in pool
@@ -803,30 +826,35 @@ def queue_digests(
             if key not in known:
                 fresh[binding.experiment_id].append((key, binding))
         facts = experiment_digests(session, [due[i][0] for i in fresh], now)
+        rows = []
         for experiment_id, targets in fresh.items():
             experiment, moment = due[experiment_id]
             digest = facts[experiment_id]
             for key, binding in targets:
                 see_budget = not binding.is_shared or experiment.partners_see_budget
-                queued += outbox.enqueue(
-                    session,
-                    key=key,
-                    workspace_id=experiment.workspace_id,
-                    kind="digest",
-                    target_kind="channel",
-                    target_id=binding.channel_id,
-                    reply=Reply(
-                        text=render_experiment_digest(
-                            digest, experiment.locale, see_budget=see_budget
-                        )
-                    ),
-                    not_before=moment,
-                    experiment=experiment,
-                    expires_at=moment + VALID_FOR,
-                    quiet_hours=False,
-                    chart=experiment_chart(digest, experiment.locale, see_budget=see_budget),
+                rows.append(
+                    outbox.notification(
+                        key=key,
+                        workspace_id=experiment.workspace_id,
+                        kind="digest",
+                        target_kind="channel",
+                        target_id=binding.channel_id,
+                        reply=Reply(
+                            text=render_experiment_digest(
+                                digest, experiment.locale, see_budget=see_budget
+                            )
+                        ),
+                        not_before=moment,
+                        experiment=experiment,
+                        expires_at=moment + VALID_FOR,
+                        quiet_hours=False,
+                        chart=experiment_chart(digest, experiment.locale, see_budget=see_budget),
+                    )
                 )
-    return queued, queue_lab_digests(session, now, experiments)
+        # In one statement per few hundred rows, not one per digest.
+        for i in range(0, len(rows), 500):
+            queued += outbox.enqueue_many(session, rows[i : i + 500])
+    return queued, queue_lab_digests(session, now, experiments), more
 
 
 def queue_lab_digests(
