@@ -19,8 +19,8 @@ from bot.platforms.render import to_mattermost, to_slack
 from commands.services import charts, digests
 from commands.services.outbox import TABLE, Claimed, _claimed
 from models import BudgetLine, Expense, Experiment, Milestone, Person, Workspace
-from tests.fakes import mattermost_rules, slack_rules
 from tests.chat import normalise
+from tests.fakes import mattermost_rules, slack_rules
 from tests.lab import paris
 
 EXPERIMENTS = 2000
@@ -149,7 +149,8 @@ def test_the_lab_digest_of_two_thousand_experiments_fits_every_platform(engine: 
     assert len(reply.text) < 6000, "a summary, not a list of two thousand"
     # Nothing was left out: the digest's last line is in the message's last block.
     last = normalise(reply.text).strip().splitlines()[-1]
-    assert last.startswith("- … et ") and last.endswith(" autres")
+    assert last.startswith("- … et ")
+    assert last.endswith(" autres")
     assert last.removeprefix("- ") in str(message.blocks[-1])
     text = normalise(reply.text)
     assert "**2000 expérimentations en cours**" in text
