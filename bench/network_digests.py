@@ -192,9 +192,7 @@ def run(engine: Any, url: str, expected: set[str], args: argparse.Namespace, log
         }
         load_before = os.getloadavg()
         nine = time.time()
-        workers = [
-            procs.start("worker", env, label=f"worker{n + 1}") for n in range(args.workers)
-        ]
+        workers = [procs.start("worker", env, label=f"worker{n + 1}") for n in range(args.workers)]
         print(f"workers started: pids {', '.join(str(w.pid) for w in workers)}", flush=True)
         last_count, last_change = -1, nine
         loads = []
