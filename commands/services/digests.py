@@ -669,6 +669,7 @@ def lab_digest_csv(digest: LabDigest, locale: str) -> File:
     ``locale`` (``commands.services.exports``: ``;`` and decimal commas in French, a byte
     order mark; no text read as a formula)."""
     locale = normalise_locale(locale)
+    tz = ZoneInfo(digest.workspace.timezone)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";" if locale == "fr" else ",", lineterminator="\r\n")
     writer.writerow([plain_message(f"digest.csv_{c}", locale) for c in LAB_CSV_COLUMNS])
@@ -689,7 +690,9 @@ def lab_digest_csv(digest: LabDigest, locale: str) -> File:
                 exports.safe_text(s.next[0].title) if s.next else "",
                 exports.day_text(s.next[0].due_on, locale) if s.next else "",
                 exports.safe_text(meeting.title or meeting.kind.upper()) if meeting else "",
-                exports.day_text(meeting.starts_at.date(), locale) if meeting else "",
+                exports.day_text(meeting.starts_at.astimezone(tz).date(), locale)
+                if meeting
+                else "",
             ]
         )
     return File(
