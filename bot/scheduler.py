@@ -50,6 +50,8 @@ SCAN_JOB = "scan"
 SEND_JOB = "send"
 SCAN_EVERY = 60.0
 SCAN_ATTEMPTS = 3
+# Passes of one scan at most (each queues the digests of ``DIGESTS_PER_PASS`` experiments).
+SCAN_PASSES = 1000
 SEND_EVERY = 5.0
 
 Clock = Callable[[], datetime]
@@ -64,20 +66,34 @@ class Jobs:
     clock: Clock = utc_now
 
     def scan(self) -> ScanReport:
+        """Scan passes, each in its transaction, until one leaves nothing for another
+        (the digests of a Monday 9:00 are written a few hundred at a time, each pass
+        committed so that the sender starts on them)."""
+        total = ScanReport()
+        for _ in range(SCAN_PASSES):
+            report = self._scan_pass()
+            for name in ("milestone_pings", "digests", "lab_digests", "invoice_pings"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            if report.meeting_reminders is not None:
+                total.meeting_reminders = (total.meeting_reminders or 0) + report.meeting_reminders
+            if not report.more or self.sender.stopped:
+                break  # a worker told to stop leaves the rest to the next scan
+        if total.queued:
+            log.info("scan queued %s notification(s): %s", total.queued, total)
+        return total
+
+    def _scan_pass(self) -> ScanReport:
         for attempt in range(1, SCAN_ATTEMPTS + 1):
             try:
                 with session_scope(self.engine) as session:
-                    report = scan(session, self.clock())
-                break
+                    return scan(session, self.clock())
             except OperationalError as error:
                 # SQLite: a command wrote between the scan's reads and its writes. The
                 # scan queues by unique keys: running it again is safe.
                 if self.engine.dialect.name != "sqlite" or attempt == SCAN_ATTEMPTS:
                     raise
                 log.warning("scan: %s; again (%s/%s)", error.orig, attempt, SCAN_ATTEMPTS)
-        if report.queued:
-            log.info("scan queued %s notification(s): %s", report.queued, report)
-        return report
+        raise AssertionError("unreachable")
 
     def send(self) -> SendReport:
         report = self.sender.run_once()

@@ -426,13 +426,13 @@ def _lab_preview(ctx: Context) -> Reply:
     workspace: Workspace = ctx.workspace
     facts = digests.lab_digest(ctx.session, workspace, ctx.now)
     locale = normalise_locale(ctx.locale)
-    text = digests.render_lab_digest(facts, locale)
+    sent = digests.lab_digest_reply(facts, locale)
     chart = charts.render_chart(digests.lab_chart(facts, locale))
     note = message("digest.preview_note_lab", locale)
     return Reply(
-        text=f"{note}\n\n{text}",
+        text=f"{note}\n\n{sent.text}",
         visibility=Visibility.EPHEMERAL,
-        files=[chart] if chart else [],
+        files=[*sent.files, *([chart] if chart else [])],
     )
 
 

@@ -19,6 +19,8 @@ The chart is drawn only when the message is sent (``commands.services.charts``).
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -32,8 +34,8 @@ from sqlmodel import Session, col, select
 
 from commands.messages import normalise_locale
 from commands.render import plain_message, render
-from commands.reply import Reply
-from commands.services import ledger_sql, outbox
+from commands.reply import File, Reply
+from commands.services import exports, ledger_sql, outbox
 from commands.services.budget import BudgetState, compute
 from commands.services.due import write_moments
 from models import (
@@ -59,6 +61,12 @@ AHEAD_DAYS = 14
 LAB_DIGEST_WEEKDAY = 1
 LAB_DIGEST_TIME = time(9, 0)
 LIST_LIMIT = 10
+# The experiments whose digests one scan pass gathers, writes and commits.
+DIGESTS_PER_PASS = 250
+# The lab digest lists every experiment up to this many; beyond, it is summarised.
+STANDINGS_LISTED = 15
+# The lab chart's bars: every experiment up to this many, else the largest budgets.
+CHART_BARS = 15
 EXPERIMENT_QUERIES = 8
 LAB_QUERIES = 8
 
@@ -187,6 +195,50 @@ class LabDigest:
     def next(self) -> list[tuple[Experiment, MilestoneItem]]:
         items = [(s.experiment, m) for s in self.standings for m in s.next]
         return sorted(items, key=lambda pair: pair[1].due_on)
+
+    # A network of labs runs thousands of experiments: beyond ``STANDINGS_LISTED`` the
+    # digest says the totals and the experiments to look at first, and every experiment
+    # goes in a file (``lab_digest_csv``), one line each.
+    @property
+    def summarised(self) -> bool:
+        return len(self.standings) > STANDINGS_LISTED
+
+    @property
+    def shown(self) -> list[ExperimentStanding]:
+        """Every experiment, or, summarised, the ``LIST_LIMIT`` to look at first: the
+        most late milestones, then the furthest over budget."""
+        if not self.summarised:
+            return self.standings
+        return sorted(self.standings, key=_attention)[:LIST_LIMIT]
+
+    @property
+    def _in_euros(self) -> list[ExperimentStanding]:
+        return [s for s in self.standings if s.experiment.currency == "EUR"]
+
+    @property
+    def spent_total(self) -> int:
+        return sum(s.spent for s in self._in_euros)
+
+    @property
+    def planned_total(self) -> int:
+        return sum(s.planned for s in self._in_euros)
+
+    @property
+    def other_currencies(self) -> int:
+        return len(self.standings) - len(self._in_euros)
+
+    @property
+    def with_late(self) -> list[ExperimentStanding]:
+        return [s for s in self.standings if s.late]
+
+    @property
+    def over_budget(self) -> list[ExperimentStanding]:
+        return [s for s in self.standings if s.planned and s.spent > s.planned]
+
+
+def _attention(s: ExperimentStanding) -> tuple[int, float, str]:
+    over = s.spent / s.planned if s.planned else 0.0
+    return (-len(s.late), -over, s.experiment.name)
 
 
 # -- gathering --------------------------------------------------------------------------
@@ -574,24 +626,89 @@ def render_lab_digest(digest: LabDigest, locale: str) -> str:
 
 
 def lab_chart(digest: LabDigest, locale: str) -> dict[str, Any]:
+    """Every experiment's bar up to ``CHART_BARS``; beyond, the largest budgets only (a
+    bar is a row of the picture: thousands would make it metres long)."""
+    in_euros = [s for s in digest.standings if s.experiment.currency == "EUR"]
+    largest = len(in_euros) > CHART_BARS
+    if largest:
+        in_euros = sorted(in_euros, key=lambda s: (-s.planned, s.experiment.name))[:CHART_BARS]
     return {
         "locale": normalise_locale(locale),
         "title": digest.workspace.name,
-        # Its bars are experiments, not budget lines.
-        "by": "experiment",
+        # Its bars are experiments, not budget lines (the largest budgets, of many).
+        "by": "largest" if largest else "experiment",
         "currency": "EUR",
         "today": digest.today.isoformat(),
-        "lines": [
-            [s.experiment.name, s.planned, s.spent]
-            for s in digest.standings
-            if s.experiment.currency == "EUR"
-        ],
+        "lines": [[s.experiment.name, s.planned, s.spent] for s in in_euros],
         "milestones": [
             [f"{e.slug} · {m.title}", m.due_on.isoformat(), _state(m, digest.today)]
             for e, m in [*digest.late, *digest.next][:30]
         ],
         "filename": f"digest-lab-{digest.today.isoformat()}.png",
     }
+
+
+LAB_CSV_COLUMNS = (
+    "slug",
+    "name",
+    "currency",
+    "spent",
+    "planned",
+    "share",
+    "committed_unpaid",
+    "late",
+    "next",
+    "next_on",
+    "meeting",
+    "meeting_on",
+)
+
+
+def lab_digest_csv(digest: LabDigest, locale: str) -> File:
+    """Every experiment of the lab digest, one line each, in the export's convention for
+    ``locale`` (``commands.services.exports``: ``;`` and decimal commas in French, a byte
+    order mark; no text read as a formula)."""
+    locale = normalise_locale(locale)
+    tz = ZoneInfo(digest.workspace.timezone)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";" if locale == "fr" else ",", lineterminator="\r\n")
+    writer.writerow([plain_message(f"digest.csv_{c}", locale) for c in LAB_CSV_COLUMNS])
+    for s in sorted(digest.standings, key=lambda s: s.experiment.name):
+        e = s.experiment
+        share = f"{round(100 * s.spent / s.planned)}" if s.planned else ""
+        meeting = s.meetings[0] if s.meetings else None
+        writer.writerow(
+            [
+                exports.safe_text(e.slug),
+                exports.safe_text(e.name),
+                e.currency,
+                exports.amount_text(s.spent, locale),
+                exports.amount_text(s.planned, locale),
+                share,
+                exports.amount_text(s.committed_unpaid, locale),
+                len(s.late),
+                exports.safe_text(s.next[0].title) if s.next else "",
+                exports.day_text(s.next[0].due_on, locale) if s.next else "",
+                exports.safe_text(meeting.title or meeting.kind.upper()) if meeting else "",
+                exports.day_text(meeting.starts_at.astimezone(tz).date(), locale)
+                if meeting
+                else "",
+            ]
+        )
+    return File(
+        filename=f"point-labo-{digest.today.isoformat()}.csv"
+        if locale == "fr"
+        else f"lab-digest-{digest.today.isoformat()}.csv",
+        content=buffer.getvalue().encode("utf-8-sig"),
+        title=plain_message("digest.csv_title", locale, count=len(digest.standings)),
+        mime_type="text/csv",
+    )
+
+
+def lab_digest_reply(digest: LabDigest, locale: str) -> Reply:
+    """The lab digest's message, with the file of every experiment when it is summarised."""
+    files = [lab_digest_csv(digest, locale)] if digest.summarised else []
+    return Reply(text=render_lab_digest(digest, locale), files=files)
 
 
 def _state(m: MilestoneItem, today: date) -> str:
@@ -630,16 +747,21 @@ def next_digest_moment(experiment: Experiment, now: datetime) -> datetime:
     )
 
 
-def digest_candidates(session: Session, now: datetime) -> list[Experiment]:
+def digest_candidates(
+    session: Session, now: datetime, limit: int | None = None
+) -> list[Experiment]:
     """The active experiments whose digest's next moment has come (``digest_next_at``, by
     its index; ``models.due``): on a tick when no digest is due, none is read. On
     PostgreSQL the rows read are locked against writes (others are skipped: a command
     holds them, and the next tick takes them), so that a command's change of the digest
     settings is never overwritten by a moment worked out from the values before it; the
-    lock lets rows referring to the experiment be written meanwhile."""
+    lock lets rows referring to the experiment be written meanwhile. ``limit``: the
+    first ones only (by id), the others are left for another pass."""
     query = select(Experiment).where(
         col(Experiment.digest_next_at) <= now, col(Experiment.archived_at).is_(None)
     )
+    if limit is not None:
+        query = query.order_by(col(Experiment.id)).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, key_share=True)
     return list(session.exec(query))
@@ -656,7 +778,23 @@ def queue_digests(
     whose digest's next moment has come are loaded (``digest_candidates``), and each gets
     its next one written (a digest less than ``VALID_FOR`` late is queued now; one later
     than that is dropped, as before)."""
-    pool = digest_candidates(session, now) if experiments is None else experiments.values()
+    queued, lab, _ = queue_digest_pass(session, now, experiments)
+    return queued, lab
+
+
+def queue_digest_pass(
+    session: Session,
+    now: datetime,
+    experiments: dict[int | None, Experiment] | None = None,
+    *,
+    limit: int | None = None,
+) -> tuple[int, int, bool]:
+    """``queue_digests`` for ``limit`` experiments at most; the third value says whether
+    more may be due (another pass, in a transaction of its own, takes them: on a Monday
+    at 9:00 the first digests go while the others are written, and two workers' scans
+    share them, each skipping the experiments the other holds)."""
+    pool = digest_candidates(session, now, limit) if experiments is None else experiments.values()
+    more = limit is not None and experiments is None and len(pool) >= limit
     due = {
         e.id: (e, moment)
         for e in pool
@@ -691,30 +829,35 @@ def queue_digests(
             if key not in known:
                 fresh[binding.experiment_id].append((key, binding))
         facts = experiment_digests(session, [due[i][0] for i in fresh], now)
+        rows = []
         for experiment_id, targets in fresh.items():
             experiment, moment = due[experiment_id]
             digest = facts[experiment_id]
             for key, binding in targets:
                 see_budget = not binding.is_shared or experiment.partners_see_budget
-                queued += outbox.enqueue(
-                    session,
-                    key=key,
-                    workspace_id=experiment.workspace_id,
-                    kind="digest",
-                    target_kind="channel",
-                    target_id=binding.channel_id,
-                    reply=Reply(
-                        text=render_experiment_digest(
-                            digest, experiment.locale, see_budget=see_budget
-                        )
-                    ),
-                    not_before=moment,
-                    experiment=experiment,
-                    expires_at=moment + VALID_FOR,
-                    quiet_hours=False,
-                    chart=experiment_chart(digest, experiment.locale, see_budget=see_budget),
+                rows.append(
+                    outbox.notification(
+                        key=key,
+                        workspace_id=experiment.workspace_id,
+                        kind="digest",
+                        target_kind="channel",
+                        target_id=binding.channel_id,
+                        reply=Reply(
+                            text=render_experiment_digest(
+                                digest, experiment.locale, see_budget=see_budget
+                            )
+                        ),
+                        not_before=moment,
+                        experiment=experiment,
+                        expires_at=moment + VALID_FOR,
+                        quiet_hours=False,
+                        chart=experiment_chart(digest, experiment.locale, see_budget=see_budget),
+                    )
                 )
-    return queued, queue_lab_digests(session, now, experiments)
+        # In one statement per few hundred rows, not one per digest.
+        for i in range(0, len(rows), 500):
+            queued += outbox.enqueue_many(session, rows[i : i + 500])
+    return queued, queue_lab_digests(session, now, experiments), more
 
 
 def queue_lab_digests(
@@ -790,7 +933,7 @@ def queue_lab_digests(
             kind="lab_digest",
             target_kind="person",
             target_id=str(person.id),
-            reply=Reply(text=render_lab_digest(digest, locale)),
+            reply=lab_digest_reply(digest, locale),
             not_before=moment,
             expires_at=moment + VALID_FOR,
             quiet_hours=False,

@@ -157,6 +157,20 @@ def _safe(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def safe_text(text: str) -> str:
+    """``_safe``, for the other files written in the export's convention."""
+    return _safe(text)
+
+
+def amount_text(cents: int, locale: str) -> str:
+    """An amount as the export writes it: ``-1234,50`` in French, ``-1234.50`` in English."""
+    return _amount_text(cents, locale)
+
+
+def day_text(day: date, locale: str) -> str:
+    return _day_text(day, locale)
+
+
 def _amount_text(cents: int, locale: str) -> str:
     units, rest = divmod(cents, 100)
     sign = "-" if units < 0 else ""

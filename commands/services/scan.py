@@ -57,6 +57,8 @@ class ScanReport:
     # None when the meetings' scan is not installed.
     meeting_reminders: int | None = None
     invoice_pings: int = 0
+    # Digests were left for another pass (``digests.DIGESTS_PER_PASS``): scan again.
+    more: bool = False
 
     @property
     def queued(self) -> int:
@@ -76,7 +78,9 @@ def scan(session: Session, now: datetime) -> ScanReport:
     rows only (``commands.services.due``): never every experiment of the deployment."""
     report = ScanReport()
     report.milestone_pings = queue_milestone_pings(session, now)
-    report.digests, report.lab_digests = digests.queue_digests(session, now)
+    report.digests, report.lab_digests, report.more = digests.queue_digest_pass(
+        session, now, limit=digests.DIGESTS_PER_PASS
+    )
     report.invoice_pings = payment_clock.queue_invoice_pings(session, now)
     meetings = meeting_scan()
     if meetings is not None:

@@ -292,3 +292,50 @@ def test_on_sqlite_a_scan_that_meets_a_command_s_write_runs_again(
     assert len(lab.rows("milestone")) == 1
     other.dispose()
     engine.dispose()
+
+
+def test_a_monday_s_digests_are_written_in_passes_each_committed(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from commands.services import digests
+    from commands.services.scan import scan
+    from models import ChannelBinding, Experiment
+
+    lab = build_lab(engine)
+    with lab.session() as session:
+        for n in range(4):
+            experiment = Experiment(
+                workspace_id=lab.workspace_id, slug=f"exp-{n}", name=f"Expérimentation {n}"
+            )
+            session.add(experiment)
+            session.flush()
+            session.add(
+                ChannelBinding(
+                    workspace_id=lab.workspace_id,
+                    channel_id=f"C0EXP{n}",
+                    channel_name=f"exp-{n}",
+                    experiment_id=experiment.id,
+                )
+            )
+        session.commit()
+    monkeypatch.setattr(digests, "DIGESTS_PER_PASS", 2)
+    monday = paris(2026, 11, 30, 9)
+    with lab.session() as session:
+        first = scan(session, monday)
+        session.rollback()
+    assert first.more
+    assert first.digests < 6
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(engine, "commit", committed)
+    report = Jobs(engine, Sender(engine, {}), clock=lambda: monday).scan()
+    event.remove(engine, "commit", committed)
+    # Bondy's team and partners' channels, and one channel for each of the four others.
+    assert report.digests == 6
+    assert report.lab_digests == 1
+    assert not report.more
+    assert len(commits) >= 3  # five experiments, two a pass
+    assert Jobs(engine, Sender(engine, {}), clock=lambda: monday).scan().digests == 0
