@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -77,14 +78,35 @@ class Settings(BaseSettings):
     def mattermost_token_pairs(self) -> list[tuple[str | None, str]]:
         """(trigger word, token) for each configured command; the word is None for a bare
         token, which then authorises every trigger word (a single command)."""
-        return [_token_pair(entry) for entry in self.mattermost_command_tokens]
+        return [(t.word, t.token) for t in self.mattermost_command_entries()]
+
+    def mattermost_command_entries(self) -> list[CommandToken]:
+        """Each configured command's token, with its trigger word and, when given
+        (``labo@<team id>:<token>``), the one team it speaks for."""
+        return [_token_entry(entry) for entry in self.mattermost_command_tokens]
+
+
+@dataclass(frozen=True)
+class CommandToken:
+    """A Mattermost slash command's token: ``word`` None for a bare token (every trigger
+    word), ``team`` None when any team of the server may send it."""
+
+    word: str | None
+    token: str
+    team: str | None = None
 
 
 def _token_pair(entry: str) -> tuple[str | None, str]:
-    word, sep, token = entry.partition(":")
-    if sep and word.strip() and token.strip():
-        return word.strip().lstrip("/").lower(), token.strip()
-    return None, entry.strip()
+    found = _token_entry(entry)
+    return found.word, found.token
+
+
+def _token_entry(entry: str) -> CommandToken:
+    head, sep, token = entry.partition(":")
+    if sep and head.strip() and token.strip():
+        word, _, team = head.strip().partition("@")
+        return CommandToken(word.strip().lstrip("/").lower(), token.strip(), team.strip() or None)
+    return CommandToken(None, entry.strip())
 
 
 def configure_logging(settings: Settings) -> None:

@@ -331,7 +331,10 @@ class MattermostApp:
         self.router = router
         self.clock = clock
         self.runner = runner or shared_runner(engine, router)
-        self._tokens = [(word, token.encode()) for word, token in settings.mattermost_token_pairs()]
+        self._tokens = [
+            (entry.word, entry.team, entry.token.encode())
+            for entry in settings.mattermost_command_entries()
+        ]
         self.signer = MattermostSigner.from_settings(settings)
         if chat is None and settings.mattermost_url and settings.mattermost_bot_token:
             chat = MattermostChat(settings.mattermost_url, settings.mattermost_bot_token)
@@ -369,8 +372,12 @@ class MattermostApp:
 
     # -- slash commands ----------------------------------------------------------------
 
-    def authentic(self, command: str, header: str | None, form_token: str | None) -> bool:
-        """Whether the request carries the token configured for its trigger word.
+    def authentic(
+        self, command: str, header: str | None, form_token: str | None, team_id: str = ""
+    ) -> bool:
+        """Whether the request carries the token configured for its trigger word (and for
+        its team, when the token is bound to one: a team's admin sees its command's token,
+        which must not speak for another team of the server).
         Every token given (``Authorization: Token …`` and the form field) must be it;
         each comparison is constant-time and every configured token is compared, so
         timing tells nothing about which matched. Another scheme in the header (a
@@ -388,9 +395,9 @@ class MattermostApp:
         ok = True
         for token in given:
             matched = False
-            for word, known in self._tokens:
+            for word, team, known in self._tokens:
                 same = hmac.compare_digest(token.encode(), known)
-                matched |= same and (word is None or word == trigger)
+                matched |= same and (word is None or word == trigger) and team in (None, team_id)
             ok &= matched
         return ok
 
@@ -400,6 +407,7 @@ class MattermostApp:
             str(fields.get("command") or ""),
             request.headers.get("authorization"),
             fields.get("token"),
+            str(fields.get("team_id") or ""),
         ):
             log.warning("refused a Mattermost command from %s: bad token", _client(request))
             return PlainTextResponse("unauthorized", status_code=401)

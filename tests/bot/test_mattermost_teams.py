@@ -59,6 +59,24 @@ def slash(
     return data
 
 
+def slash_status(
+    http: httpx.Client, mm: FakeMattermost, user: MattermostUser, team_id: str, token: str
+) -> int:
+    """The status of ``/labo liste`` sent straight to Coordo, naming ``team_id``."""
+    fields = {
+        "channel_id": new_id(),
+        "channel_name": "ailleurs",
+        "command": "/labo",
+        "team_id": team_id,
+        "text": "liste",
+        "token": token,
+        "trigger_id": mm.new_trigger_id(user.id),
+        "user_id": user.id,
+        "user_name": user.username,
+    }
+    return http.post("/mattermost/command", data=fields).status_code
+
+
 def test_two_teams_of_one_server_use_coordo_apart(
     database_url: str, engine: Engine, fake_mattermost: FakeMattermost
 ) -> None:
@@ -125,3 +143,40 @@ def test_two_teams_of_one_server_use_coordo_apart(
     assert report.sent == 2
     assert [p["message"] for p in mm.posts_in(bondy.id)] == ["Rappel pour bondy"]
     assert [p["message"] for p in mm.posts_in(gardens.id)] == ["Rappel pour jardins"]
+
+
+def test_a_teams_token_bound_to_it_does_not_speak_for_another_team(
+    database_url: str, engine: Engine, fake_mattermost: FakeMattermost
+) -> None:
+    """A team's admin sees its own command's token; bound to the team
+    (``labo@<team id>:<token>``), it is refused for a request naming another team."""
+    mm = fake_mattermost
+    other_team = new_id()
+    settings = Settings(
+        _env_file=None,
+        database_url=database_url,
+        public_url=PUBLIC_URL,
+        mattermost_url=mm.url,
+        mattermost_bot_token=mm.token,
+        mattermost_command_tokens=(
+            f"labo@{mm.team_id}:{TEAM_A_TOKEN},labo@{other_team}:{TEAM_B_TOKEN}"
+        ),
+        scheduler=False,
+    )
+    camille = mm.add_user(username="camille")
+    bondy = mm.add_channel(name="bondy")
+
+    with (
+        serve(create_app(settings, build_router())) as url,
+        httpx.Client(base_url=url, timeout=10) as http,
+    ):
+        own = slash(http, mm, camille, bondy, "liste", TEAM_A_TOKEN)
+        forged = slash_status(http, mm, camille, other_team, TEAM_A_TOKEN)
+        unbound = slash_status(http, mm, camille, new_id(), TEAM_B_TOKEN)
+
+    assert "erreur" not in json.dumps(own, ensure_ascii=False).lower()
+    assert forged == 401
+    assert unbound == 401
+    with Session(engine) as session:
+        teams = session.exec(select(Workspace.external_id)).all()
+    assert teams == [mm.team_id]
