@@ -23,7 +23,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,6 +33,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.kit import choices
+from bot.kit.runner import Runner
 from bot.matrix.connector import STATE_FILE
 from bot.settings import Settings
 from bot.slack.app import build_slack_app
@@ -107,8 +108,7 @@ class Platform(Protocol):
 
     def make_partner(self, person: str) -> None: ...
 
-    @contextmanager
-    def slow_core(self) -> Iterator[Callable[[], None]]:
+    def slow_core(self) -> AbstractContextManager[Callable[[], None]]:
         """``/essai lent`` (``/trial slow``) waits, longer than the ack budget, for the
         function this yields to be called."""
         ...
@@ -236,6 +236,19 @@ def _slack_texts(data: dict[str, Any]) -> str:
 
     walk(data.get("blocks") or [])
     return normalise("\n".join(p for p in parts if p))
+
+
+@contextmanager
+def past_the_budget(runner: Runner, gate: threading.Event) -> Iterator[Callable[[], None]]:
+    """The runner's ack budget made shorter than ``/essai lent``'s wait, until ``gate``
+    lets the slow command finish."""
+    budget = runner.ack_budget
+    runner.ack_budget = 0.2
+    try:
+        yield gate.set
+    finally:
+        gate.set()
+        runner.ack_budget = budget
 
 
 # -- Slack ------------------------------------------------------------------------------------------
@@ -370,16 +383,8 @@ class SlackPlatform(_Seeing):
     def make_partner(self, person: str) -> None:
         self.fake.users[self.ids[person]].is_restricted = True
 
-    @contextmanager
-    def slow_core(self) -> Iterator[Callable[[], None]]:
-        runner = self.app.adapter.runner
-        budget = runner.ack_budget
-        runner.ack_budget = 0.2
-        try:
-            yield self.gate.set
-        finally:
-            self.gate.set()
-            runner.ack_budget = budget
+    def slow_core(self) -> AbstractContextManager[Callable[[], None]]:
+        return past_the_budget(self.app.adapter.runner, self.gate)
 
 
 # -- Mattermost -------------------------------------------------------------------------------------
@@ -536,16 +541,8 @@ class MattermostPlatform(_Seeing):
     def make_partner(self, person: str) -> None:
         self.users[person].roles = "system_guest system_user"
 
-    @contextmanager
-    def slow_core(self) -> Iterator[Callable[[], None]]:
-        runner = self.app.state.mattermost.runner
-        budget = runner.ack_budget
-        runner.ack_budget = 0.2
-        try:
-            yield self.gate.set
-        finally:
-            self.gate.set()
-            runner.ack_budget = budget
+    def slow_core(self) -> AbstractContextManager[Callable[[], None]]:
+        return past_the_budget(self.app.state.mattermost.runner, self.gate)
 
 
 # -- Matrix -----------------------------------------------------------------------------------------
