@@ -49,6 +49,7 @@ data of their own team.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import re
@@ -59,10 +60,12 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.signature import SignatureVerifier
@@ -89,9 +92,6 @@ from commands.messages import normalise_locale
 from commands.render import message
 from commands.reply import File, Reply, Visibility
 from models import Platform
-
-if TYPE_CHECKING:
-    from bot.slack.install import SlackInstallations
 
 log = logging.getLogger(__name__)
 
@@ -1103,6 +1103,78 @@ class SlackApp:
         self.adapter.close()
 
 
+class Installations(Protocol):
+    """What the app needs of the workspaces that installed Coordo (``bot.slack.install``
+    keeps them in the database): Bolt's OAuth settings and authorize, the uninstall
+    events, and a word when a workspace installs or uninstalls."""
+
+    def on_change(self, listener: Callable[[str], None]) -> None: ...
+
+    def oauth_settings(self, settings: Settings) -> OAuthSettings: ...
+
+    def authorize(self, client: WebClient) -> Callable[..., AuthorizeResult]: ...
+
+    def on_app_uninstalled(self, context: BoltContext) -> None: ...
+
+    def on_tokens_revoked(self, event: dict[str, Any], context: BoltContext) -> None: ...
+
+
+# Workspaces whose adapter (client, directory) and outbound client are kept in memory
+# (the least recently served go first).
+CACHED_WORKSPACES = 1000
+
+
+class TeamAdapters:
+    """The adapter that serves a request: one per workspace token, each with a Web API
+    client holding that token and a directory of its own (who is a guest depends on the
+    workspace), all sharing the pools and the memory of events of the first one, ``base``.
+    A request without a token (``url_verification``, the uninstall events) is ``base``'s."""
+
+    def __init__(self, base: SlackAdapter, *, size: int = CACHED_WORKSPACES) -> None:
+        self.base = base
+        self.size = size
+        # Token → (its workspace, its adapter), the least recently used first.
+        self._by_token: OrderedDict[str, tuple[str, SlackAdapter]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, context: BoltContext) -> SlackAdapter:
+        token = context.bot_token
+        if not token:
+            return self.base
+        with self._lock:
+            hit = self._by_token.get(token)
+            if hit is not None:
+                self._by_token.move_to_end(token)
+                return hit[1]
+        client = self.base.client
+        team_client = WebClient(
+            token=token,
+            base_url=client.base_url,
+            timeout=client.timeout,
+            retry_handlers=list(client.retry_handlers),
+            logger=client.logger,
+        )
+        # A shallow copy: the pools, the lock and the events seen are the base's.
+        adapter = copy.copy(self.base)
+        adapter.client = team_client
+        adapter.people = Directory(
+            lambda user_id: look_up_user(team_client, user_id), ttl=self.base.people.ttl
+        )
+        adapter.channels = SlackChannels(team_client)
+        with self._lock:
+            self._by_token[token] = (str(context.team_id or ""), adapter)
+            while len(self._by_token) > self.size:
+                self._by_token.popitem(last=False)
+        return adapter
+
+    def forget(self, team_id: str) -> None:
+        """Drop what is kept for the workspace (it uninstalled, or installed anew)."""
+        with self._lock:
+            for token, (team, _) in list(self._by_token.items()):
+                if team == team_id:
+                    del self._by_token[token]
+
+
 def build_slack_app(
     settings: Settings,
     engine: Engine,
@@ -1112,7 +1184,7 @@ def build_slack_app(
     runner: Runner | None = None,
     clock: Clock = _utc_now,
     people_ttl: timedelta = PEOPLE_TTL,
-    installations: SlackInstallations | None = None,
+    installations: Installations | None = None,
 ) -> SlackApp:
     """The Bolt app for ``client``'s workspace, or, with ``installations``, for every
     workspace that installed Coordo (``bot.slack.install``: ``client`` then has no token,
@@ -1131,8 +1203,6 @@ def build_slack_app(
     adapter_for: Callable[[BoltContext], SlackAdapter] = the_adapter
     oauth_settings = authorize = None
     if installations is not None:
-        from bot.slack.install import TeamAdapters  # which builds on this module
-
         team_adapters = TeamAdapters(adapter)
         installations.on_change(team_adapters.forget)
         adapter_for = team_adapters

@@ -25,7 +25,6 @@ organisation.
 
 from __future__ import annotations
 
-import copy
 import logging
 import secrets
 import threading
@@ -48,10 +47,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.kit.directory import Directory
 from bot.sender import NOT_INSTALLED
 from bot.settings import Settings
-from bot.slack.app import SlackAdapter, SlackChannels, look_up_user
+from bot.slack.app import CACHED_WORKSPACES
 from bot.slack.client import SLACK_API_URL, SlackChat
 from commands.services import outbox
 from models import Platform, db
@@ -81,8 +79,6 @@ SCOPES = (
 )
 # How long an install may take between /slack/install and the way back.
 STATE_LIFETIME = 600
-# Workspaces whose adapter (client, directory) and outbound client are kept in memory.
-CACHED_WORKSPACES = 1000
 
 
 def oauth_enabled(settings: Settings) -> bool:
@@ -391,57 +387,6 @@ def _aware(moment: datetime) -> datetime:
 
 
 # -- requests: an adapter per workspace --------------------------------------------------------
-
-
-class TeamAdapters:
-    """The adapter that serves a request: one per workspace token, each with a Web API
-    client holding that token and a directory of its own (who is a guest depends on the
-    workspace), all sharing the pools and the memory of events of the first one, ``base``.
-    A request without a token (``url_verification``, the uninstall events) is ``base``'s."""
-
-    def __init__(self, base: SlackAdapter, *, size: int = CACHED_WORKSPACES) -> None:
-        self.base = base
-        self.size = size
-        # Token → (its workspace, its adapter), the least recently used first.
-        self._by_token: OrderedDict[str, tuple[str, SlackAdapter]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __call__(self, context: BoltContext) -> SlackAdapter:
-        token = context.bot_token
-        if not token:
-            return self.base
-        with self._lock:
-            hit = self._by_token.get(token)
-            if hit is not None:
-                self._by_token.move_to_end(token)
-                return hit[1]
-        client = self.base.client
-        team_client = WebClient(
-            token=token,
-            base_url=client.base_url,
-            timeout=client.timeout,
-            retry_handlers=list(client.retry_handlers),
-            logger=client.logger,
-        )
-        # A shallow copy: the pools, the lock and the events seen are the base's.
-        adapter = copy.copy(self.base)
-        adapter.client = team_client
-        adapter.people = Directory(
-            lambda user_id: look_up_user(team_client, user_id), ttl=self.base.people.ttl
-        )
-        adapter.channels = SlackChannels(team_client)
-        with self._lock:
-            self._by_token[token] = (str(context.team_id or ""), adapter)
-            while len(self._by_token) > self.size:
-                self._by_token.popitem(last=False)
-        return adapter
-
-    def forget(self, team_id: str) -> None:
-        """Drop what is kept for the workspace (it uninstalled, or installed anew)."""
-        with self._lock:
-            for token, (team, _) in list(self._by_token.items()):
-                if team == team_id:
-                    del self._by_token[token]
 
 
 def install_routes(bolt: App) -> list[Route]:
