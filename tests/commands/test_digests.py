@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, update
 from sqlmodel import Session, col, select
 
 from bot.console import Console
@@ -377,6 +377,50 @@ def test_the_digest_and_the_budget_view_share_one_computation(
     assert (view.unallocated.planned_cents, view.unallocated.spent_cents) == (5_000_00, 12_00)
     assert sum(g.planned_cents for g in view.rows) == view.total.planned_cents == 50_000_00
     assert sum(g.spent_cents for g in view.rows) == view.total.spent_cents
+
+
+def test_a_limited_pass_reads_the_longest_due_first_by_the_moment_s_index(
+    engine: Engine, lab: Lab
+) -> None:
+    """A pass of ``limit`` experiments takes those whose digest's moment came first, and
+    reads them by the index on that moment: on SQLite the statement searches the index
+    and never scans the table (ordered by id it walked every experiment, due or not)."""
+    # The last one's moment is ahead: not due.
+    moments = [MONDAY - timedelta(hours=h) for h in (1, 5, 3, 2, -1)]
+    with lab.session() as session:
+        for n in range(4):
+            session.add(Experiment(workspace_id=lab.workspace_id, slug=f"pass-{n}", name=f"P{n}"))
+        session.commit()
+        ids = sorted(session.exec(select(Experiment.id)).all())
+        table: Any = Experiment.__table__  # type: ignore[attr-defined]
+        for experiment_id, moment in zip(ids, moments, strict=True):
+            session.exec(
+                update(table).where(table.c.id == experiment_id).values(digest_next_at=moment)
+            )
+        session.commit()
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "digest_next_at <=" in statement:
+            statements.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with lab.session() as session:
+            taken = [e.id for e in digests.digest_candidates(session, MONDAY, limit=2)]
+            session.rollback()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert taken == [ids[1], ids[2]]
+    assert len(statements) == 1
+    if engine.dialect.name == "sqlite":
+        statement, params = statements[0]
+        with engine.connect() as conn:
+            plan = " / ".join(
+                row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+            )
+        assert "USING INDEX ix_experiment_digest_next_at" in plan, plan
+        assert "SCAN experiment" not in plan, plan
 
 
 def test_the_scan_reads_only_experiments_whose_digest_can_be_due(lab: Lab) -> None:
