@@ -72,6 +72,7 @@ from bot.kit.port import (
     PlatformMessage,
     RateLimited,
     SentLookup,
+    TokenRevoked,
     TransientError,
 )
 from bot.text import reply_to_text
@@ -101,8 +102,6 @@ TOKEN_WIDE_LIMITS = frozenset({"mattermost"})
 # counting an attempt: neither dead-lettered nor retried every few seconds.
 NOT_INSTALLED = "not installed in this workspace"
 NOT_INSTALLED_HOLD = timedelta(hours=24)
-# What a platform answers for a token that is no longer good.
-TOKEN_GONE = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed"})
 
 
 @runtime_checkable
@@ -470,7 +469,7 @@ class Sender:
         except TransientError as error:
             return self._failed(row, str(error))
         except PermanentError as error:
-            if error.code in TOKEN_GONE and isinstance(ports, PortsByWorkspace):
+            if isinstance(error, TokenRevoked) and isinstance(ports, PortsByWorkspace):
                 return self._not_installed(row, name, workspace)
             return self._dead(row, str(error), row.attempts + 1)
         with self._session() as session:

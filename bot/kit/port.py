@@ -149,6 +149,11 @@ class PermanentError(ChatError):
     """The platform refused the call for a reason a retry will not change."""
 
 
+class TokenRevoked(PermanentError):
+    """The token is no longer good (the app was uninstalled, or its token revoked): the
+    workspace may install the app again, and its messages wait for that."""
+
+
 @runtime_checkable
 class ChatPort(Protocol):
     """Send messages and files to one chat workspace.

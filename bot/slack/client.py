@@ -41,6 +41,7 @@ from bot.kit.port import (
     PlatformMessage,
     PlatformUser,
     RateLimited,
+    TokenRevoked,
     TransientError,
     parse_retry_after,
 )
@@ -53,6 +54,8 @@ SLACK_API_URL = "https://slack.com/api/"
 TRANSIENT_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+# What Slack answers for a token that is no longer good (uninstalled, revoked).
+TOKEN_GONE = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed"})
 
 # ``ok: false`` errors that say "too many calls, wait": a 429 says ``ratelimited``; some
 # methods (``chat.postMessage``) also answer ``rate_limited`` with HTTP 200 and no
@@ -370,6 +373,8 @@ def _from_api_error(e: SlackApiError, what: str, now: datetime) -> ChatError:
         return TransientError(f"Slack {what}: HTTP {status}", code=error or None, status=status)
     if error in TRANSIENT_ERRORS:
         return TransientError(f"Slack {what}: {error}", code=error, status=status)
+    if error in TOKEN_GONE:
+        return TokenRevoked(f"Slack {what}: {error}", code=error, status=status)
     return PermanentError(
         f"Slack {what}: {error or f'HTTP {status}'}", code=error or None, status=status
     )

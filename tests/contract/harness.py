@@ -21,6 +21,7 @@ import re
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
@@ -169,11 +170,12 @@ def new_texts(before: list[str], after: list[str]) -> list[str]:
     return list((Counter(after) - Counter(before)).elements())
 
 
-class _Seeing:
+class _Seeing(ABC):
     """``command``, ``click`` and the waits, over a platform's ``seen``."""
 
+    @abstractmethod
     def seen(self, person: str) -> list[str]:
-        raise NotImplementedError
+        """Each platform's own."""
 
     def wait_new(
         self, person: str, before: list[str], expect: str | None, timeout: float = PATIENCE
@@ -198,16 +200,18 @@ class _Seeing:
                 raise AssertionError(f"{person} never saw {expect!r}; saw {texts!r}")
             time.sleep(0.05)
 
+    @abstractmethod
     def send(self, person: str, line: str) -> None:
-        raise NotImplementedError
+        """Each platform's own."""
 
     def command(self, person: str, line: str, *, expect: str | None = None) -> list[str]:
         before = self.seen(person)
         self.send(person, line)
         return self.wait_new(person, before, expect)
 
+    @abstractmethod
     def press(self, person: str, choice: str, on: str) -> None:
-        raise NotImplementedError
+        """Each platform's own."""
 
     def click(
         self, person: str, choice: str, *, on: str = "", expect: str | None = None
